@@ -1,0 +1,53 @@
+//! [`EngineError`]: why an [`Engine`](crate::Engine) operation did not happen.
+
+use crate::store::StoreError;
+
+/// Why an [`Engine`](crate::Engine) operation did not happen.
+///
+/// Every variant but [`EngineError::Store`] is the caller's to fix, and its message says how.
+/// The HTTP status each maps to is given on the variant.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// 404: no such dashboard in the caller's tenant (or a malformed id).
+    #[error("Dashboard '{0}' not found")]
+    DashboardNotFound(String),
+    /// 404: no such widget on that dashboard.
+    #[error("Widget '{0}' not found")]
+    WidgetNotFound(String),
+    /// 404: no such saved query the caller may read.
+    #[error("Saved query '{0}' not found")]
+    SavedQueryNotFound(String),
+    /// 404: the caller has not pinned that dashboard in that context.
+    #[error("Pin not found for dashboard '{dashboard_id}' in context '{context}'")]
+    PinNotFound {
+        /// The dashboard named in the request.
+        dashboard_id: String,
+        /// The context named in the request.
+        context: String,
+    },
+    /// 403: the object exists but the caller may not do this to it.
+    #[error("Permission denied")]
+    PermissionDenied,
+    /// 401: the operation is per user, and the caller has no user id.
+    #[error("User ID required for pin operations")]
+    UserRequired,
+    /// 409: a name or pin is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the input is well-formed JSON but breaks a rule (the message names it).
+    #[error("{0}")]
+    Invalid(String),
+    /// 422: a configured limit would be exceeded (the message names it).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// 503 if the store is [unavailable](StoreError::Unavailable), else 500.
+    #[error("storage failure")]
+    Store(#[source] StoreError),
+}
+
+impl EngineError {
+    /// Whether the failure is on the server's side (a 5xx).
+    pub fn is_server_error(&self) -> bool {
+        matches!(self, Self::Store(_))
+    }
+}

@@ -1,0 +1,73 @@
+//! The core of Prismiq, the embeddable analytics SDK: domain types, permission rules, store
+//! traits with an in-memory store, and the [`Engine`] that enforces every rule.
+//!
+//! This crate has no HTTP stack and no database driver. `prismiq-axum` mounts the engine as an
+//! axum router; `prismiq-store-postgres` stores everything in PostgreSQL.
+//!
+//! # Quick start
+//!
+//! ```
+//! use prismiq_core::{
+//!     DashboardCreate, Engine, MemoryStore, SimpleAuthContext, WidgetCreate, WidgetPosition,
+//!     WidgetType, WidgetConfig,
+//! };
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let engine = Engine::new(MemoryStore::new());
+//! // In a host app this is your own auth type implementing `AuthContext`.
+//! let alice = SimpleAuthContext::new("acme").with_user("alice");
+//!
+//! let mut create = DashboardCreate::named("Revenue");
+//! create.widgets.push(WidgetCreate {
+//!     widget_type: WidgetType::Text,
+//!     title: "Notes".into(),
+//!     query: None,
+//!     position: WidgetPosition::new(0, 0, 6, 2).unwrap(),
+//!     config: WidgetConfig::default(),
+//! });
+//! let dashboard = engine.create_dashboard(&alice, create).await?;
+//! assert_eq!(dashboard.widgets.len(), 1);
+//!
+//! // Bob, in the same tenant, may not view Alice's private dashboard.
+//! let bob = SimpleAuthContext::new("acme").with_user("bob");
+//! assert!(engine.get_dashboard(&bob, dashboard.id).await.is_err());
+//! # Ok::<(), prismiq_core::EngineError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Features
+//!
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `memory-store` | yes | [`MemoryStore`] |
+//! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!` |
+
+mod auth;
+mod engine;
+mod error;
+mod ids;
+mod model;
+pub mod permissions;
+mod store;
+#[cfg(feature = "test-utils")]
+pub mod testing;
+
+pub use auth::{AuthContext, Scope, SimpleAuthContext};
+pub use engine::{Engine, PinnedDashboards};
+pub use error::EngineError;
+pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
+pub use model::{
+    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardLayout,
+    DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue, Hyperlink,
+    LayoutItem, LinkTarget, MAX_CONTEXT_LEN, Patch, PinRequest, PinnedDashboard, QueryDefinition,
+    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest,
+    Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
+    WidgetType, WidgetUpdate, check_context,
+};
+pub use permissions::Viewer;
+#[cfg(feature = "memory-store")]
+pub use store::MemoryStore;
+pub use store::{
+    BoxError, Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
+    SavedQueryChanges, SavedQueryStore, StoreError, StoreResult,
+};

@@ -1,0 +1,264 @@
+//! Dashboards, their layout, and the bodies that create and change them.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::filter::DashboardFilter;
+use super::patch::Patch;
+use super::query::QueryDefinition;
+use super::time::Timestamp;
+use super::config::WidgetConfig;
+use super::widget::{Widget, WidgetCreate, WidgetPosition, WidgetSave, WidgetType};
+use crate::ids::DashboardId;
+
+/// The grid a dashboard's widgets are placed on.
+///
+/// Every key is optional on input: `columns` 12, `row_height` 50, `margin` `[10, 10]`,
+/// `compact_type` `"vertical"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DashboardLayout {
+    /// Number of grid columns.
+    #[serde(deserialize_with = "at_least_one")]
+    pub columns: u32,
+    /// Height of one grid row, in pixels.
+    #[serde(deserialize_with = "at_least_one")]
+    pub row_height: u32,
+    /// Horizontal and vertical margin between widgets, in pixels.
+    pub margin: [u32; 2],
+    /// How the grid compacts widgets (`vertical`, `horizontal`, or `null` for none).
+    pub compact_type: Option<String>,
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = u32::deserialize(deserializer)?;
+    if value == 0 {
+        return Err(D::Error::custom("must be at least 1"));
+    }
+    Ok(value)
+}
+
+impl Default for DashboardLayout {
+    fn default() -> Self {
+        Self {
+            columns: 12,
+            row_height: 50,
+            margin: [10, 10],
+            compact_type: Some("vertical".to_owned()),
+        }
+    }
+}
+
+/// A dashboard with its widgets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Id.
+    pub id: DashboardId,
+    /// Name, unique within the tenant.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Grid settings.
+    pub layout: DashboardLayout,
+    /// Widgets, ordered by row then column.
+    pub widgets: Vec<Widget>,
+    /// Dashboard-level filters.
+    pub filters: Vec<DashboardFilter>,
+    /// The user who owns it; `None` if it was created without a user.
+    pub owner_id: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it, or one of its widgets, last changed.
+    pub updated_at: Timestamp,
+    /// Whether every caller in the tenant may view it.
+    pub is_public: bool,
+    /// Users, besides the owner, who may view it.
+    pub allowed_viewers: Vec<String>,
+}
+
+impl Dashboard {
+    /// Sorts widgets into display order: by row, then column, then creation.
+    pub fn sort_widgets(&mut self) {
+        self.widgets
+            .sort_by_key(|w| (w.position.y, w.position.x, w.created_at, w.id));
+    }
+}
+
+/// Body of `POST /dashboards`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DashboardCreate {
+    /// Name, unique within the tenant.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Grid settings; defaults apply when absent.
+    #[serde(default, deserialize_with = "layout_or_default")]
+    pub layout: DashboardLayout,
+    /// Initial widgets.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub widgets: Vec<WidgetCreate>,
+    /// Dashboard-level filters.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub filters: Vec<DashboardFilter>,
+    /// Whether every caller in the tenant may view it.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub is_public: bool,
+    /// Users, besides the owner, who may view it.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub allowed_viewers: Vec<String>,
+}
+
+impl DashboardCreate {
+    /// A create body with just a name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            layout: DashboardLayout::default(),
+            widgets: Vec::new(),
+            filters: Vec::new(),
+            is_public: false,
+            allowed_viewers: Vec::new(),
+        }
+    }
+}
+
+fn layout_or_default<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DashboardLayout, D::Error> {
+    Ok(Option::<DashboardLayout>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn null_as_default<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Body of `PATCH /dashboards/{id}`: absent fields are unchanged.
+///
+/// `null` clears `description`; for the other fields, which cannot be empty, `null` is the same
+/// as absent. With `widgets`, the request saves the whole dashboard: listed widgets are kept or
+/// created, unlisted ones deleted, all in one transaction.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct DashboardUpdate {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New description; `null` clears it.
+    #[serde(default)]
+    pub description: Patch<String>,
+    /// New grid settings (missing keys take their defaults).
+    #[serde(default)]
+    pub layout: Option<DashboardLayout>,
+    /// New filters, replacing the old ones.
+    #[serde(default)]
+    pub filters: Option<Vec<DashboardFilter>>,
+    /// New public flag.
+    #[serde(default)]
+    pub is_public: Option<bool>,
+    /// New viewer list, replacing the old one.
+    #[serde(default)]
+    pub allowed_viewers: Option<Vec<String>>,
+    /// The complete new widget list.
+    #[serde(default)]
+    pub widgets: Option<Vec<WidgetSave>>,
+}
+
+/// The portable form of a dashboard (`GET /dashboards/{id}/export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardExport {
+    /// Format version, `"1.0"`.
+    #[serde(default = "export_version")]
+    pub version: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Grid settings.
+    #[serde(default, deserialize_with = "layout_or_default")]
+    pub layout: DashboardLayout,
+    /// Widgets without ids or timestamps.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub widgets: Vec<WidgetExport>,
+    /// Dashboard-level filters.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub filters: Vec<DashboardFilter>,
+}
+
+/// The export format version this library writes and reads.
+pub const EXPORT_VERSION: &str = "1.0";
+
+fn export_version() -> String {
+    EXPORT_VERSION.to_owned()
+}
+
+impl DashboardExport {
+    /// The export of `dashboard`.
+    pub fn of(dashboard: &Dashboard) -> Self {
+        Self {
+            version: export_version(),
+            name: dashboard.name.clone(),
+            description: dashboard.description.clone(),
+            layout: dashboard.layout.clone(),
+            widgets: dashboard
+                .widgets
+                .iter()
+                .map(|w| WidgetExport {
+                    widget_type: w.widget_type,
+                    title: w.title.clone(),
+                    query: w.query.clone(),
+                    position: w.position,
+                    config: w.config.clone(),
+                })
+                .collect(),
+            filters: dashboard.filters.clone(),
+        }
+    }
+}
+
+/// A widget in a [`DashboardExport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WidgetExport {
+    /// Visualisation kind.
+    #[serde(rename = "type")]
+    pub widget_type: WidgetType,
+    /// Title.
+    pub title: String,
+    /// Structured query, if any.
+    #[serde(default)]
+    pub query: Option<QueryDefinition>,
+    /// Place on the grid.
+    pub position: WidgetPosition,
+    /// Display settings.
+    #[serde(default)]
+    pub config: WidgetConfig,
+}
+
+impl From<WidgetExport> for WidgetCreate {
+    fn from(export: WidgetExport) -> Self {
+        Self {
+            widget_type: export.widget_type,
+            title: export.title,
+            query: export.query,
+            position: export.position,
+            config: export.config,
+        }
+    }
+}
+
+/// Body of `POST /dashboards/import`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DashboardImport {
+    /// What `GET /dashboards/{id}/export` returned.
+    pub export_data: DashboardExport,
+    /// A name to use instead of the exported one.
+    #[serde(default)]
+    pub name_override: Option<String>,
+}

@@ -1,0 +1,29 @@
+//! The domain types, with the JSON shapes of the wire contract.
+
+mod config;
+mod dashboard;
+mod filter;
+mod patch;
+mod pin;
+mod query;
+mod saved_query;
+mod time;
+mod widget;
+
+pub use config::{DataSourceMode, Hyperlink, LinkTarget, WidgetConfig};
+pub use dashboard::{
+    Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardLayout, DashboardUpdate,
+    EXPORT_VERSION, WidgetExport,
+};
+pub use filter::{DashboardFilter, FilterType, FilterValue};
+pub use patch::Patch;
+pub use pin::{
+    MAX_CONTEXT_LEN, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest, check_context,
+};
+pub use query::QueryDefinition;
+pub use saved_query::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
+pub use time::Timestamp;
+pub use widget::{
+    LayoutItem, Widget, WidgetContent, WidgetCreate, WidgetPosition, WidgetSave, WidgetType,
+    WidgetUpdate,
+};

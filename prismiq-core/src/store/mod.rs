@@ -1,0 +1,321 @@
+//! Persistence: the store traits every backend implements, and the in-memory backend.
+//!
+//! Stores persist and never authorize: each method takes the tenant [`Scope`] and plain data,
+//! and the [`Engine`](crate::Engine) decides beforehand whether the caller may do it. Every
+//! method must confine itself to the scope's tenant: another tenant's object does not exist.
+//!
+//! A backend implements [`DashboardStore`], [`SavedQueryStore`] and [`PinStore`], and proves it
+//! with the conformance suite in `prismiq_core::testing` (feature `test-utils`):
+//!
+//! ```ignore
+//! prismiq_core::store_conformance!(async || MyStore::connect().await);
+//! ```
+
+#[cfg(feature = "memory-store")]
+mod memory;
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::auth::Scope;
+use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
+use crate::model::{
+    Dashboard, DashboardFilter, DashboardLayout, Patch, PinnedDashboard, QueryDefinition,
+    SavedQuery, Widget, WidgetContent, WidgetPosition,
+};
+use crate::permissions::Viewer;
+
+#[cfg(feature = "memory-store")]
+pub use memory::MemoryStore;
+
+/// A boxed error from a store backend.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What went wrong in a store. Backends map their own errors to this type.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object (or the dashboard it belongs to) does not exist in the tenant.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule would be broken.
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    /// A count limit passed to the store would be exceeded.
+    #[error("limit reached")]
+    LimitReached,
+    /// The backend cannot be reached right now (database down, pool exhausted); retrying later
+    /// may succeed.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other backend failure.
+    #[error("store backend failed")]
+    Backend(#[source] BoxError),
+}
+
+/// Which uniqueness rule a [`StoreError::Conflict`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Conflict {
+    /// Dashboard names are unique per tenant.
+    DashboardName,
+    /// Saved-query names are unique per tenant.
+    SavedQueryName,
+    /// A widget id is already used by another dashboard.
+    WidgetId,
+    /// The dashboard is already pinned in that context by that user.
+    Pin,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::DashboardName => "dashboard name already used",
+            Self::SavedQueryName => "saved query name already used",
+            Self::WidgetId => "widget id already used",
+            Self::Pin => "dashboard already pinned",
+        })
+    }
+}
+
+/// A dashboard to create, with its initial widgets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDashboard {
+    /// Its id.
+    pub id: DashboardId,
+    /// Name, unique within the tenant.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Grid settings.
+    pub layout: DashboardLayout,
+    /// Filters.
+    pub filters: Vec<DashboardFilter>,
+    /// Owner.
+    pub owner_id: Option<String>,
+    /// Public flag.
+    pub is_public: bool,
+    /// Viewers.
+    pub allowed_viewers: Vec<String>,
+    /// Initial widgets, each with its id.
+    pub widgets: Vec<(WidgetId, WidgetContent)>,
+}
+
+/// Changes to a dashboard. `None` / [`Patch::Absent`] fields are unchanged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DashboardChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Patch<String>,
+    /// New grid settings.
+    pub layout: Option<DashboardLayout>,
+    /// New filters.
+    pub filters: Option<Vec<DashboardFilter>>,
+    /// New public flag.
+    pub is_public: Option<bool>,
+    /// New viewers.
+    pub allowed_viewers: Option<Vec<String>>,
+    /// The complete new widget list: ids already on the dashboard are updated in place, other
+    /// ids are inserted (a [`Conflict::WidgetId`] if another dashboard uses one), widgets not
+    /// listed are deleted.
+    pub widgets: Option<Vec<(WidgetId, WidgetContent)>>,
+}
+
+/// A saved query to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSavedQuery {
+    /// Its id.
+    pub id: SavedQueryId,
+    /// Name, unique within the tenant.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The query.
+    pub query: QueryDefinition,
+    /// Owner.
+    pub owner_id: Option<String>,
+    /// Sharing flag.
+    pub is_shared: bool,
+}
+
+/// Changes to a saved query. `None` / [`Patch::Absent`] fields are unchanged.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SavedQueryChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Patch<String>,
+    /// New query.
+    pub query: Option<QueryDefinition>,
+    /// New sharing flag.
+    pub is_shared: Option<bool>,
+}
+
+/// Storage of dashboards and their widgets.
+///
+/// Dashboards come back with their widgets in display order (row, then column). Any change to
+/// a dashboard or one of its widgets sets the dashboard's `updated_at`.
+#[async_trait]
+pub trait DashboardStore: Debug + Send + Sync + 'static {
+    /// The tenant's dashboards that `viewer` may view (see
+    /// [`Viewer::can_view_dashboard`]), most recently updated first.
+    async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>>;
+
+    /// One dashboard with its widgets.
+    async fn get_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<Option<Dashboard>>;
+
+    /// Creates a dashboard and its widgets, all or nothing.
+    ///
+    /// With `max_per_owner`, fails with [`StoreError::LimitReached`] if the owner (or, for an
+    /// ownerless dashboard, the tenant's ownerless dashboards) already has that many, checked
+    /// atomically with the insert. A taken name is [`Conflict::DashboardName`].
+    async fn create_dashboard(
+        &self,
+        scope: &Scope,
+        dashboard: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Dashboard>;
+
+    /// Applies `changes`, all or nothing, and returns the dashboard as it now is.
+    async fn update_dashboard(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        changes: DashboardChanges,
+    ) -> StoreResult<Dashboard>;
+
+    /// Deletes a dashboard with its widgets and every pin of it.
+    async fn delete_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<()>;
+
+    /// Adds a widget to a dashboard.
+    ///
+    /// With `max_widgets`, fails with [`StoreError::LimitReached`] if the dashboard already has
+    /// that many, checked atomically with the insert.
+    async fn add_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        content: WidgetContent,
+        max_widgets: Option<u32>,
+    ) -> StoreResult<Widget>;
+
+    /// Replaces the content of a widget of `dashboard_id`.
+    async fn update_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        content: WidgetContent,
+    ) -> StoreResult<Widget>;
+
+    /// Deletes a widget of `dashboard_id`.
+    async fn delete_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+    ) -> StoreResult<()>;
+
+    /// Moves widgets of `dashboard_id`, all or nothing; ids not on the dashboard are skipped.
+    /// Returns the dashboard as it now is.
+    async fn update_layout(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        positions: &[(WidgetId, WidgetPosition)],
+    ) -> StoreResult<Dashboard>;
+
+    /// A name for the health check of this store's backend (e.g. `"database"`).
+    fn health_check_name(&self) -> &'static str {
+        "store"
+    }
+
+    /// Checks that the backend answers.
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// Storage of saved queries.
+#[async_trait]
+pub trait SavedQueryStore: Debug + Send + Sync + 'static {
+    /// The tenant's saved queries that `viewer` may read (see
+    /// [`Viewer::can_read_saved_query`]), by name.
+    async fn list_saved_queries(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<SavedQuery>>;
+
+    /// One saved query.
+    async fn get_saved_query(&self, scope: &Scope, id: SavedQueryId) -> StoreResult<Option<SavedQuery>>;
+
+    /// Creates a saved query. A taken name is [`Conflict::SavedQueryName`].
+    async fn create_saved_query(&self, scope: &Scope, query: NewSavedQuery) -> StoreResult<SavedQuery>;
+
+    /// Applies `changes` and returns the saved query as it now is.
+    async fn update_saved_query(
+        &self,
+        scope: &Scope,
+        id: SavedQueryId,
+        changes: SavedQueryChanges,
+    ) -> StoreResult<SavedQuery>;
+
+    /// Deletes a saved query.
+    async fn delete_saved_query(&self, scope: &Scope, id: SavedQueryId) -> StoreResult<()>;
+}
+
+/// Storage of pins, per tenant, user and context.
+///
+/// Within a (tenant, user, context) the positions are always `0..n-1` in order.
+#[async_trait]
+pub trait PinStore: Debug + Send + Sync + 'static {
+    /// Pins a dashboard of the tenant ([`StoreError::NotFound`] if there is none) at
+    /// `position` (clamped to the end; appended when `None`), shifting later pins down.
+    /// Pinning twice is [`Conflict::Pin`].
+    async fn pin(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        pin_id: PinId,
+        dashboard_id: DashboardId,
+        context: &str,
+        position: Option<u32>,
+    ) -> StoreResult<PinnedDashboard>;
+
+    /// Removes a pin and closes the gap ([`StoreError::NotFound`] if there is none).
+    async fn unpin(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        dashboard_id: DashboardId,
+        context: &str,
+    ) -> StoreResult<()>;
+
+    /// The user's pins in a context, in position order, each with its dashboard.
+    async fn list_pins(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        context: &str,
+    ) -> StoreResult<Vec<(PinnedDashboard, Dashboard)>>;
+
+    /// The contexts, sorted, in which the user pinned a dashboard.
+    async fn pin_contexts(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        dashboard_id: DashboardId,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Gives the listed dashboards positions `0..k-1` in that order, all or nothing; the other
+    /// pins follow in their previous order. Ids that are not pinned there are ignored.
+    async fn reorder_pins(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        context: &str,
+        dashboard_ids: &[DashboardId],
+    ) -> StoreResult<()>;
+}
