@@ -171,7 +171,11 @@ impl Engine {
     }
 
     /// One dashboard the caller may view.
-    pub async fn get_dashboard(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<Dashboard> {
+    pub async fn get_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<Dashboard> {
         let dashboard = self.load_dashboard(auth, id).await?;
         ensure(permissions::can_view_dashboard(auth, &dashboard))?;
         Ok(dashboard)
@@ -206,7 +210,11 @@ impl Engine {
         self.insert_dashboard(auth, new).await
     }
 
-    async fn insert_dashboard(&self, auth: &dyn AuthContext, new: NewDashboard) -> Result<Dashboard> {
+    async fn insert_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        new: NewDashboard,
+    ) -> Result<Dashboard> {
         let name = new.name.clone();
         self.dashboards
             .create_dashboard(&Scope::of(auth), new, self.limits.dashboards_per_owner)
@@ -270,7 +278,10 @@ impl Engine {
             }
             None => {
                 if update.layout.is_some() {
-                    self.check_positions(layout, current.widgets.iter().map(|w| (&w.title, &w.position)))?;
+                    self.check_positions(
+                        layout,
+                        current.widgets.iter().map(|w| (&w.title, &w.position)),
+                    )?;
                 }
                 None
             }
@@ -482,7 +493,11 @@ impl Engine {
     }
 
     /// One saved query the caller may read.
-    pub async fn get_saved_query(&self, auth: &dyn AuthContext, id: SavedQueryId) -> Result<SavedQuery> {
+    pub async fn get_saved_query(
+        &self,
+        auth: &dyn AuthContext,
+        id: SavedQueryId,
+    ) -> Result<SavedQuery> {
         self.saved_queries
             .get_saved_query(&Scope::of(auth), id)
             .await
@@ -511,7 +526,9 @@ impl Engine {
         self.saved_queries
             .create_saved_query(&Scope::of(auth), new)
             .await
-            .map_err(|err| self.store_error(err, &name, || EngineError::Store(StoreError::NotFound)))
+            .map_err(|err| {
+                self.store_error(err, &name, || EngineError::Store(StoreError::NotFound))
+            })
     }
 
     /// Changes a saved query the caller owns (or any, for an admin). An empty update just
@@ -590,7 +607,11 @@ impl Engine {
     }
 
     /// Removes one of the caller's pins.
-    pub async fn unpin_dashboard(&self, auth: &dyn AuthContext, request: UnpinRequest) -> Result<()> {
+    pub async fn unpin_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        request: UnpinRequest,
+    ) -> Result<()> {
         let user = pin_user(auth)?;
         let not_found = || EngineError::PinNotFound {
             dashboard_id: request.dashboard_id.clone(),
@@ -608,7 +629,11 @@ impl Engine {
 
     /// The caller's pins in a context, with their dashboards, leaving out dashboards the caller
     /// may no longer view.
-    pub async fn list_pins(&self, auth: &dyn AuthContext, context: &str) -> Result<PinnedDashboards> {
+    pub async fn list_pins(
+        &self,
+        auth: &dyn AuthContext,
+        context: &str,
+    ) -> Result<PinnedDashboards> {
         let user = pin_user(auth)?;
         let viewer = Viewer::of(auth);
         let pairs = self
@@ -638,7 +663,11 @@ impl Engine {
     }
 
     /// Reorders the caller's pins in a context; ids not pinned there are ignored.
-    pub async fn reorder_pins(&self, auth: &dyn AuthContext, request: ReorderPinsRequest) -> Result<()> {
+    pub async fn reorder_pins(
+        &self,
+        auth: &dyn AuthContext,
+        request: ReorderPinsRequest,
+    ) -> Result<()> {
         let user = pin_user(auth)?;
         let ids: Vec<DashboardId> = request
             .dashboard_ids
@@ -661,7 +690,11 @@ impl Engine {
             .ok_or_else(|| dashboard_not_found(id))
     }
 
-    async fn editable_dashboard(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<Dashboard> {
+    async fn editable_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<Dashboard> {
         let dashboard = self.load_dashboard(auth, id).await?;
         ensure(permissions::can_edit_dashboard(auth, &dashboard))?;
         Ok(dashboard)
@@ -676,12 +709,12 @@ impl Engine {
     ) -> EngineError {
         match err {
             StoreError::NotFound => not_found(),
-            StoreError::Conflict(Conflict::DashboardName) => EngineError::Conflict(format!(
-                "A dashboard named '{name}' already exists"
-            )),
-            StoreError::Conflict(Conflict::SavedQueryName) => EngineError::Conflict(format!(
-                "A saved query named '{name}' already exists"
-            )),
+            StoreError::Conflict(Conflict::DashboardName) => {
+                EngineError::Conflict(format!("A dashboard named '{name}' already exists"))
+            }
+            StoreError::Conflict(Conflict::SavedQueryName) => {
+                EngineError::Conflict(format!("A saved query named '{name}' already exists"))
+            }
             StoreError::Conflict(Conflict::WidgetId) => EngineError::Conflict(
                 "A widget id in the request is already used by another dashboard; \
                  omit the id to have one generated"

@@ -57,7 +57,9 @@ impl Viewer {
         match self {
             Self::Admin => true,
             Self::User(user) => {
-                query.is_shared || query.owner_id.is_none() || query.owner_id.as_deref() == Some(user)
+                query.is_shared
+                    || query.owner_id.is_none()
+                    || query.owner_id.as_deref() == Some(user)
             }
             Self::Anonymous => query.is_shared || query.owner_id.is_none(),
         }
@@ -153,8 +155,24 @@ mod tests {
             (Some("alice"), false, Some("alice"), false, &[], true, true),
             (Some("bob"), false, Some("alice"), false, &[], false, false),
             (Some("bob"), false, Some("alice"), true, &[], true, false),
-            (Some("bob"), false, Some("alice"), false, &["bob"], true, false),
-            (Some("carol"), false, Some("alice"), false, &["bob"], false, false),
+            (
+                Some("bob"),
+                false,
+                Some("alice"),
+                false,
+                &["bob"],
+                true,
+                false,
+            ),
+            (
+                Some("carol"),
+                false,
+                Some("alice"),
+                false,
+                &["bob"],
+                false,
+                false,
+            ),
             (Some("bob"), true, Some("alice"), false, &[], true, true),
             (None, true, Some("alice"), false, &[], true, true),
             (None, false, Some("alice"), false, &[], false, false),
@@ -199,7 +217,10 @@ mod tests {
     #[test]
     fn viewer_of_caller() {
         assert_eq!(Viewer::of(&caller(Some("a"), true)), Viewer::Admin);
-        assert_eq!(Viewer::of(&caller(Some("a"), false)), Viewer::User("a".to_owned()));
+        assert_eq!(
+            Viewer::of(&caller(Some("a"), false)),
+            Viewer::User("a".to_owned())
+        );
         assert_eq!(Viewer::of(&caller(Some(""), false)), Viewer::Anonymous);
         assert_eq!(Viewer::of(&caller(None, false)), Viewer::Anonymous);
     }

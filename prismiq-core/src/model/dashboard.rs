@@ -3,11 +3,11 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::config::WidgetConfig;
 use super::filter::DashboardFilter;
 use super::patch::Patch;
 use super::query::QueryDefinition;
 use super::time::Timestamp;
-use super::config::WidgetConfig;
 use super::widget::{Widget, WidgetCreate, WidgetPosition, WidgetSave, WidgetType};
 use crate::ids::DashboardId;
 
@@ -124,7 +124,9 @@ impl DashboardCreate {
     }
 }
 
-fn layout_or_default<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DashboardLayout, D::Error> {
+fn layout_or_default<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<DashboardLayout, D::Error> {
     Ok(Option::<DashboardLayout>::deserialize(deserializer)?.unwrap_or_default())
 }
 

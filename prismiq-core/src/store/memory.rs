@@ -64,7 +64,9 @@ impl State {
     }
 
     fn tenant_mut(&mut self, scope: &Scope) -> &mut Tenant {
-        self.tenants.entry(scope.tenant_id().to_owned()).or_default()
+        self.tenants
+            .entry(scope.tenant_id().to_owned())
+            .or_default()
     }
 
     fn dashboard_mut(&mut self, scope: &Scope, id: DashboardId) -> StoreResult<&mut Dashboard> {
@@ -123,7 +125,11 @@ impl DashboardStore for MemoryStore {
         Ok(list)
     }
 
-    async fn get_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<Option<Dashboard>> {
+    async fn get_dashboard(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<Dashboard>> {
         Ok(self
             .read()
             .tenant(scope)
@@ -376,7 +382,11 @@ impl DashboardStore for MemoryStore {
 
 #[async_trait]
 impl SavedQueryStore for MemoryStore {
-    async fn list_saved_queries(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<SavedQuery>> {
+    async fn list_saved_queries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+    ) -> StoreResult<Vec<SavedQuery>> {
         let state = self.read();
         let mut list: Vec<SavedQuery> = state
             .tenant(scope)
@@ -392,7 +402,11 @@ impl SavedQueryStore for MemoryStore {
         Ok(list)
     }
 
-    async fn get_saved_query(&self, scope: &Scope, id: SavedQueryId) -> StoreResult<Option<SavedQuery>> {
+    async fn get_saved_query(
+        &self,
+        scope: &Scope,
+        id: SavedQueryId,
+    ) -> StoreResult<Option<SavedQuery>> {
         Ok(self
             .read()
             .tenant(scope)
@@ -400,7 +414,11 @@ impl SavedQueryStore for MemoryStore {
             .cloned())
     }
 
-    async fn create_saved_query(&self, scope: &Scope, new: NewSavedQuery) -> StoreResult<SavedQuery> {
+    async fn create_saved_query(
+        &self,
+        scope: &Scope,
+        new: NewSavedQuery,
+    ) -> StoreResult<SavedQuery> {
         let mut state = self.write();
         let tenant = state.tenant_mut(scope);
         if tenant.saved_queries.values().any(|q| q.name == new.name) {

@@ -166,7 +166,8 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
     async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>>;
 
     /// One dashboard with its widgets.
-    async fn get_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<Option<Dashboard>>;
+    async fn get_dashboard(&self, scope: &Scope, id: DashboardId)
+    -> StoreResult<Option<Dashboard>>;
 
     /// Creates a dashboard and its widgets, all or nothing.
     ///
@@ -246,13 +247,25 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
 pub trait SavedQueryStore: Debug + Send + Sync + 'static {
     /// The tenant's saved queries that `viewer` may read (see
     /// [`Viewer::can_read_saved_query`]), by name.
-    async fn list_saved_queries(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<SavedQuery>>;
+    async fn list_saved_queries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+    ) -> StoreResult<Vec<SavedQuery>>;
 
     /// One saved query.
-    async fn get_saved_query(&self, scope: &Scope, id: SavedQueryId) -> StoreResult<Option<SavedQuery>>;
+    async fn get_saved_query(
+        &self,
+        scope: &Scope,
+        id: SavedQueryId,
+    ) -> StoreResult<Option<SavedQuery>>;
 
     /// Creates a saved query. A taken name is [`Conflict::SavedQueryName`].
-    async fn create_saved_query(&self, scope: &Scope, query: NewSavedQuery) -> StoreResult<SavedQuery>;
+    async fn create_saved_query(
+        &self,
+        scope: &Scope,
+        query: NewSavedQuery,
+    ) -> StoreResult<SavedQuery>;
 
     /// Applies `changes` and returns the saved query as it now is.
     async fn update_saved_query(
