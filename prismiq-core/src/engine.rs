@@ -778,10 +778,10 @@ impl Engine {
         layout: &DashboardLayout,
         widgets: impl ExactSizeIterator<Item = &'a WidgetContent>,
     ) -> Result<()> {
-        if let Some(max) = self.limits.widgets_per_dashboard {
-            if widgets.len() > max as usize {
-                return Err(self.widget_limit_error());
-            }
+        if let Some(max) = self.limits.widgets_per_dashboard
+            && widgets.len() > max as usize
+        {
+            return Err(self.widget_limit_error());
         }
         for widget in widgets {
             self.check_widget(layout, widget)?;

@@ -151,7 +151,16 @@ mod tests {
     #[test]
     fn dashboard_rules() {
         // (caller user, admin, owner, public, viewers, can view, can edit)
-        let cases: &[(Option<&str>, bool, Option<&str>, bool, &[&str], bool, bool)] = &[
+        type Case<'a> = (
+            Option<&'a str>,
+            bool,
+            Option<&'a str>,
+            bool,
+            &'a [&'a str],
+            bool,
+            bool,
+        );
+        let cases: &[Case<'_>] = &[
             (Some("alice"), false, Some("alice"), false, &[], true, true),
             (Some("bob"), false, Some("alice"), false, &[], false, false),
             (Some("bob"), false, Some("alice"), true, &[], true, false),
@@ -195,7 +204,8 @@ mod tests {
     #[test]
     fn saved_query_rules() {
         // (caller user, admin, owner, shared, can read, can write)
-        let cases: &[(Option<&str>, bool, Option<&str>, bool, bool, bool)] = &[
+        type Case<'a> = (Option<&'a str>, bool, Option<&'a str>, bool, bool, bool);
+        let cases: &[Case<'_>] = &[
             (Some("alice"), false, Some("alice"), false, true, true),
             (Some("bob"), false, Some("alice"), false, false, false),
             (Some("bob"), false, Some("alice"), true, true, false),

@@ -121,7 +121,7 @@ impl DashboardStore for MemoryStore {
                     .collect()
             })
             .unwrap_or_default();
-        list.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+        list.sort_by_key(|d| std::cmp::Reverse((d.updated_at, d.id)));
         Ok(list)
     }
 
@@ -205,10 +205,10 @@ impl DashboardStore for MemoryStore {
         if !tenant.dashboards.contains_key(&id) {
             return Err(StoreError::NotFound);
         }
-        if let Some(name) = &changes.name {
-            if name_taken(tenant.dashboards.values(), name, Some(id)) {
-                return Err(StoreError::Conflict(Conflict::DashboardName));
-            }
+        if let Some(name) = &changes.name
+            && name_taken(tenant.dashboards.values(), name, Some(id))
+        {
+            return Err(StoreError::Conflict(Conflict::DashboardName));
         }
         if let Some(widgets) = &changes.widgets {
             let mut seen = std::collections::HashSet::new();
@@ -451,14 +451,13 @@ impl SavedQueryStore for MemoryStore {
         if !tenant.saved_queries.contains_key(&id) {
             return Err(StoreError::NotFound);
         }
-        if let Some(name) = &changes.name {
-            if tenant
+        if let Some(name) = &changes.name
+            && tenant
                 .saved_queries
                 .values()
                 .any(|q| &q.name == name && q.id != id)
-            {
-                return Err(StoreError::Conflict(Conflict::SavedQueryName));
-            }
+        {
+            return Err(StoreError::Conflict(Conflict::SavedQueryName));
         }
         let query = tenant
             .saved_queries
