@@ -1,1 +1,72 @@
-//! x
+//! The Prismiq HTTP API as an axum [`Router`](axum::Router) that a host app mounts behind its
+//! own authentication. The API is wire-compatible with the Prismiq React client.
+//!
+//! # Mounting it
+//!
+//! The host keeps a [`PrismiqState`] in its own state, implements
+//! [`AuthContext`](prismiq_core::AuthContext) on its own auth extractor, and nests
+//! [`router`] where it likes:
+//!
+//! ```no_run
+//! use axum::extract::{FromRef, FromRequestParts};
+//! use axum::http::{StatusCode, request::Parts};
+//! use axum::Router;
+//! use prismiq_axum::{BASE_PATH, PrismiqState, prismiq_core::{AuthContext, Engine, MemoryStore}};
+//!
+//! #[derive(Clone, FromRef)]
+//! struct AppState {
+//!     prismiq: PrismiqState,
+//! }
+//!
+//! /// The host's own caller, established by its own session or token check.
+//! struct User {
+//!     org: String,
+//!     id: String,
+//! }
+//!
+//! impl<S: Send + Sync> FromRequestParts<S> for User {
+//!     type Rejection = StatusCode;
+//!
+//!     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+//!         // Verify a session cookie or bearer token here.
+//!         let token = parts.headers.get("authorization").ok_or(StatusCode::UNAUTHORIZED)?;
+//!         let _ = token;
+//!         Ok(User { org: "acme".into(), id: "alice".into() })
+//!     }
+//! }
+//!
+//! impl AuthContext for User {
+//!     fn tenant_id(&self) -> &str { &self.org }
+//!     fn user_id(&self) -> Option<&str> { Some(&self.id) }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let state = AppState {
+//!     prismiq: PrismiqState::new(Engine::new(MemoryStore::new())),
+//! };
+//! let app = Router::new()
+//!     .nest(BASE_PATH, prismiq_axum::router::<AppState, User>())
+//!     .with_state(state);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! # Errors
+//!
+//! Every error body is JSON: `{"detail": "<message>"}`, or for a body, query or path that cannot
+//! be read, a 422 `{"detail": [{"type", "loc", "msg", "input"}]}`. See [`ApiError`].
+
+mod auth;
+mod error;
+mod extract;
+mod router;
+mod routes;
+mod state;
+
+pub use auth::HeaderAuth;
+pub use error::{ApiError, ValidationIssue};
+pub use extract::{ApiJson, ApiQuery};
+pub use prismiq_core;
+pub use router::{BASE_PATH, router};
+pub use state::PrismiqState;

@@ -150,9 +150,14 @@ impl Engine {
         self
     }
 
-    /// The dashboard store, for health checks.
-    pub fn dashboard_store(&self) -> &Arc<dyn DashboardStore> {
-        &self.dashboards
+    /// The name of the store's health check (e.g. `"database"`).
+    pub fn store_check_name(&self) -> &'static str {
+        self.dashboards.health_check_name()
+    }
+
+    /// Checks that the store's backend answers.
+    pub async fn ping_store(&self) -> Result<(), StoreError> {
+        self.dashboards.ping().await
     }
 
     // ----- dashboards -------------------------------------------------------------------------

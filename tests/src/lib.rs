@@ -1,1 +1,294 @@
-//! x
+//! Test support for the end-to-end suites: a host app around the Prismiq router, a request
+//! builder, and the HTTP suite every store runs ([`http_suite!`]).
+
+pub mod cases;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use prismiq_axum::prismiq_core::{AuthContext, Engine};
+use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The host state of the test app.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    prismiq: PrismiqState,
+}
+
+/// The test host's caller: [`HeaderAuth`] plus `X-Test-Admin: true` for admins.
+#[derive(Debug)]
+pub struct TestAuth {
+    inner: HeaderAuth,
+    admin: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TestAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Self {
+            inner: HeaderAuth::from_parts(parts)?,
+            admin: parts
+                .headers
+                .get("x-test-admin")
+                .is_some_and(|v| v == "true"),
+        })
+    }
+}
+
+impl AuthContext for TestAuth {
+    fn tenant_id(&self) -> &str {
+        self.inner.tenant_id()
+    }
+    fn user_id(&self) -> Option<&str> {
+        self.inner.user_id()
+    }
+    fn is_admin(&self) -> bool {
+        self.admin
+    }
+}
+
+/// A host app with the Prismiq router nested at [`BASE_PATH`].
+#[derive(Debug, Clone)]
+pub struct TestApp {
+    router: Router,
+}
+
+impl TestApp {
+    /// The app over `engine`.
+    pub fn new(engine: Engine) -> Self {
+        let state = AppState {
+            prismiq: PrismiqState::new(engine),
+        };
+        Self {
+            router: Router::new()
+                .nest(BASE_PATH, prismiq_axum::router::<AppState, TestAuth>())
+                .with_state(state),
+        }
+    }
+
+    /// Starts a request to `path` (relative to the mount point).
+    pub fn request(&self, method: Method, path: &str) -> Call {
+        Call {
+            router: self.router.clone(),
+            method,
+            path: format!("{BASE_PATH}{path}"),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Call {
+        self.request(Method::GET, path)
+    }
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> Call {
+        self.request(Method::POST, path)
+    }
+    /// `PATCH path`.
+    pub fn patch(&self, path: &str) -> Call {
+        self.request(Method::PATCH, path)
+    }
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> Call {
+        self.request(Method::PUT, path)
+    }
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Call {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// A request being built.
+#[derive(Debug)]
+pub struct Call {
+    router: Router,
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    /// Sets `X-Tenant-ID`.
+    pub fn tenant(self, tenant: &str) -> Self {
+        self.header("x-tenant-id", tenant)
+    }
+    /// Sets `X-Tenant-ID: t1` and `X-User-ID: user`.
+    pub fn as_user(self, user: &str) -> Self {
+        self.tenant("t1").header("x-user-id", user)
+    }
+    /// Marks the caller as an admin.
+    pub fn admin(self) -> Self {
+        self.header("x-test-admin", "true")
+    }
+    /// Sends `value` as a JSON body.
+    pub fn json(mut self, value: &Value) -> Self {
+        self.body = Some(serde_json::to_vec(value).expect("serialize"));
+        self.header("content-type", "application/json")
+    }
+    /// Sends raw bytes (no content type).
+    pub fn raw(mut self, body: &str) -> Self {
+        self.body = Some(body.as_bytes().to_vec());
+        self
+    }
+
+    /// Sends the request. Every response must carry a JSON body; this checks it.
+    pub async fn send(self) -> Response {
+        let mut request = Request::builder()
+            .method(self.method.clone())
+            .uri(&self.path);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(self.body.map_or_else(Body::empty, Body::from))
+            .expect("request");
+        let response = self.router.oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{} {}: {status} with a non-JSON body: {}",
+                self.method,
+                self.path,
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        assert!(
+            content_type.starts_with("application/json"),
+            "{} {}: content type {content_type:?}",
+            self.method,
+            self.path
+        );
+        Response {
+            status,
+            body,
+            what: format!("{} {}", self.method, self.path),
+        }
+    }
+}
+
+/// A response: status and JSON body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status.
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: Value,
+    what: String,
+}
+
+impl Response {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "{}: unexpected status, body {}",
+            self.what,
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts the status and that `detail` is exactly `message`.
+    #[track_caller]
+    pub fn expect_detail(self, status: u16, message: &str) {
+        let body = self.expect(status);
+        assert_eq!(body["detail"], message, "detail of {body}");
+    }
+
+    /// Asserts the status and that the string `detail` contains `fragment`.
+    #[track_caller]
+    pub fn expect_detail_containing(self, status: u16, fragment: &str) -> String {
+        let body = self.expect(status);
+        let detail = body["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("string detail in {body}"));
+        assert!(
+            detail.contains(fragment),
+            "{detail:?} should contain {fragment:?}"
+        );
+        detail.to_owned()
+    }
+
+    /// Asserts a 422 list-shaped body and returns the first issue's `(type, loc)`.
+    #[track_caller]
+    pub fn expect_validation(self) -> (String, Value) {
+        let body = self.expect(422);
+        let issue = &body["detail"][0];
+        assert!(issue["msg"].is_string(), "msg in {body}");
+        assert!(issue.get("input").is_some(), "input in {body}");
+        (
+            issue["type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("list-shaped 422: {body}"))
+                .to_owned(),
+            issue["loc"].clone(),
+        )
+    }
+}
+
+/// Stamps one `#[tokio::test]` per HTTP case, each on a fresh engine made by the given async
+/// function (`async fn() -> Engine`).
+#[macro_export]
+macro_rules! http_suite {
+    ($make:path) => {
+        $crate::http_suite!(@cases $make;
+            health_routes_need_no_auth,
+            missing_tenant_header_is_400_everywhere,
+            unknown_routes_and_methods,
+            dashboard_crud,
+            dashboard_json_shapes,
+            dashboard_create_honours_sharing_fields,
+            other_tenants_objects_are_404,
+            permissions_are_enforced,
+            malformed_bodies_are_422_lists,
+            duplicate_names_are_409,
+            positions_are_validated,
+            widget_routes,
+            widget_routes_stay_within_their_dashboard,
+            whole_dashboard_save,
+            layout_update,
+            export_and_import,
+            saved_queries,
+            pins,
+            pins_respect_view_permission,
+            limits_are_enforced,
+            llm_endpoints,
+        );
+    };
+    (@cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let engine = $make().await;
+                $crate::cases::$case(engine).await;
+            }
+        )*
+    };
+}

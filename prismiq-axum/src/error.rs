@@ -1,0 +1,126 @@
+//! [`ApiError`]: every failure of a Prismiq route, as the JSON body the client parses.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use prismiq_core::{EngineError, StoreError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// One problem with the request, in the list form of a 422 body:
+/// `{"detail": [{"type", "loc", "msg", "input"}]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidationIssue {
+    /// A machine-readable kind: `missing`, `json_invalid`, `list_type`, `enum`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where: `["body", "widgets", 0, "position", "x"]`, `["query", "context"]`, …
+    pub loc: Vec<Value>,
+    /// What is wrong, for a person.
+    pub msg: String,
+    /// The offending input, when known.
+    pub input: Value,
+}
+
+/// The error of every Prismiq route.
+///
+/// The body is always JSON: `{"detail": "<message>"}`, or the list form for
+/// [`ApiError::Validation`]. Server-side failures get a generic message; their cause is logged
+/// with `tracing`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The engine refused or failed; the status follows the [`EngineError`] variant
+    /// (404, 403, 401, 409, 422, or 503/500 for store failures).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// 422: the body, query string or path could not be read as the route expects.
+    #[error("invalid request")]
+    Validation(Vec<ValidationIssue>),
+    /// 400: the request is missing something the route needs.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404: no such route.
+    #[error("Not Found")]
+    RouteNotFound,
+    /// 405: the route exists but not for this method.
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    /// 503: a dependency is down (used by the readiness probe).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Engine(err) => match err {
+                EngineError::DashboardNotFound(_)
+                | EngineError::WidgetNotFound(_)
+                | EngineError::SavedQueryNotFound(_)
+                | EngineError::PinNotFound { .. } => StatusCode::NOT_FOUND,
+                EngineError::PermissionDenied => StatusCode::FORBIDDEN,
+                EngineError::UserRequired => StatusCode::UNAUTHORIZED,
+                EngineError::Conflict(_) => StatusCode::CONFLICT,
+                EngineError::Invalid(_) | EngineError::LimitExceeded(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A 422 with a single issue.
+    pub(crate) fn validation(
+        kind: &str,
+        loc: Vec<Value>,
+        msg: impl Into<String>,
+        input: Value,
+    ) -> Self {
+        Self::Validation(vec![ValidationIssue {
+            kind: kind.to_owned(),
+            loc,
+            msg: msg.into(),
+            input,
+        }])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match self {
+            Self::Validation(issues) => json!({ "detail": issues }),
+            Self::Engine(EngineError::Store(err)) => {
+                let cause = error_chain(&err);
+                if matches!(err, StoreError::Unavailable(_)) {
+                    tracing::warn!(error = %cause, "prismiq store unavailable");
+                    json!({ "detail": "Service temporarily unavailable: the dashboard store cannot be reached. Retry shortly." })
+                } else {
+                    tracing::error!(error = %cause, "prismiq store failure");
+                    json!({ "detail": "Internal server error" })
+                }
+            }
+            other => json!({ "detail": other.to_string() }),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// An error and its sources, joined with `": "`, for logs.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

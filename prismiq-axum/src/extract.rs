@@ -1,0 +1,244 @@
+//! Request extractors whose rejections are [`ApiError`]s in the contract's shape.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+/// A JSON request body. Unlike `axum::Json` it does not insist on a `Content-Type`, and a body
+/// it cannot read is a 422 listing each problem with its location (`["body", "widgets", 0,
+/// "type"]`), as the Prismiq client expects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            ApiError::validation(
+                "body_read",
+                vec![json!("body")],
+                rejection.body_text(),
+                Value::Null,
+            )
+        })?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// Parses a JSON body, mapping failures to the 422 list shape.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(
+            "missing",
+            vec![json!("body")],
+            "Field required",
+            Value::Null,
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer)
+        .map_err(|err| body_error(bytes, err))?;
+    deserializer
+        .end()
+        .map_err(|err| syntax_error(bytes, &err))?;
+    Ok(value)
+}
+
+fn syntax_error(bytes: &[u8], err: &serde_json::Error) -> ApiError {
+    let offset = byte_offset(bytes, err.line(), err.column());
+    ApiError::validation(
+        "json_invalid",
+        vec![json!("body"), json!(offset)],
+        "JSON decode error",
+        json!({}),
+    )
+}
+
+fn body_error(bytes: &[u8], err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = err.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return syntax_error(bytes, inner);
+    }
+    let mut loc = vec![json!("body")];
+    for segment in err.path().iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => loc.push(json!(index)),
+            serde_path_to_error::Segment::Map { key } => loc.push(json!(key)),
+            serde_path_to_error::Segment::Enum { variant } => loc.push(json!(variant)),
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    let document: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let at = |loc: &[Value]| -> Value {
+        let mut node = &document;
+        for key in &loc[1..] {
+            node = match key {
+                Value::Number(n) => n
+                    .as_u64()
+                    .and_then(|i| node.get(i as usize))
+                    .unwrap_or(&Value::Null),
+                Value::String(s) => node.get(s).unwrap_or(&Value::Null),
+                _ => &Value::Null,
+            };
+        }
+        node.clone()
+    };
+    let message = strip_position(&inner.to_string());
+    if let Some(field) = between(&message, "missing field `", "`") {
+        let input = at(&loc);
+        loc.push(json!(field));
+        return ApiError::validation("missing", loc, "Field required", input);
+    }
+    let kind = classify(&message);
+    let input = at(&loc);
+    ApiError::validation(kind, loc, message, input)
+}
+
+fn classify(message: &str) -> &'static str {
+    if message.starts_with("unknown variant") {
+        return "enum";
+    }
+    if let Some(expected) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|m| m.split(", expected ").nth(1))
+    {
+        return if expected.contains("sequence") {
+            "list_type"
+        } else if expected.contains("string") {
+            "string_type"
+        } else if expected.contains("bool") {
+            "bool_type"
+        } else if expected.starts_with('u')
+            || expected.starts_with('i')
+            || expected.contains("integer")
+        {
+            "int_type"
+        } else if expected.contains("map") || expected.contains("struct") {
+            "model_attributes_type"
+        } else {
+            "type_error"
+        };
+    }
+    "value_error"
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let rest = &text[text.find(start)? + start.len()..];
+    Some(&rest[..rest.find(end)?])
+}
+
+/// Removes serde_json's " at line L column C" suffix.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The byte offset of a 1-based line and column.
+fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
+    let line_start: usize = bytes
+        .split(|b| *b == b'\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(bytes.len())
+}
+
+/// A query string. A missing or malformed parameter is a 422 located at `["query", name]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(Self).map_err(|err| {
+            let message = err.to_string();
+            match between(&message, "missing field `", "`") {
+                Some(field) => ApiError::validation(
+                    "missing",
+                    vec![json!("query"), json!(field)],
+                    "Field required",
+                    Value::Null,
+                ),
+                None => {
+                    ApiError::validation("value_error", vec![json!("query")], message, json!(query))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        n: u32,
+    }
+
+    fn issue(result: Result<Body, ApiError>) -> (String, Vec<Value>) {
+        match result {
+            Err(ApiError::Validation(mut issues)) => {
+                let i = issues.remove(0);
+                (i.kind, i.loc)
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn locates_each_kind_of_problem() {
+        assert_eq!(
+            issue(parse_json(br#"{"items": []}"#)),
+            ("missing".to_owned(), vec![json!("body"), json!("name")])
+        );
+        assert_eq!(
+            issue(parse_json(
+                br#"{"name": "a", "items": [{"n": 1}, {"n": "x"}]}"#
+            )),
+            (
+                "int_type".to_owned(),
+                vec![json!("body"), json!("items"), json!(1), json!("n")]
+            )
+        );
+        assert_eq!(
+            issue(parse_json(br#"{"name": "a", "items": {}}"#)),
+            ("list_type".to_owned(), vec![json!("body"), json!("items")])
+        );
+        assert_eq!(
+            issue(parse_json(b"{\"name\": ")),
+            ("json_invalid".to_owned(), vec![json!("body"), json!(9)])
+        );
+        assert_eq!(
+            issue(parse_json(b"")),
+            ("missing".to_owned(), vec![json!("body")])
+        );
+        assert!(parse_json::<Body>(br#"{"name": "a", "items": [], "extra": 1}"#).is_ok());
+    }
+}

@@ -1,0 +1,41 @@
+//! One module per resource; each exposes `routes::<S, A>()`.
+
+pub(crate) mod dashboards;
+pub(crate) mod health;
+pub(crate) mod llm;
+pub(crate) mod pins;
+pub(crate) mod saved_queries;
+pub(crate) mod widgets;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// The body of a successful deletion or reordering.
+#[derive(Debug, Serialize)]
+pub(crate) struct SuccessResponse {
+    success: bool,
+    message: String,
+}
+
+impl SuccessResponse {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            success: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses a path id; a malformed id names nothing, so it is the same 404 as a missing object.
+pub(crate) fn parse_id<T: std::str::FromStr>(
+    raw: &str,
+    not_found: impl FnOnce(String) -> prismiq_core::EngineError,
+) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::Engine(not_found(raw.to_owned())))
+}
+
+pub(crate) fn dashboard_id(raw: &str) -> Result<prismiq_core::DashboardId, ApiError> {
+    parse_id(raw, prismiq_core::EngineError::DashboardNotFound)
+}
