@@ -1,1 +1,131 @@
-fn main() {}
+//! A host application running the Prismiq API, for trying it by hand or with the React client.
+//!
+//! ```text
+//! cargo run -p prismiq-demo
+//! PORT=9000 PRISMIQ_ADMIN_USERS=alice,root cargo run -p prismiq-demo
+//! ```
+//!
+//! The caller comes from the `X-Tenant-ID`, `X-User-ID` and `X-Schema-Name` headers (the React
+//! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use prismiq_axum::prismiq_core::{AuthContext, Engine, MemoryStore};
+use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+/// The demo host's state: Prismiq's, plus its own admin list.
+#[derive(Debug, Clone, FromRef)]
+struct AppState {
+    prismiq: PrismiqState,
+    admins: Admins,
+}
+
+/// User ids that administer their tenant.
+#[derive(Debug, Clone, Default)]
+struct Admins(Arc<HashSet<String>>);
+
+impl Admins {
+    fn from_env() -> Self {
+        let list = std::env::var("PRISMIQ_ADMIN_USERS").unwrap_or_default();
+        Self(Arc::new(
+            list.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ))
+    }
+}
+
+/// The demo's caller: the client's headers, made admin when listed in `PRISMIQ_ADMIN_USERS`.
+#[derive(Debug)]
+struct DemoAuth {
+    headers: HeaderAuth,
+    admin: bool,
+}
+
+impl<S> FromRequestParts<S> for DemoAuth
+where
+    S: Send + Sync,
+    Admins: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let headers = HeaderAuth::from_parts(parts)?;
+        let admin = headers
+            .user_id()
+            .is_some_and(|user| Admins::from_ref(state).0.contains(user));
+        Ok(Self { headers, admin })
+    }
+}
+
+impl AuthContext for DemoAuth {
+    fn tenant_id(&self) -> &str {
+        self.headers.tenant_id()
+    }
+    fn user_id(&self) -> Option<&str> {
+        self.headers.user_id()
+    }
+    fn schema_name(&self) -> Option<&str> {
+        self.headers.schema_name()
+    }
+    fn is_admin(&self) -> bool {
+        self.admin
+    }
+}
+
+fn app(engine: Engine, admins: Admins) -> Router {
+    let state = AppState {
+        prismiq: PrismiqState::new(engine),
+        admins,
+    };
+    // The React client sends Content-Type and X-Tenant-ID on every call (so every call is
+    // preflighted), plus X-User-ID, X-Schema-Name, Authorization and custom headers.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any);
+    Router::new()
+        .nest(BASE_PATH, prismiq_axum::router::<AppState, DemoAuth>())
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, got {port:?}"))?,
+        Err(_) => 8080,
+    };
+    let engine = Engine::new(MemoryStore::new());
+    tracing::info!("storing dashboards in memory (set DATABASE_URL to use PostgreSQL)");
+
+    let admins = Admins::from_env();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("Prismiq demo listening on http://{addr}{BASE_PATH}");
+    axum::serve(listener, app(engine, admins))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
