@@ -3,6 +3,11 @@
 
 pub mod cases;
 
+/// The README's Rust examples, compiled as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts};
