@@ -48,6 +48,10 @@ mod error;
 mod ids;
 mod model;
 pub mod permissions;
+pub mod query;
+mod row_filter;
+mod schema;
+mod source;
 mod store;
 #[cfg(feature = "test-utils")]
 pub mod testing;
@@ -65,6 +69,12 @@ pub use model::{
     WidgetType, WidgetUpdate, check_context,
 };
 pub use permissions::Viewer;
+pub use row_filter::{RowCondition, RowFilter, RowPredicate};
+pub use schema::{
+    ColumnConfig, ColumnSchema, DatabaseSchema, EnhancedColumnSchema, EnhancedDatabaseSchema,
+    EnhancedTableSchema, Relationship, SchemaConfig, TableConfig, TableSchema,
+};
+pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
 #[cfg(feature = "memory-store")]
 pub use store::MemoryStore;
 pub use store::{

@@ -1,0 +1,1 @@
+//! Query definitions, validation and compilation to SQL (no I/O).
