@@ -1,1 +1,91 @@
-//! PostgreSQL store for Prismiq (in progress).
+//! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the dashboard, saved-query and
+//! pin store traits of `prismiq-core` with sqlx, and passes the same conformance suite as the
+//! in-memory store.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use prismiq_core::Engine;
+//! use prismiq_store_postgres::PostgresStore;
+//! use prismiq_store_postgres::sqlx::postgres::PgPoolOptions;
+//! use std::time::Duration;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Usually the host's own pool. Give it an acquire timeout so that a database that is down
+//! // turns into `StoreError::Unavailable` instead of a wait.
+//! let pool = PgPoolOptions::new()
+//!     .acquire_timeout(Duration::from_secs(5))
+//!     .connect("postgres://app@localhost/app")
+//!     .await?;
+//! let store = PostgresStore::new(pool);
+//! store.migrate().await?; // creates or updates prismiq's tables, in schema `prismiq`
+//! let engine = Engine::new(store);
+//! # let _ = engine;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`PostgresStore::connect`] is a shortcut that opens a pool of its own with a 5 s acquire
+//! timeout.
+//!
+//! # Tables and migrations
+//!
+//! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
+//! `prismiq.widgets`, `prismiq.saved_queries` and `prismiq.pins`, recorded in
+//! `prismiq._sqlx_migrations`, so they never mix with the host's own `_sqlx_migrations`. Ids
+//! are UUIDs; JSON values (layouts, filters, widget queries, positions and configs, saved
+//! queries) are `jsonb` holding the serde form of the `prismiq-core` types.
+//!
+//! # Guarantees
+//!
+//! - **One round trip per read, one transaction per write**, whatever the number of widgets:
+//!   a dashboard comes with its widgets aggregated in the same query, a list of dashboards is
+//!   one query, a layout save or a whole-dashboard save writes every widget in one statement.
+//! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard, deleting
+//!   a dashboard and reordering pins are each one transaction.
+//! - **Limits hold under concurrency**: the per-owner dashboard limit is counted under a
+//!   transaction-scoped advisory lock, the per-dashboard widget limit under the dashboard's
+//!   row lock.
+//! - **Compact pin positions**: every list is `0..n-1`, also after a dashboard that was
+//!   pinned is deleted.
+//! - **Errors**: a broken uniqueness rule is a
+//!   [`StoreError::Conflict`](prismiq_core::StoreError::Conflict); a database that cannot be
+//!   reached is [`StoreError::Unavailable`](prismiq_core::StoreError::Unavailable); anything
+//!   else is [`StoreError::Backend`](prismiq_core::StoreError::Backend) with the
+//!   [`PgStoreError`] as its source.
+//!
+//! # Row-level security
+//!
+//! Every statement filters by tenant. As a second line of defence, each transaction sets the
+//! tenant with `set_config('prismiq.tenant_id', …, true)` and every prismiq table has forced
+//! row-level security with the policy `tenant_id = current_setting('prismiq.tenant_id')`, so a
+//! statement that forgot its filter would see only the current tenant's rows.
+//!
+//! PostgreSQL exempts superusers and roles with `bypassrls` from row-level security. When the
+//! store's connections use such a role, each transaction therefore switches to the role
+//! `prismiq_app` (no login, no bypass, only the privileges the store needs), which the
+//! migrations create when they run as a role allowed to create roles. Connected as an ordinary
+//! role, as in production, the store needs no role switch: forced row-level security applies
+//! to the tables' owner too. Connected as a superuser to a database whose migrations could not
+//! create `prismiq_app`, every operation fails rather than run without the policies.
+//!
+//! # Features
+//!
+//! | Feature | Enables |
+//! |---|---|
+//! | `test-utils` | `testing`: a fresh, migrated database per test, from `DATABASE_URL` |
+
+mod dashboards;
+mod error;
+mod pins;
+mod rows;
+mod saved_queries;
+#[cfg(feature = "test-utils")]
+mod sql;
+mod store;
+#[cfg(feature = "test-utils")]
+pub mod testing;
+
+pub use error::PgStoreError;
+pub use sqlx;
+pub use store::{DEFAULT_ACQUIRE_TIMEOUT, MIGRATOR, PostgresStore};

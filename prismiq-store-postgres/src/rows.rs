@@ -1,0 +1,206 @@
+//! Rows as they come out of PostgreSQL, the SQL fragments that produce them, and widget
+//! contents as statement parameters.
+
+use chrono::{DateTime, Utc};
+use prismiq_core::{
+    Dashboard, DashboardFilter, DashboardId, DashboardLayout, PinId, PinnedDashboard,
+    QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Viewer, Widget, WidgetContent, WidgetId,
+    WidgetType,
+};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A widget of alias `w` as JSON in the serde shape of [`Widget`].
+macro_rules! widget_json {
+    () => {
+        "jsonb_build_object('id', w.id, 'type', w.widget_type, 'title', w.title, \
+         'query', w.query, 'position', w.position, 'config', w.config, \
+         'created_at', w.created_at, 'updated_at', w.updated_at)"
+    };
+}
+pub(crate) use widget_json;
+
+/// The columns of a [`DashboardRow`] for a dashboard of alias `d`: its widgets come along as
+/// one JSON array, in display order (row, column, creation, id), so a dashboard or a whole list
+/// of them is one query.
+macro_rules! dashboard_columns {
+    () => {
+        concat!(
+            "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
+             d.allowed_viewers, d.created_at, d.updated_at, \
+             coalesce((select jsonb_agg(",
+            $crate::rows::widget_json!(),
+            " order by (w.position ->> 'y')::bigint, (w.position ->> 'x')::bigint, \
+                       w.created_at, w.id) \
+               from prismiq.widgets w \
+               where w.tenant_id = d.tenant_id and w.dashboard_id = d.id), '[]'::jsonb) as widgets"
+        )
+    };
+}
+pub(crate) use dashboard_columns;
+
+/// A viewer as the parameters of the listing statements: whether it is an admin, and its
+/// user id (none when anonymous, which makes every owner or viewer test fail).
+pub(crate) fn viewer_params(viewer: &Viewer) -> (bool, Option<&str>) {
+    match viewer {
+        Viewer::Admin => (true, None),
+        Viewer::User(user) => (false, Some(user)),
+        Viewer::Anonymous => (false, None),
+    }
+}
+
+/// A dashboard with its widgets, as [`dashboard_columns!`] selects it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DashboardRow {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    layout: Json<DashboardLayout>,
+    filters: Json<Vec<DashboardFilter>>,
+    owner_id: Option<String>,
+    is_public: bool,
+    allowed_viewers: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    widgets: Json<Vec<Widget>>,
+}
+
+impl From<DashboardRow> for Dashboard {
+    fn from(row: DashboardRow) -> Self {
+        Self {
+            id: DashboardId::from_uuid(row.id),
+            name: row.name,
+            description: row.description,
+            layout: row.layout.0,
+            widgets: row.widgets.0,
+            filters: row.filters.0,
+            owner_id: row.owner_id,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+            is_public: row.is_public,
+            allowed_viewers: row.allowed_viewers,
+        }
+    }
+}
+
+/// A saved query.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SavedQueryRow {
+    id: Uuid,
+    tenant_id: String,
+    name: String,
+    description: Option<String>,
+    query: Json<QueryDefinition>,
+    owner_id: Option<String>,
+    is_shared: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SavedQueryRow> for SavedQuery {
+    fn from(row: SavedQueryRow) -> Self {
+        Self {
+            id: SavedQueryId::from_uuid(row.id),
+            name: row.name,
+            description: row.description,
+            query: row.query.0,
+            tenant_id: row.tenant_id,
+            owner_id: row.owner_id,
+            is_shared: row.is_shared,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+        }
+    }
+}
+
+/// A pin, with its columns named apart from a dashboard's.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PinRow {
+    pin_id: Uuid,
+    dashboard_id: Uuid,
+    pin_context: String,
+    pin_position: i32,
+    pinned_at: DateTime<Utc>,
+}
+
+impl TryFrom<PinRow> for PinnedDashboard {
+    type Error = sqlx::Error;
+
+    fn try_from(row: PinRow) -> Result<Self, Self::Error> {
+        let position = u32::try_from(row.pin_position).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "pin_position".to_owned(),
+            source: Box::new(e),
+        })?;
+        Ok(Self {
+            id: PinId::from_uuid(row.pin_id),
+            dashboard_id: DashboardId::from_uuid(row.dashboard_id),
+            context: row.pin_context,
+            position,
+            pinned_at: Timestamp::from(row.pinned_at),
+        })
+    }
+}
+
+/// A pin with its dashboard.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PinnedRow {
+    #[sqlx(flatten)]
+    pub(crate) pin: PinRow,
+    #[sqlx(flatten)]
+    pub(crate) dashboard: DashboardRow,
+}
+
+/// Widgets as parallel arrays, for statements that `unnest` them: one statement writes any
+/// number of widgets.
+#[derive(Debug, Default)]
+pub(crate) struct WidgetArrays {
+    pub(crate) ids: Vec<Uuid>,
+    pub(crate) types: Vec<String>,
+    pub(crate) titles: Vec<String>,
+    /// JSON `null` for no query; statements store it as SQL `null`.
+    pub(crate) queries: Vec<Value>,
+    pub(crate) positions: Vec<Value>,
+    pub(crate) configs: Vec<Value>,
+}
+
+impl WidgetArrays {
+    pub(crate) fn new(widgets: &[(WidgetId, WidgetContent)]) -> Result<Self, serde_json::Error> {
+        let mut arrays = Self::default();
+        for (id, content) in widgets {
+            let columns = WidgetColumns::new(content)?;
+            arrays.ids.push(id.as_uuid());
+            arrays.types.push(columns.widget_type);
+            arrays.titles.push(content.title.clone());
+            arrays.queries.push(columns.query);
+            arrays.positions.push(columns.position);
+            arrays.configs.push(columns.config);
+        }
+        Ok(arrays)
+    }
+}
+
+/// One widget's content as column values.
+#[derive(Debug)]
+pub(crate) struct WidgetColumns {
+    pub(crate) widget_type: String,
+    pub(crate) query: Value,
+    pub(crate) position: Value,
+    pub(crate) config: Value,
+}
+
+impl WidgetColumns {
+    pub(crate) fn new(content: &WidgetContent) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            widget_type: widget_type_name(content.widget_type)?,
+            query: serde_json::to_value(&content.query)?,
+            position: serde_json::to_value(content.position)?,
+            config: serde_json::to_value(&content.config)?,
+        })
+    }
+}
+
+/// The serde name of a widget type (`bar_chart`), as stored.
+fn widget_type_name(widget_type: WidgetType) -> Result<String, serde_json::Error> {
+    serde_json::from_value(serde_json::to_value(widget_type)?)
+}

@@ -1,0 +1,87 @@
+//! [`PostgresStore`]: construction, migrations, and the tenant-scoped transaction every
+//! operation runs in.
+
+use std::time::Duration;
+
+use prismiq_core::Scope;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::PgStoreError;
+
+/// prismiq's migrations (`sql/migrations`), embedded at build time.
+///
+/// They create schema `prismiq` and record themselves in `prismiq._sqlx_migrations`, apart
+/// from the host application's own migrations. [`PostgresStore::migrate`] runs them.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// How long [`PostgresStore::connect`]'s pool waits for a connection before failing.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts every transaction: sets the tenant that row-level security confines the transaction
+/// to and, when the connection's role would bypass row-level security (a superuser or a role
+/// with `bypassrls`), drops to `prismiq_app` for the rest of the transaction. Both settings end
+/// with the transaction, so pooled connections carry nothing over.
+///
+/// The role check is a scalar subquery so it is evaluated once, before the role changes.
+const BEGIN_SCOPE: &str = "select set_config('prismiq.tenant_id', $1, true), \
+     case when (select r.rolsuper or r.rolbypassrls from pg_catalog.pg_roles r \
+                where r.rolname = current_user) \
+          then set_config('role', 'prismiq_app', true) end";
+
+/// A [`DashboardStore`](prismiq_core::DashboardStore),
+/// [`SavedQueryStore`](prismiq_core::SavedQueryStore) and [`PinStore`](prismiq_core::PinStore)
+/// in PostgreSQL.
+///
+/// Cloning it is cheap and shares the pool. Every operation is one transaction on one
+/// connection of the pool; see the [crate docs](crate) for what it guarantees.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// A store over the host's pool. Run [`migrate`](Self::migrate) once before using it.
+    ///
+    /// Give the pool an `acquire_timeout` so that a database that is down turns into
+    /// [`StoreError::Unavailable`](prismiq_core::StoreError::Unavailable) rather than a wait.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects a pool of its own to `url`, waiting at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a
+    /// connection, and checks that the database answers.
+    pub async fn connect(url: &str) -> Result<Self, PgStoreError> {
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        Ok(Self::new(pool))
+    }
+
+    /// Creates or updates prismiq's tables. Idempotent, and safe to run from several processes
+    /// at once (sqlx serialises them with an advisory lock).
+    pub async fn migrate(&self) -> Result<(), PgStoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool the store uses.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A transaction confined to the scope's tenant: every statement in it sees and writes only
+    /// that tenant's rows, even one that forgets its `tenant_id` filter.
+    pub(crate) async fn begin(
+        &self,
+        scope: &Scope,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(BEGIN_SCOPE)
+            .bind(scope.tenant_id())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
