@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use prismiq_core::{EngineError, StoreError};
+use prismiq_core::{EngineError, SourceError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -58,7 +58,8 @@ impl ApiError {
                 EngineError::DashboardNotFound(_)
                 | EngineError::WidgetNotFound(_)
                 | EngineError::SavedQueryNotFound(_)
-                | EngineError::PinNotFound { .. } => StatusCode::NOT_FOUND,
+                | EngineError::PinNotFound { .. }
+                | EngineError::NotFound(_) => StatusCode::NOT_FOUND,
                 EngineError::PermissionDenied => StatusCode::FORBIDDEN,
                 EngineError::UserRequired => StatusCode::UNAUTHORIZED,
                 EngineError::Conflict(_) => StatusCode::CONFLICT,
@@ -67,6 +68,11 @@ impl ApiError {
                 }
                 EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+                EngineError::Source(SourceError::Rejected(_)) => StatusCode::BAD_REQUEST,
+                EngineError::Source(SourceError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::Source(SourceError::Backend(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -106,6 +112,24 @@ impl IntoResponse for ApiError {
                     tracing::error!(error = %cause, "prismiq store failure");
                     json!({ "detail": "Internal server error" })
                 }
+            }
+            Self::Engine(EngineError::Source(err)) => match &err {
+                SourceError::Timeout(_) => json!({ "detail": err.to_string() }),
+                SourceError::Rejected(message) => {
+                    json!({ "detail": format!("Query failed: {message}") })
+                }
+                SourceError::Unavailable(_) => {
+                    tracing::warn!(error = %error_chain(&err), "prismiq data source unavailable");
+                    json!({ "detail": "Service temporarily unavailable: the database cannot be reached. Retry shortly." })
+                }
+                SourceError::Backend(_) => {
+                    tracing::error!(error = %error_chain(&err), "prismiq data source failure");
+                    json!({ "detail": "Internal server error" })
+                }
+            },
+            Self::Engine(EngineError::NoDataSource) => {
+                tracing::error!("prismiq query routes called without a data source");
+                json!({ "detail": EngineError::NoDataSource.to_string() })
             }
             other => json!({ "detail": other.to_string() }),
         };

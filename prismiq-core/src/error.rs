@@ -1,5 +1,6 @@
 //! [`EngineError`]: why an [`Engine`](crate::Engine) operation did not happen.
 
+use crate::source::SourceError;
 use crate::store::StoreError;
 
 /// Why an [`Engine`](crate::Engine) operation did not happen.
@@ -40,14 +41,26 @@ pub enum EngineError {
     /// 422: a configured limit would be exceeded (the message names it).
     #[error("{0}")]
     LimitExceeded(String),
+    /// 404: a table, column or PostgreSQL schema the caller asked for does not exist (or is
+    /// hidden).
+    #[error("{0}")]
+    NotFound(String),
+    /// 503: the engine has no data source to run queries against.
+    #[error("No data source is configured: the host must call Engine::with_data_source")]
+    NoDataSource,
     /// 503 if the store is [unavailable](StoreError::Unavailable), else 500.
     #[error("storage failure")]
     Store(#[source] StoreError),
+    /// 504 for a [timeout](SourceError::Timeout), 400 when the database
+    /// [rejected](SourceError::Rejected) the query, 503 when it is
+    /// [unavailable](SourceError::Unavailable), else 500.
+    #[error("{0}")]
+    Source(#[source] SourceError),
 }
 
 impl EngineError {
     /// Whether the failure is on the server's side (a 5xx).
     pub fn is_server_error(&self) -> bool {
-        matches!(self, Self::Store(_))
+        matches!(self, Self::Store(_) | Self::NoDataSource | Self::Source(_))
     }
 }

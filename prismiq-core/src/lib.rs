@@ -79,5 +79,5 @@ pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, Sourc
 pub use store::MemoryStore;
 pub use store::{
     BoxError, Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
-    SavedQueryChanges, SavedQueryStore, StoreError, StoreResult,
+    SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
 };

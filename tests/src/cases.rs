@@ -1579,3 +1579,175 @@ pub async fn llm_endpoints(engine: Engine) {
         .await
         .expect_detail(400, "LLM agent is not enabled");
 }
+
+fn with_static_source(engine: Engine) -> Engine {
+    use prismiq_axum::prismiq_core::testing::{StaticDataSource, small_schema};
+    engine.with_data_source(std::sync::Arc::new(
+        StaticDataSource::new("public", small_schema("public"))
+            .with_schema("tenant_b", small_schema("tenant_b")),
+    ))
+}
+
+/// `/schema`, `/tables` and the enhanced variants, with the tenant's schema config applied.
+pub async fn schema_routes(engine: Engine) {
+    let app = TestApp::new(with_static_source(engine));
+    let schema = app.get("/schema").as_user("alice").send().await.expect(200);
+    let tables: Vec<&str> = schema["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tables, ["customers", "orders"]);
+    assert_eq!(schema["tables"][0]["schema_name"], "public");
+    assert_eq!(schema["tables"][0]["row_count"], 500);
+    assert_eq!(
+        schema["tables"][0]["columns"][0],
+        json!({"name": "id", "data_type": "integer", "is_nullable": false, "is_primary_key": true, "default_value": null})
+    );
+    assert_eq!(
+        schema["relationships"],
+        json!([{"from_table": "orders", "from_column": "customer_id", "to_table": "customers", "to_column": "id"}])
+    );
+    assert_eq!(
+        app.get("/tables").as_user("alice").send().await.expect(200),
+        json!({"tables": ["customers", "orders"]})
+    );
+    let orders = app
+        .get("/tables/orders")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(orders["name"], "orders");
+    app.get("/tables/nope")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_detail(404, "Table not found: nope");
+    app.get("/tables/nope/enhanced")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_detail(404, "Table 'nope' not found");
+
+    // The schema config: admins only; it hides and describes.
+    app.get("/schema/config")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_detail(403, "Permission denied");
+    let config = json!({"tables": {
+        "customers": {"display_name": "Customers", "columns": {"email": {"hidden": true}, "region": {"display_name": "Region", "format": "plain"}}},
+        "orders": {"hidden": true}
+    }});
+    app.put("/schema/config")
+        .as_user("alice")
+        .json(&config)
+        .send()
+        .await
+        .expect_detail(403, "Permission denied");
+    app.put("/schema/config")
+        .as_user("root")
+        .admin()
+        .json(&config)
+        .send()
+        .await
+        .expect(200);
+    let (kind, _) = app
+        .put("/schema/config")
+        .as_user("root")
+        .admin()
+        .json(&json!({"tables": {"x": {"hiden": true}}}))
+        .send()
+        .await
+        .expect_validation();
+    assert_eq!(kind, "value_error", "unknown keys in a config are refused");
+    let read = app
+        .get("/schema/config")
+        .as_user("root")
+        .admin()
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(read["tables"]["orders"]["hidden"], true);
+
+    let schema = app.get("/schema").as_user("alice").send().await.expect(200);
+    assert_eq!(
+        schema["tables"].as_array().unwrap().len(),
+        1,
+        "hidden table left out"
+    );
+    let columns: Vec<&str> = schema["tables"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["id", "name", "region"], "hidden column left out");
+    assert_eq!(
+        schema["relationships"],
+        json!([]),
+        "relationships to hidden tables left out"
+    );
+    app.get("/tables/orders")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_detail(404, "Table not found: orders");
+    let enhanced = app
+        .get("/schema/enhanced")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(enhanced["tables"][0]["display_name"], "Customers");
+    assert!(enhanced["tables"][0].get("row_count").is_none());
+    let region = &enhanced["tables"][0]["columns"][2];
+    assert_eq!(
+        (
+            region["name"].as_str(),
+            region["display_name"].as_str(),
+            region["format"].as_str()
+        ),
+        (Some("region"), Some("Region"), Some("plain"))
+    );
+    let table = app
+        .get("/tables/customers/enhanced")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(table["display_name"], "Customers");
+
+    // The config is per tenant.
+    assert_eq!(
+        app.get("/tables").tenant("t2").send().await.expect(200),
+        json!({"tables": ["customers", "orders"]})
+    );
+}
+
+/// A tenant schema is checked to exist; without a data source the query side is a 503.
+pub async fn schema_names_and_missing_source(engine: Engine) {
+    let app = TestApp::new(with_static_source(engine.clone()));
+    let schema = app
+        .get("/schema")
+        .as_user("alice")
+        .header("x-schema-name", "tenant_b")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(schema["tables"][0]["schema_name"], "tenant_b");
+    app.get("/schema")
+        .as_user("alice")
+        .header("x-schema-name", "nope")
+        .send()
+        .await
+        .expect_detail(404, "PostgreSQL schema 'nope' does not exist");
+    let bare = TestApp::new(engine);
+    bare.get("/schema")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_detail_containing(503, "Engine::with_data_source");
+}

@@ -53,6 +53,9 @@ impl AuthContext for TestAuth {
     fn user_id(&self) -> Option<&str> {
         self.inner.user_id()
     }
+    fn schema_name(&self) -> Option<&str> {
+        self.inner.schema_name()
+    }
     fn is_admin(&self) -> bool {
         self.admin
     }
@@ -285,6 +288,8 @@ macro_rules! http_suite {
             pins_respect_view_permission,
             limits_are_enforced,
             llm_endpoints,
+            schema_routes,
+            schema_names_and_missing_source,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

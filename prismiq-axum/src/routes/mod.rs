@@ -5,6 +5,7 @@ pub(crate) mod health;
 pub(crate) mod llm;
 pub(crate) mod pins;
 pub(crate) mod saved_queries;
+pub(crate) mod schema;
 pub(crate) mod widgets;
 
 use serde::Serialize;

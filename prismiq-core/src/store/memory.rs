@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{
     Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
-    SavedQueryChanges, SavedQueryStore, StoreError, StoreResult,
+    SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
 };
 use crate::auth::Scope;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
@@ -15,6 +15,7 @@ use crate::model::{
     Dashboard, PinnedDashboard, SavedQuery, Timestamp, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
+use crate::schema::SchemaConfig;
 
 /// A store keeping everything in process memory: for tests, demos and single-process hosts
 /// that do not need durability. Cloning it shares the same data.
@@ -39,6 +40,7 @@ struct Tenant {
     saved_queries: HashMap<SavedQueryId, SavedQuery>,
     /// Pins per (user, context), in position order.
     pins: HashMap<(String, String), Vec<PinnedDashboard>>,
+    schema_config: Option<SchemaConfig>,
 }
 
 impl MemoryStore {
@@ -625,6 +627,21 @@ impl PinStore for MemoryStore {
         // A stable sort keeps unlisted pins in their previous order after the listed ones.
         pins.sort_by_key(rank);
         renumber(pins);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SchemaConfigStore for MemoryStore {
+    async fn get_schema_config(&self, scope: &Scope) -> StoreResult<Option<SchemaConfig>> {
+        Ok(self
+            .read()
+            .tenant(scope)
+            .and_then(|t| t.schema_config.clone()))
+    }
+
+    async fn put_schema_config(&self, scope: &Scope, config: SchemaConfig) -> StoreResult<()> {
+        self.write().tenant_mut(scope).schema_config = Some(config);
         Ok(())
     }
 }

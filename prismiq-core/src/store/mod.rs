@@ -26,6 +26,7 @@ use crate::model::{
     SavedQuery, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
+use crate::schema::SchemaConfig;
 
 #[cfg(feature = "memory-store")]
 pub use memory::MemoryStore;
@@ -331,4 +332,14 @@ pub trait PinStore: Debug + Send + Sync + 'static {
         context: &str,
         dashboard_ids: &[DashboardId],
     ) -> StoreResult<()>;
+}
+
+/// Storage of each tenant's [`SchemaConfig`] (display names, descriptions, hidden parts).
+#[async_trait]
+pub trait SchemaConfigStore: Debug + Send + Sync + 'static {
+    /// The tenant's config, if one was saved.
+    async fn get_schema_config(&self, scope: &Scope) -> StoreResult<Option<SchemaConfig>>;
+
+    /// Replaces the tenant's config.
+    async fn put_schema_config(&self, scope: &Scope, config: SchemaConfig) -> StoreResult<()>;
 }

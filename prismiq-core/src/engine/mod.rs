@@ -1,7 +1,10 @@
 //! The [`Engine`]: every dashboard, widget, saved-query and pin operation, with its rules.
 
+mod analytics;
+
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -15,10 +18,14 @@ use crate::model::{
     WidgetUpdate,
 };
 use crate::permissions::{self, Viewer};
+use crate::row_filter::RowFilter;
+use crate::source::DataSource;
 use crate::store::{
     Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
-    SavedQueryChanges, SavedQueryStore, StoreError,
+    SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError,
 };
+
+use analytics::SchemaCache;
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -87,17 +94,43 @@ pub struct Engine {
     dashboards: Arc<dyn DashboardStore>,
     saved_queries: Arc<dyn SavedQueryStore>,
     pins: Arc<dyn PinStore>,
+    schema_configs: Arc<dyn SchemaConfigStore>,
     limits: Limits,
+    analytics: Analytics,
+}
+
+/// The query side's settings and shared state.
+#[derive(Debug, Clone)]
+struct Analytics {
+    source: Option<Arc<dyn DataSource>>,
+    row_filter: Option<Arc<dyn RowFilter>>,
+    default_schema: String,
+    query_timeout: Duration,
+    max_rows: usize,
+    schema_cache: Arc<SchemaCache>,
+}
+
+impl Default for Analytics {
+    fn default() -> Self {
+        Self {
+            source: None,
+            row_filter: None,
+            default_schema: "public".to_owned(),
+            query_timeout: Duration::from_secs(30),
+            max_rows: 10_000,
+            schema_cache: Arc::new(SchemaCache::new(Duration::from_secs(3600))),
+        }
+    }
 }
 
 impl Engine {
-    /// An engine over one store that implements all three store traits.
+    /// An engine over one store that implements every store trait.
     pub fn new<S>(store: S) -> Self
     where
-        S: DashboardStore + SavedQueryStore + PinStore,
+        S: DashboardStore + SavedQueryStore + PinStore + SchemaConfigStore,
     {
         let store = Arc::new(store);
-        Self::from_stores(store.clone(), store.clone(), store)
+        Self::from_stores(store.clone(), store.clone(), store.clone(), store)
     }
 
     /// An engine over separate stores.
@@ -105,13 +138,53 @@ impl Engine {
         dashboards: Arc<dyn DashboardStore>,
         saved_queries: Arc<dyn SavedQueryStore>,
         pins: Arc<dyn PinStore>,
+        schema_configs: Arc<dyn SchemaConfigStore>,
     ) -> Self {
         Self {
             dashboards,
             saved_queries,
             pins,
+            schema_configs,
             limits: Limits::default(),
+            analytics: Analytics::default(),
         }
+    }
+
+    /// The database analytics queries run against. Without one, the schema and query
+    /// operations fail with [`EngineError::NoDataSource`].
+    pub fn with_data_source(mut self, source: Arc<dyn DataSource>) -> Self {
+        self.analytics.source = Some(source);
+        self
+    }
+
+    /// The host's row-level restrictions, applied to every table every query reads.
+    pub fn with_row_filter(mut self, filter: Arc<dyn RowFilter>) -> Self {
+        self.analytics.row_filter = Some(filter);
+        self
+    }
+
+    /// The schema of callers whose [`AuthContext::schema_name`] is `None` (default `public`).
+    pub fn with_default_schema(mut self, schema: impl Into<String>) -> Self {
+        self.analytics.default_schema = schema.into();
+        self
+    }
+
+    /// How long one query may run (default 30 s).
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.analytics.query_timeout = timeout;
+        self
+    }
+
+    /// The most rows one query returns (default 10 000); more are cut and flagged `truncated`.
+    pub fn with_max_rows(mut self, max_rows: usize) -> Self {
+        self.analytics.max_rows = max_rows;
+        self
+    }
+
+    /// How long an introspected schema is reused (default one hour).
+    pub fn with_schema_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.analytics.schema_cache = Arc::new(SchemaCache::new(ttl));
+        self
     }
 
     /// How many dashboards one owner may have (default 1000; `None` for no limit).

@@ -1,0 +1,198 @@
+//! The query side of the [`Engine`]: schemas, schema config, and (with the compiler) queries.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use super::Engine;
+use crate::auth::{AuthContext, Scope};
+use crate::error::EngineError;
+use crate::schema::{
+    DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema, SchemaConfig, TableSchema,
+};
+use crate::source::DataSource;
+
+type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Introspected schemas, reused for a time-to-live and refreshed on demand.
+///
+/// Keyed by PostgreSQL schema name: tenants sharing a schema share its introspection (the
+/// per-tenant [`SchemaConfig`] is applied afterwards).
+#[derive(Debug)]
+pub(crate) struct SchemaCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, Arc<DatabaseSchema>)>>,
+}
+
+impl SchemaCache {
+    /// An empty cache whose entries live for `ttl`.
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, schema: &str) -> Option<Arc<DatabaseSchema>> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(schema)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, schema)| schema.clone())
+    }
+
+    fn put(&self, name: &str, schema: Arc<DatabaseSchema>) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), (Instant::now(), schema));
+    }
+
+    /// Forgets one schema, or every schema when `None`.
+    pub(crate) fn invalidate(&self, schema: Option<&str>) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        match schema {
+            Some(name) => {
+                entries.remove(name);
+            }
+            None => entries.clear(),
+        }
+    }
+}
+
+impl Engine {
+    pub(super) fn source(&self) -> Result<&Arc<dyn DataSource>> {
+        self.analytics
+            .source
+            .as_ref()
+            .ok_or(EngineError::NoDataSource)
+    }
+
+    /// The PostgreSQL schema holding the caller's data.
+    pub fn schema_name_of(&self, auth: &dyn AuthContext) -> String {
+        auth.schema_name()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.analytics.default_schema)
+            .to_owned()
+    }
+
+    /// The caller's schema as introspected (hidden parts included), from the cache when fresh.
+    pub(super) async fn raw_schema(
+        &self,
+        auth: &dyn AuthContext,
+    ) -> Result<(String, Arc<DatabaseSchema>)> {
+        let name = self.schema_name_of(auth);
+        if let Some(schema) = self.analytics.schema_cache.get(&name) {
+            return Ok((name, schema));
+        }
+        let source = self.source()?;
+        if name != self.analytics.default_schema
+            && !source
+                .schema_exists(&name)
+                .await
+                .map_err(EngineError::Source)?
+        {
+            return Err(EngineError::NotFound(format!(
+                "PostgreSQL schema '{name}' does not exist"
+            )));
+        }
+        let schema = Arc::new(
+            source
+                .introspect(&name)
+                .await
+                .map_err(EngineError::Source)?,
+        );
+        self.analytics.schema_cache.put(&name, schema.clone());
+        Ok((name, schema))
+    }
+
+    /// The tenant's schema config (empty when none was saved).
+    pub(super) async fn config_of(&self, auth: &dyn AuthContext) -> Result<SchemaConfig> {
+        Ok(self
+            .schema_configs
+            .get_schema_config(&Scope::of(auth))
+            .await
+            .map_err(EngineError::Store)?
+            .unwrap_or_default())
+    }
+
+    /// The caller's schema without the parts the tenant's config hides: what queries may use.
+    pub async fn schema(&self, auth: &dyn AuthContext) -> Result<DatabaseSchema> {
+        let (_, raw) = self.raw_schema(auth).await?;
+        Ok(raw.visible(&self.config_of(auth).await?))
+    }
+
+    /// The caller's schema with the tenant's display names, descriptions and formats.
+    pub async fn enhanced_schema(&self, auth: &dyn AuthContext) -> Result<EnhancedDatabaseSchema> {
+        let (_, raw) = self.raw_schema(auth).await?;
+        Ok(raw.enhance(&self.config_of(auth).await?))
+    }
+
+    /// The names of the tables and views the caller may query, sorted.
+    pub async fn table_names(&self, auth: &dyn AuthContext) -> Result<Vec<String>> {
+        Ok(self
+            .schema(auth)
+            .await?
+            .tables
+            .into_iter()
+            .map(|t| t.name)
+            .collect())
+    }
+
+    /// One table the caller may query.
+    pub async fn table(&self, auth: &dyn AuthContext, name: &str) -> Result<TableSchema> {
+        self.schema(auth)
+            .await?
+            .tables
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| EngineError::NotFound(format!("Table not found: {name}")))
+    }
+
+    /// One table the caller may query, with the tenant's presentation settings.
+    pub async fn enhanced_table(
+        &self,
+        auth: &dyn AuthContext,
+        name: &str,
+    ) -> Result<EnhancedTableSchema> {
+        self.enhanced_schema(auth)
+            .await?
+            .tables
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| EngineError::NotFound(format!("Table '{name}' not found")))
+    }
+
+    /// Forgets cached introspections (of one schema, or all), so the next call sees DDL changes.
+    pub fn refresh_schema(&self, schema: Option<&str>) {
+        self.analytics.schema_cache.invalidate(schema);
+    }
+
+    /// The tenant's schema config. Admins only.
+    pub async fn schema_config(&self, auth: &dyn AuthContext) -> Result<SchemaConfig> {
+        ensure_admin(auth)?;
+        self.config_of(auth).await
+    }
+
+    /// Replaces the tenant's schema config. Admins only.
+    pub async fn set_schema_config(
+        &self,
+        auth: &dyn AuthContext,
+        config: SchemaConfig,
+    ) -> Result<SchemaConfig> {
+        ensure_admin(auth)?;
+        self.schema_configs
+            .put_schema_config(&Scope::of(auth), config.clone())
+            .await
+            .map_err(EngineError::Store)?;
+        Ok(config)
+    }
+}
+
+fn ensure_admin(auth: &dyn AuthContext) -> Result<()> {
+    if auth.is_admin() {
+        Ok(())
+    } else {
+        Err(EngineError::PermissionDenied)
+    }
+}
