@@ -1,0 +1,202 @@
+//! Limits and invariants hold when many calls race: 50 concurrent creations against a
+//! per-owner limit, 50 concurrent widget additions against a per-dashboard limit, 50 concurrent
+//! layout saves, and concurrent pin changes.
+
+use prismiq_core::testing::{new_dashboard, widget};
+use prismiq_core::{
+    DashboardId, DashboardStore, PinId, PinStore, Scope, StoreError, Viewer, WidgetId,
+    WidgetPosition,
+};
+use prismiq_store_postgres::testing::fresh_database;
+use tokio::task::JoinSet;
+
+const CALLS: usize = 50;
+
+/// Awaits every task; returns how many succeeded, and fails on any error but `LimitReached`.
+async fn successes<T: 'static>(mut tasks: JoinSet<Result<T, StoreError>>) -> usize {
+    let mut ok = 0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined.expect("task panicked") {
+            Ok(_) => ok += 1,
+            Err(StoreError::LimitReached) => {}
+            Err(other) => panic!("unexpected error under concurrency: {other:?}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_limit_holds_under_concurrent_creates() {
+    let database = fresh_database().await;
+    let store = database.store().clone();
+    let mut tasks = JoinSet::new();
+    for i in 0..CALLS {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .create_dashboard(
+                    &Scope::new("t1"),
+                    new_dashboard(&format!("d{i}"), Some("alice"), vec![widget("w", 0, 0)]),
+                    Some(5),
+                )
+                .await
+        });
+    }
+    assert_eq!(successes(tasks).await, 5, "exactly the limit succeeds");
+    let list = store
+        .list_dashboards(&Scope::new("t1"), &Viewer::Admin)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 5, "never more than the limit");
+    assert!(list.iter().all(|d| d.widgets.len() == 1), "all or nothing");
+    database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_limit_holds_under_concurrent_adds() {
+    let database = fresh_database().await;
+    let store = database.store().clone();
+    let scope = Scope::new("t1");
+    let dashboard = store
+        .create_dashboard(&scope, new_dashboard("D", Some("alice"), vec![]), None)
+        .await
+        .unwrap();
+    let mut tasks = JoinSet::new();
+    for i in 0..CALLS {
+        let (store, scope) = (store.clone(), scope.clone());
+        tasks.spawn(async move {
+            let y = u32::try_from(i).unwrap();
+            store
+                .add_widget(
+                    &scope,
+                    dashboard.id,
+                    WidgetId::new(),
+                    widget("w", 0, y),
+                    Some(10),
+                )
+                .await
+        });
+    }
+    assert_eq!(successes(tasks).await, 10, "exactly the limit succeeds");
+    let stored = store
+        .get_dashboard(&scope, dashboard.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.widgets.len(), 10, "never more than the limit");
+    database.drop_database().await;
+}
+
+/// Save `n` puts every widget in row `n * 100 + k`: after the race, every widget must come
+/// from the same save.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_layout_saves_are_all_or_nothing() {
+    let database = fresh_database().await;
+    let store = database.store().clone();
+    let scope = Scope::new("t1");
+    let widgets = (0..10).map(|k| widget(&format!("w{k}"), 0, k)).collect();
+    let dashboard = store
+        .create_dashboard(&scope, new_dashboard("L", Some("alice"), widgets), None)
+        .await
+        .unwrap();
+    let ids: Vec<WidgetId> = dashboard.widgets.iter().map(|w| w.id).collect();
+
+    let mut tasks = JoinSet::new();
+    for save in 0..u32::try_from(CALLS).unwrap() {
+        let (store, scope, ids) = (store.clone(), scope.clone(), ids.clone());
+        tasks.spawn(async move {
+            let positions: Vec<(WidgetId, WidgetPosition)> = (0u32..)
+                .zip(&ids)
+                .map(|(k, id)| {
+                    (
+                        *id,
+                        WidgetPosition::new(k % 3, save * 100 + k, 4, 1).unwrap(),
+                    )
+                })
+                .collect();
+            store.update_layout(&scope, dashboard.id, &positions).await
+        });
+    }
+    assert_eq!(successes(tasks).await, CALLS, "every save succeeds");
+
+    let stored = store
+        .get_dashboard(&scope, dashboard.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.widgets.len(), ids.len());
+    let save = stored.widgets[0].position.y / 100;
+    for (k, id) in (0u32..).zip(&ids) {
+        let widget = stored.widgets.iter().find(|w| w.id == *id).unwrap();
+        assert_eq!(
+            widget.position,
+            WidgetPosition::new(k % 3, save * 100 + k, 4, 1).unwrap(),
+            "every widget comes from save {save}"
+        );
+    }
+    let rows: Vec<u32> = stored.widgets.iter().map(|w| w.position.y).collect();
+    assert!(rows.is_sorted(), "widgets in display order");
+    database.drop_database().await;
+}
+
+/// Pins, unpins, reorders and dashboard deletions race in one list; the positions stay
+/// `0..n-1` throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_positions_stay_compact_under_concurrency() {
+    let database = fresh_database().await;
+    let store = database.store().clone();
+    let scope = Scope::new("t1");
+    let mut dashboards: Vec<DashboardId> = Vec::new();
+    for i in 0..CALLS {
+        let d = store
+            .create_dashboard(
+                &scope,
+                new_dashboard(&format!("p{i}"), Some("alice"), vec![]),
+                None,
+            )
+            .await
+            .unwrap();
+        dashboards.push(d.id);
+    }
+    // Half of them pinned up front, so there is something to unpin, reorder and delete.
+    for id in &dashboards[..CALLS / 2] {
+        store
+            .pin(&scope, "alice", PinId::new(), *id, "home", None)
+            .await
+            .unwrap();
+    }
+
+    let mut tasks = JoinSet::new();
+    for (i, id) in dashboards.iter().copied().enumerate() {
+        let (store, scope, all) = (store.clone(), scope.clone(), dashboards.clone());
+        tasks.spawn(async move {
+            let result = match (i < CALLS / 2, i % 5) {
+                (true, 0) => store.unpin(&scope, "alice", id, "home").await,
+                (true, 1) => store.delete_dashboard(&scope, id).await,
+                (true, _) => {
+                    let order: Vec<DashboardId> = all.iter().rev().copied().collect();
+                    store.reorder_pins(&scope, "alice", "home", &order).await
+                }
+                (false, _) => {
+                    let at = u32::try_from(i % 7).unwrap();
+                    store
+                        .pin(&scope, "alice", PinId::new(), id, "home", Some(at))
+                        .await
+                        .map(drop)
+                }
+            };
+            result.map_err(|e| format!("call {i}: {e:?}"))
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("task panicked").expect("no call fails");
+    }
+
+    let pins = store.list_pins(&scope, "alice", "home").await.unwrap();
+    let positions: Vec<u32> = pins.iter().map(|(pin, _)| pin.position).collect();
+    let expected: Vec<u32> = (0..u32::try_from(pins.len()).unwrap()).collect();
+    assert_eq!(positions, expected, "positions are 0..n-1");
+    // 25 pinned up front, 5 unpinned, 5 deleted with their dashboard, 25 pinned meanwhile.
+    assert_eq!(pins.len(), CALLS / 2 - 5 - 5 + CALLS / 2);
+    database.drop_database().await;
+}

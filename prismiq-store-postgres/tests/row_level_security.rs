@@ -1,0 +1,286 @@
+//! Row-level security as a second line of defence: statements run through the store's
+//! tenant-scoped transaction see and change only the current tenant's rows even when they
+//! carry no tenant filter at all.
+
+use prismiq_core::testing::{new_dashboard, sample_query, widget};
+use prismiq_core::{
+    DashboardStore, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore, Scope,
+};
+use prismiq_store_postgres::PostgresStore;
+use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
+use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
+
+const TABLES: [&str; 4] = ["dashboards", "widgets", "saved_queries", "pins"];
+
+/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query and 2 pins; tenant `b` gets
+/// 1 dashboard (1 widget), 2 saved queries and 1 pin.
+async fn populate(store: &PostgresStore) {
+    let a = Scope::new("a");
+    let b = Scope::new("b");
+    let a1 = store
+        .create_dashboard(
+            &a,
+            new_dashboard(
+                "a1",
+                Some("alice"),
+                vec![widget("1", 0, 0), widget("2", 4, 0)],
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let a2 = store
+        .create_dashboard(
+            &a,
+            new_dashboard("a2", Some("alice"), vec![widget("3", 0, 0)]),
+            None,
+        )
+        .await
+        .unwrap();
+    let b1 = store
+        .create_dashboard(
+            &b,
+            new_dashboard("b1", Some("bob"), vec![widget("4", 0, 0)]),
+            None,
+        )
+        .await
+        .unwrap();
+    for (scope, name) in [(&a, "qa"), (&b, "qb1"), (&b, "qb2")] {
+        store
+            .create_saved_query(
+                scope,
+                NewSavedQuery {
+                    id: SavedQueryId::new(),
+                    name: name.to_owned(),
+                    description: None,
+                    query: sample_query(),
+                    owner_id: None,
+                    is_shared: true,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    for (scope, dashboard) in [(&a, a1.id), (&a, a2.id), (&b, b1.id)] {
+        store
+            .pin(scope, "alice", PinId::new(), dashboard, "home", None)
+            .await
+            .unwrap();
+    }
+}
+
+async fn scoped_count(store: &PostgresStore, tenant: &str, sql: &str) -> i64 {
+    let rows = fetch_all_scoped(store, &Scope::new(tenant), sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows[0].get(0)
+}
+
+async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
+    for (table, in_a, in_b) in [
+        ("dashboards", 2, 1),
+        ("widgets", 3, 1),
+        ("saved_queries", 1, 2),
+        ("pins", 2, 1),
+    ] {
+        let select = format!("select count(*) from prismiq.{table}");
+        assert_eq!(
+            scoped_count(store, "a", &select).await,
+            in_a,
+            "{select} as a"
+        );
+        assert_eq!(
+            scoped_count(store, "b", &select).await,
+            in_b,
+            "{select} as b"
+        );
+        assert_eq!(
+            scoped_count(store, "nobody", &select).await,
+            0,
+            "{select} as a tenant with no rows"
+        );
+        let delete = format!(
+            "with gone as (delete from prismiq.{table} returning 1) select count(*) from gone"
+        );
+        assert_eq!(
+            scoped_count(store, "a", &delete).await,
+            in_a,
+            "an unfiltered delete as a reaches a's rows only"
+        );
+        let update = format!(
+            "with changed as (update prismiq.{table} set tenant_id = tenant_id returning 1) \
+             select count(*) from changed"
+        );
+        assert_eq!(
+            scoped_count(store, "b", &update).await,
+            in_b,
+            "an unfiltered update as b reaches b's rows only"
+        );
+    }
+
+    // Rows cannot be written into, or moved to, another tenant.
+    let insert = "insert into prismiq.saved_queries (id, tenant_id, name, query) \
+                  values (gen_random_uuid(), 'b', 'smuggled', '{}') returning 1";
+    let refused = fetch_all_scoped(store, &Scope::new("a"), insert).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("row-level security")),
+        "inserting a row of tenant b as a must be refused, got {refused:?}"
+    );
+    let moved = fetch_all_scoped(
+        store,
+        &Scope::new("a"),
+        "update prismiq.dashboards set tenant_id = 'b' returning 1",
+    )
+    .await;
+    assert!(
+        moved.is_err(),
+        "moving a row to tenant b as a must be refused, got {moved:?}"
+    );
+}
+
+#[tokio::test]
+async fn unfiltered_statements_in_the_store_transaction_see_only_the_current_tenant() {
+    let database = fresh_database().await;
+    let store = database.store();
+    populate(store).await;
+
+    assert_unfiltered_statements_see_one_tenant(store).await;
+
+    // DATABASE_URL normally names a superuser, whom row-level security exempts: the store
+    // switches to `prismiq_app` for its transactions.
+    let role = fetch_all_scoped(
+        store,
+        &Scope::new("a"),
+        "select current_user::text, current_setting('is_superuser')",
+    )
+    .await
+    .unwrap();
+    let superuser: bool = sqlx::query_scalar(
+        "select rolsuper or rolbypassrls from pg_roles where rolname = current_user",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    if superuser {
+        assert_eq!(role[0].get::<String, _>(0), "prismiq_app");
+    }
+    assert_eq!(role[0].get::<String, _>(1), "off", "never a superuser");
+
+    // Outside the store's transactions the admin connection sees every row: the counts above
+    // come from the policies, not from missing data.
+    if superuser {
+        let all: i64 = sqlx::query_scalar("select count(*) from prismiq.widgets")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(all, 4);
+    }
+    database.drop_database().await;
+}
+
+/// In production the store connects as an ordinary role that owns prismiq's tables: no role
+/// switch, and forced row-level security applies to the owner.
+#[tokio::test]
+async fn row_level_security_binds_a_non_superuser_owner_too() {
+    let admin_db = fresh_database().await;
+    let admin = admin_db.connect_options().clone();
+    let suffix = uuid_suffix(admin_db.name());
+    let role = format!("prismiq_test_owner_{suffix}");
+    let database = format!("{}_owned", admin_db.name());
+    let password = format!("pw{suffix}");
+
+    let mut conn = PgConnection::connect_with(&admin).await.unwrap();
+    for statement in [
+        format!(
+            "create role {role} login nosuperuser nocreaterole nobypassrls password '{password}'"
+        ),
+        format!("create database {database} owner {role}"),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    let owner: PgConnectOptions = admin
+        .clone()
+        .database(&database)
+        .username(&role)
+        .password(&password);
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(owner)
+        .await
+        .unwrap();
+    let store = PostgresStore::new(pool);
+    store
+        .migrate()
+        .await
+        .expect("an ordinary role that owns the database can run the migrations");
+    populate(&store).await;
+    let role_in_tx = fetch_all_scoped(&store, &Scope::new("a"), "select current_user::text")
+        .await
+        .unwrap();
+    assert_eq!(
+        role_in_tx[0].get::<String, _>(0),
+        role,
+        "no role switch needed"
+    );
+    assert_unfiltered_statements_see_one_tenant(&store).await;
+
+    let unscoped: i64 = sqlx::query_scalar("select count(*) from prismiq.dashboards")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(unscoped, 0, "without a tenant the owner sees no row at all");
+
+    store.pool().close().await;
+    for statement in [
+        format!("drop database {database} with (force)"),
+        format!("drop role {role}"),
+    ] {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+    admin_db.drop_database().await;
+}
+
+/// The random end of a test database's name, to name the role and database of one test.
+fn uuid_suffix(name: &str) -> String {
+    name[name.len() - 12..].to_owned()
+}
+
+#[tokio::test]
+async fn every_prismiq_table_forces_row_level_security() {
+    let database = fresh_database().await;
+    for table in TABLES {
+        let (enabled, forced): (bool, bool) = sqlx::query_as(
+            "select relrowsecurity, relforcerowsecurity from pg_class \
+             where oid = ('prismiq.' || $1)::regclass",
+        )
+        .bind(table)
+        .fetch_one(database.store().pool())
+        .await
+        .unwrap();
+        assert!(
+            enabled && forced,
+            "{table}: row-level security enabled and forced"
+        );
+        let has_tenant: bool = sqlx::query_scalar(
+            "select exists (select from information_schema.columns \
+             where table_schema = 'prismiq' and table_name = $1 and column_name = 'tenant_id')",
+        )
+        .bind(table)
+        .fetch_one(database.store().pool())
+        .await
+        .unwrap();
+        assert!(has_tenant, "{table} has tenant_id");
+    }
+    database.drop_database().await;
+}
