@@ -1,6 +1,6 @@
-//! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the dashboard, saved-query and
-//! pin store traits of `prismiq-core` with sqlx, and passes the same conformance suite as the
-//! in-memory store.
+//! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the store traits of
+//! `prismiq-core` (dashboards and widgets, saved queries, pins, schema configs) with sqlx, and
+//! passes the same conformance suite as the in-memory store.
 //!
 //! # Quick start
 //!
@@ -31,10 +31,11 @@
 //! # Tables and migrations
 //!
 //! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
-//! `prismiq.widgets`, `prismiq.saved_queries` and `prismiq.pins`, recorded in
-//! `prismiq._sqlx_migrations`, so they never mix with the host's own `_sqlx_migrations`. Ids
-//! are UUIDs; JSON values (layouts, filters, widget queries, positions and configs, saved
-//! queries) are `jsonb` holding the serde form of the `prismiq-core` types.
+//! `prismiq.widgets`, `prismiq.saved_queries`, `prismiq.pins` and `prismiq.schema_configs`,
+//! recorded in `prismiq._sqlx_migrations`, so they never mix with the host's own
+//! `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries, positions
+//! and configs, saved queries, schema configs) are `jsonb` holding the serde form of the
+//! `prismiq-core` types.
 //!
 //! # Guarantees
 //!
@@ -80,6 +81,7 @@ mod error;
 mod pins;
 mod rows;
 mod saved_queries;
+mod schema_configs;
 #[cfg(feature = "test-utils")]
 mod sql;
 mod store;

@@ -50,7 +50,8 @@ async fn migrations_are_recorded_in_prismiqs_own_table_and_are_idempotent() {
             "dashboards",
             "pins",
             "saved_queries",
-            "widgets"
+            "schema_configs",
+            "widgets",
         ]
     );
     database.drop_database().await;

@@ -4,17 +4,24 @@
 
 use prismiq_core::testing::{new_dashboard, sample_query, widget};
 use prismiq_core::{
-    DashboardStore, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore, Scope,
+    DashboardStore, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore, SchemaConfig,
+    SchemaConfigStore, Scope,
 };
 use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
 use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
 
-const TABLES: [&str; 4] = ["dashboards", "widgets", "saved_queries", "pins"];
+const TABLES: [&str; 5] = [
+    "dashboards",
+    "widgets",
+    "saved_queries",
+    "pins",
+    "schema_configs",
+];
 
-/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query and 2 pins; tenant `b` gets
-/// 1 dashboard (1 widget), 2 saved queries and 1 pin.
+/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins and a schema config;
+/// tenant `b` gets 1 dashboard (1 widget), 2 saved queries, 1 pin and a schema config.
 async fn populate(store: &PostgresStore) {
     let a = Scope::new("a");
     let b = Scope::new("b");
@@ -68,6 +75,12 @@ async fn populate(store: &PostgresStore) {
             .await
             .unwrap();
     }
+    for scope in [&a, &b] {
+        store
+            .put_schema_config(scope, SchemaConfig::default())
+            .await
+            .unwrap();
+    }
 }
 
 async fn scoped_count(store: &PostgresStore, tenant: &str, sql: &str) -> i64 {
@@ -83,6 +96,7 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
         ("widgets", 3, 1),
         ("saved_queries", 1, 2),
         ("pins", 2, 1),
+        ("schema_configs", 1, 1),
     ] {
         let select = format!("select count(*) from prismiq.{table}");
         assert_eq!(
