@@ -37,13 +37,26 @@ const LIST_DASHBOARDS: &str = concat!(
 const LOCK_OWNER: &str = "select pg_advisory_xact_lock(\
      hashtext('prismiq.dashboards ' || $1), hashtext(coalesce($2, '')))";
 
-/// Inserts unless the owner already has `$10` dashboards (no limit when null).
-const INSERT_DASHBOARD: &str = "insert into prismiq.dashboards \
-     (id, tenant_id, name, description, layout, filters, owner_id, is_public, allowed_viewers) \
-     select $2, $1, $3, $4, $5, $6, $7, $8, $9 \
-     where $10::bigint is null \
-        or (select count(*) from prismiq.dashboards c \
-            where c.tenant_id = $1 and c.owner_id is not distinct from $7) < $10";
+macro_rules! insert_dashboard {
+    ($($condition:literal)?) => {
+        concat!(
+            "insert into prismiq.dashboards \
+             (id, tenant_id, name, description, layout, filters, owner_id, is_public, \
+              allowed_viewers) \
+             select $2, $1, $3, $4, $5, $6, $7, $8, $9",
+            $(" where (select count(*) from prismiq.dashboards c where c.tenant_id = $1 and ",
+              $condition, ") < $10")?
+        )
+    };
+}
+
+const INSERT_DASHBOARD: &str = insert_dashboard!();
+
+/// Inserts unless owner `$7` already has `$10` dashboards.
+const INSERT_DASHBOARD_WITHIN_OWNER_LIMIT: &str = insert_dashboard!("c.owner_id = $7");
+
+/// Inserts unless the tenant already has `$10` ownerless dashboards.
+const INSERT_DASHBOARD_WITHIN_OWNERLESS_LIMIT: &str = insert_dashboard!("c.owner_id is null");
 
 const INSERT_WIDGETS: &str = "insert into prismiq.widgets \
      (id, tenant_id, dashboard_id, widget_type, title, query, position, config) \
@@ -272,7 +285,12 @@ impl DashboardStore for PostgresStore {
                 .await
                 .map_err(db)?;
         }
-        let inserted = sqlx::query(INSERT_DASHBOARD)
+        let insert = match (max_per_owner, &new.owner_id) {
+            (None, _) => INSERT_DASHBOARD,
+            (Some(_), Some(_)) => INSERT_DASHBOARD_WITHIN_OWNER_LIMIT,
+            (Some(_), None) => INSERT_DASHBOARD_WITHIN_OWNERLESS_LIMIT,
+        };
+        let mut insert = sqlx::query(insert)
             .bind(scope.tenant_id())
             .bind(new.id.as_uuid())
             .bind(&new.name)
@@ -281,11 +299,11 @@ impl DashboardStore for PostgresStore {
             .bind(Json(&new.filters))
             .bind(new.owner_id.as_deref())
             .bind(new.is_public)
-            .bind(&new.allowed_viewers)
-            .bind(max_per_owner.map(i64::from))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .bind(&new.allowed_viewers);
+        if let Some(max) = max_per_owner {
+            insert = insert.bind(i64::from(max));
+        }
+        let inserted = insert.execute(&mut *tx).await.map_err(db)?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::LimitReached);
         }
