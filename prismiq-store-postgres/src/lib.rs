@@ -65,10 +65,16 @@
 //! PostgreSQL exempts superusers and roles with `bypassrls` from row-level security. When the
 //! store's connections use such a role, each transaction therefore switches to the role
 //! `prismiq_app` (no login, no bypass, only the privileges the store needs), which the
-//! migrations create when they run as a role allowed to create roles. Connected as an ordinary
-//! role, as in production, the store needs no role switch: forced row-level security applies
-//! to the tables' owner too. Connected as a superuser to a database whose migrations could not
-//! create `prismiq_app`, every operation fails rather than run without the policies.
+//! migrations create when they run as a role allowed to create roles. So:
+//!
+//! - connected as an ordinary role, as in production, the store needs no role switch: forced
+//!   row-level security applies to the tables' owner too, and the migrations need no right to
+//!   create roles;
+//! - connected as a superuser (typical in development and tests), the switch happens by itself;
+//! - connected as a non-superuser with `bypassrls`, grant it `prismiq_app` (`grant prismiq_app
+//!   to …`) so it may switch;
+//! - if the switch is needed but impossible (no `prismiq_app`, or no membership), every
+//!   operation fails rather than run without the policies.
 //!
 //! # Features
 //!
