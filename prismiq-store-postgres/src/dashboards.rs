@@ -12,6 +12,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::PostgresStore;
 use crate::error::{db, encode};
+use crate::pins::LOCK_PINS;
 use crate::rows::{
     DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns, viewer_params, widget_json,
 };
@@ -37,6 +38,8 @@ const LIST_DASHBOARDS: &str = concat!(
 const LOCK_OWNER: &str = "select pg_advisory_xact_lock(\
      hashtext('prismiq.dashboards ' || $1), hashtext(coalesce($2, '')))";
 
+/// The dashboard insert; with a condition, it inserts only while the count it describes is
+/// below `$10`.
 macro_rules! insert_dashboard {
     ($($condition:literal)?) => {
         concat!(
@@ -101,10 +104,6 @@ const SAVE_WIDGETS: &str = "with input as ( \
             i.position, i.config \
      from input i \
      where i.id not in (select id from changed)";
-
-/// Serialises pin changes per tenant (see `pins.rs`).
-pub(crate) const LOCK_PINS: &str =
-    "select pg_advisory_xact_lock(hashtext('prismiq.pins'), hashtext($1))";
 
 /// Deletes every pin of dashboard `$2` and closes the gaps they leave in each list.
 const DELETE_DASHBOARD_PINS: &str = "with removed as ( \

@@ -10,9 +10,12 @@ use prismiq_core::{
 };
 
 use crate::PostgresStore;
-use crate::dashboards::LOCK_PINS;
 use crate::error::db;
 use crate::rows::{PinRow, PinnedRow, dashboard_columns};
+
+/// Serialises pin changes per tenant.
+pub(crate) const LOCK_PINS: &str =
+    "select pg_advisory_xact_lock(hashtext('prismiq.pins'), hashtext($1))";
 
 /// Inserts the pin at `$6` (clamped to the end; the end when null) and shifts the pins from
 /// there down by one. Inserts nothing when the tenant has no dashboard `$4`.
