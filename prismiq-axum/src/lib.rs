@@ -60,6 +60,7 @@
 mod auth;
 mod error;
 mod extract;
+mod metrics;
 mod router;
 mod routes;
 mod state;
@@ -67,6 +68,7 @@ mod state;
 pub use auth::HeaderAuth;
 pub use error::{ApiError, ValidationIssue};
 pub use extract::{ApiJson, ApiQuery};
+pub use metrics::{install_recorder, metrics_router};
 pub use prismiq_core;
 pub use router::{BASE_PATH, router};
 pub use state::PrismiqState;

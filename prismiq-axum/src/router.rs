@@ -35,6 +35,8 @@ where
         .merge(routes::saved_queries::routes::<S, A>())
         .merge(routes::pins::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
+        .merge(routes::transform::routes())
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

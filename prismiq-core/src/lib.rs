@@ -53,6 +53,7 @@ mod row_filter;
 mod schema;
 mod source;
 mod store;
+mod transform;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 
@@ -73,6 +74,10 @@ pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
     ColumnConfig, ColumnSchema, DatabaseSchema, EnhancedColumnSchema, EnhancedDatabaseSchema,
     EnhancedTableSchema, Relationship, SchemaConfig, TableConfig, TableSchema,
+};
+pub use transform::{
+    ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,
+    add_trend_column, pivot, trend,
 };
 pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
 #[cfg(feature = "memory-store")]

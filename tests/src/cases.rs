@@ -1751,3 +1751,42 @@ pub async fn schema_names_and_missing_source(engine: Engine) {
         .await
         .expect_detail_containing(503, "Engine::with_data_source");
 }
+
+/// `/transform/pivot` and `/transform/trend` reshape a result without auth.
+pub async fn transform_routes(engine: Engine) {
+    let app = TestApp::new(engine);
+    let result = json!({
+        "columns": ["region", "month", "revenue"],
+        "column_types": ["text", "text", "numeric"],
+        "rows": [["East", "Jan", 10], ["West", "Jan", 4], ["East", "Feb", 6]],
+        "row_count": 3, "truncated": false, "execution_time_ms": 1.5
+    });
+    let pivoted = app.post("/transform/pivot").json(&json!({"result": result, "row_column": "region", "pivot_column": "month", "value_column": "revenue"})).send().await.expect(200);
+    assert_eq!(pivoted["columns"], json!(["region", "Jan", "Feb"]));
+    assert_eq!(
+        pivoted["rows"],
+        json!([["East", 10.0, 6.0], ["West", 4.0, null]])
+    );
+    app.post("/transform/pivot").json(&json!({"result": result, "row_column": "nope", "pivot_column": "month", "value_column": "revenue"})).send().await.expect_detail(400, "Column not found in result: nope");
+    let trend = app.post("/transform/trend").json(&json!({"result": result, "value_column": "revenue", "order_column": "month", "group_column": "region"})).send().await.expect(200);
+    assert_eq!(
+        trend["columns"],
+        json!([
+            "region",
+            "month",
+            "revenue",
+            "revenue_prev",
+            "revenue_change",
+            "revenue_pct_change"
+        ])
+    );
+    assert_eq!(
+        trend["rows"][0],
+        json!(["East", "Jan", 10, 6.0, 4.0, 66.66666666666666])
+    );
+    app.post("/transform/trend")
+        .json(&json!({"result": result, "value_column": "x", "order_column": "month"}))
+        .send()
+        .await
+        .expect_detail(400, "Column not found: x");
+}

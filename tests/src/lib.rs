@@ -290,6 +290,7 @@ macro_rules! http_suite {
             llm_endpoints,
             schema_routes,
             schema_names_and_missing_source,
+            transform_routes,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -6,6 +6,7 @@ pub(crate) mod llm;
 pub(crate) mod pins;
 pub(crate) mod saved_queries;
 pub(crate) mod schema;
+pub(crate) mod transform;
 pub(crate) mod widgets;
 
 use serde::Serialize;
