@@ -6,7 +6,9 @@
 //! ```
 //!
 //! The caller comes from the `X-Tenant-ID`, `X-User-ID` and `X-Schema-Name` headers (the React
-//! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins.
+//! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins. With
+//! `DATABASE_URL` set, dashboards are stored in that PostgreSQL database (prismiq's tables are
+//! created on start); otherwise in memory.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -17,6 +19,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use prismiq_axum::prismiq_core::{AuthContext, Engine, MemoryStore};
 use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
+use prismiq_store_postgres::PostgresStore;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -115,8 +118,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got {port:?}"))?,
         Err(_) => 8080,
     };
-    let engine = Engine::new(MemoryStore::new());
-    tracing::info!("storing dashboards in memory (set DATABASE_URL to use PostgreSQL)");
+    let engine = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            let store = PostgresStore::connect(&url)
+                .await
+                .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+            store
+                .migrate()
+                .await
+                .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
+            tracing::info!("storing dashboards in PostgreSQL (schema `prismiq`)");
+            Engine::new(store)
+        }
+        _ => {
+            tracing::info!("storing dashboards in memory (set DATABASE_URL to use PostgreSQL)");
+            Engine::new(MemoryStore::new())
+        }
+    };
 
     let admins = Admins::from_env();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
