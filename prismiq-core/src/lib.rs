@@ -43,6 +43,7 @@
 //! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!` |
 
 mod auth;
+pub mod custom_sql;
 mod engine;
 mod error;
 mod ids;
