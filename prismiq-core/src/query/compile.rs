@@ -1,0 +1,958 @@
+//! Compiling a [`QueryDefinition`] to parameterised SQL with sea-query.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use sea_query::{
+    Asterisk, BinOper, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType as SqlJoin, Order,
+    PostgresQueryBuilder, Query, SelectStatement, TableName, TableRef, Value as SqlValue,
+};
+use serde_json::Value;
+
+use super::bind::{Kind, bind, date_only, moment};
+use super::dates::{WindowPeriod, fiscal_window, next_midnight, relative_range};
+use super::definition::{
+    Aggregation, ColumnSelection, FilterDefinition, FilterOperator, JoinType, QueryDefinition,
+    QueryTable, SortDirection, TimeUnit,
+};
+use super::error::QueryError;
+use super::expr::{self, FieldRef, Lowered};
+use crate::row_filter::{RowCondition, RowPredicate};
+use crate::schema::{ColumnSchema, DatabaseSchema, TableSchema};
+use crate::source::CompiledQuery;
+
+/// The SQL dialect compiled to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// PostgreSQL: `"quoted"` identifiers and `$n` placeholders.
+    #[default]
+    Postgres,
+}
+
+/// How a query is compiled: tenant schema, fiscal year, the date "today" is, row cap, row
+/// filters and dialect.
+///
+/// ```
+/// use prismiq_core::query::CompileOptions;
+///
+/// let options = CompileOptions::default()
+///     .with_schema_name("tenant_42")
+///     .with_fiscal_year_start_month(4)
+///     .with_max_rows(10_000);
+/// assert_eq!(options.max_rows, Some(10_000));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileOptions {
+    /// Qualify FROM and JOIN tables with this PostgreSQL schema (`"schema"."table"`).
+    pub schema_name: Option<String>,
+    /// The month (1–12) fiscal years start in, for `date_window` filters. Default 1.
+    pub fiscal_year_start_month: u8,
+    /// The day relative date filters count from. Default: the local date when the options
+    /// were made.
+    pub today: NaiveDate,
+    /// The row cap: with no `limit`, or a `limit` above it, the query fetches `max_rows + 1`
+    /// rows so that truncation can be detected (see [`Compiled::capped`]).
+    pub max_rows: Option<usize>,
+    /// Predicates the host requires, by table name; ANDed to every reference to the table.
+    pub row_filters: BTreeMap<String, Vec<RowPredicate>>,
+    /// The SQL dialect.
+    pub dialect: Dialect,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            schema_name: None,
+            fiscal_year_start_month: 1,
+            today: chrono::Local::now().date_naive(),
+            max_rows: None,
+            row_filters: BTreeMap::new(),
+            dialect: Dialect::Postgres,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// Qualifies tables with PostgreSQL schema `schema`.
+    pub fn with_schema_name(mut self, schema: impl Into<String>) -> Self {
+        self.schema_name = Some(schema.into());
+        self
+    }
+
+    /// Fiscal years start in `month` (1–12).
+    pub fn with_fiscal_year_start_month(mut self, month: u8) -> Self {
+        self.fiscal_year_start_month = month;
+        self
+    }
+
+    /// Relative dates count from `today`.
+    pub fn with_today(mut self, today: NaiveDate) -> Self {
+        self.today = today;
+        self
+    }
+
+    /// Caps the rows fetched at `max_rows` (fetching one more to detect truncation).
+    pub fn with_max_rows(mut self, max_rows: usize) -> Self {
+        self.max_rows = Some(max_rows);
+        self
+    }
+
+    /// Requires `predicates` on every reference to table `table`.
+    pub fn with_row_filter(
+        mut self,
+        table: impl Into<String>,
+        predicates: impl IntoIterator<Item = RowPredicate>,
+    ) -> Self {
+        self.row_filters
+            .entry(table.into())
+            .or_default()
+            .extend(predicates);
+        self
+    }
+
+    /// Compiles to `dialect`.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+}
+
+/// A compiled query and whether the row cap replaced its limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    /// The SQL and its bound values.
+    pub query: CompiledQuery,
+    /// Whether the limit is `max_rows + 1` because of the row cap: if more than `max_rows`
+    /// rows come back, keep `max_rows` and report the result as truncated.
+    pub capped: bool,
+}
+
+/// Compiles `def` against `schema` (the tables and columns queries may use).
+///
+/// Every identifier must name a table or column of `schema` (or a calculated field), and
+/// every value is bound as a parameter. Run [`validate`](super::validate) first to get all
+/// problems at once with suggestions; compiling stops at the first.
+pub fn compile(
+    def: &QueryDefinition,
+    schema: &DatabaseSchema,
+    options: &CompileOptions,
+) -> Result<Compiled, QueryError> {
+    def.check_structure().map_err(QueryError::Invalid)?;
+    let mut compiler = Compiler::new(def, schema, options)?;
+    let (statement, capped) = compiler.statement()?;
+    let (sql, values) = match options.dialect {
+        Dialect::Postgres => statement.build(PostgresQueryBuilder),
+    };
+    Ok(Compiled {
+        query: CompiledQuery { sql, values },
+        capped,
+    })
+}
+
+/// A query table bound to its schema table.
+#[derive(Clone, Copy)]
+struct Bound<'a> {
+    table: &'a QueryTable,
+    schema: &'a TableSchema,
+}
+
+/// An operand: its SQL and how values compared with it are bound.
+struct Term {
+    expr: Expr,
+    kind: Kind,
+    aggregates: bool,
+}
+
+enum CalcState {
+    Resolving,
+    Done(Lowered),
+}
+
+struct Compiler<'a> {
+    def: &'a QueryDefinition,
+    options: &'a CompileOptions,
+    /// By query-local id; the last table wins when ids repeat.
+    tables: HashMap<&'a str, Bound<'a>>,
+    calc: HashMap<&'a str, CalcState>,
+}
+
+fn column_ref(table: &QueryTable, column: &str) -> Expr {
+    Expr::col((table.reference().to_owned(), column.to_owned()))
+}
+
+fn date_trunc(unit: TimeUnit, expr: Expr) -> Expr {
+    Func::cust("date_trunc")
+        .arg(Expr::Constant(unit.as_str().into()))
+        .arg(expr)
+        .into()
+}
+
+fn aggregate(aggregation: Aggregation, expr: Expr) -> Expr {
+    match aggregation {
+        Aggregation::None => expr,
+        Aggregation::Sum => Func::sum(expr).into(),
+        Aggregation::Avg => Func::avg(expr).into(),
+        Aggregation::Count => Func::count(expr).into(),
+        Aggregation::CountDistinct => Func::count_distinct(expr).into(),
+        Aggregation::Min => Func::min(expr).into(),
+        Aggregation::Max => Func::max(expr).into(),
+    }
+}
+
+fn constant(value: bool) -> Expr {
+    Expr::Constant(value.into())
+}
+
+fn not_found(column: &str, table: &str) -> QueryError {
+    QueryError::Invalid(format!("Column '{column}' not found in table '{table}'"))
+}
+
+impl<'a> Compiler<'a> {
+    fn new(
+        def: &'a QueryDefinition,
+        schema: &'a DatabaseSchema,
+        options: &'a CompileOptions,
+    ) -> Result<Self, QueryError> {
+        let mut tables = HashMap::with_capacity(def.tables.len());
+        for table in &def.tables {
+            let table_schema = schema.table(&table.name).ok_or_else(|| {
+                QueryError::Invalid(format!("Table '{}' not found in schema", table.name))
+            })?;
+            tables.insert(
+                table.id.as_str(),
+                Bound {
+                    table,
+                    schema: table_schema,
+                },
+            );
+        }
+        Ok(Self {
+            def,
+            options,
+            tables,
+            calc: HashMap::new(),
+        })
+    }
+
+    fn bound(&self, id: &str) -> Result<Bound<'a>, QueryError> {
+        self.tables
+            .get(id)
+            .copied()
+            .ok_or_else(|| QueryError::Invalid(format!("Unknown table_id: {id}")))
+    }
+
+    fn base(&self) -> Result<Bound<'a>, QueryError> {
+        self.bound(&self.def.tables[0].id)
+    }
+
+    fn schema_column(bound: Bound<'a>, column: &str) -> Result<&'a ColumnSchema, QueryError> {
+        bound
+            .schema
+            .column(column)
+            .ok_or_else(|| not_found(column, &bound.table.name))
+    }
+
+    /// A column of a table as an operand.
+    fn column_term(&self, table_id: &str, column: &str) -> Result<Term, QueryError> {
+        let bound = self.bound(table_id)?;
+        let schema_column = Self::schema_column(bound, column)?;
+        Ok(Term {
+            expr: column_ref(bound.table, column),
+            kind: Kind::of(&schema_column.data_type),
+            aggregates: false,
+        })
+    }
+
+    /// A column or calculated field as an operand (calculated fields take precedence).
+    fn term(&mut self, table_id: &str, column: &str) -> Result<Term, QueryError> {
+        match self.calculated(column)? {
+            Some(lowered) => Ok(Term {
+                expr: lowered.expr,
+                kind: Kind::Json,
+                aggregates: lowered.aggregates,
+            }),
+            None => self.column_term(table_id, column),
+        }
+    }
+
+    /// The calculated field `name`, lowered (memoised; cycles are errors).
+    fn calculated(&mut self, name: &str) -> Result<Option<Lowered>, QueryError> {
+        let Some(field) = self.def.calculated_field(name) else {
+            return Ok(None);
+        };
+        match self.calc.get(name) {
+            Some(CalcState::Done(lowered)) => return Ok(Some(lowered.clone())),
+            Some(CalcState::Resolving) => {
+                return Err(QueryError::Expression(format!(
+                    "Circular dependency detected in calculated field: {name}"
+                )));
+            }
+            None => {}
+        }
+        self.calc.insert(field.name.as_str(), CalcState::Resolving);
+        let node = expr::parse(&field.expression).map_err(|err| {
+            QueryError::Expression(format!(
+                "Failed to parse calculated field '{}': {err}. Expression: '{}'",
+                field.name, field.expression
+            ))
+        })?;
+        let mut nested: Option<QueryError> = None;
+        let lowered = expr::lower(&node, &mut |reference| {
+            self.field_reference(reference).map_err(|err| {
+                let message = err.to_string();
+                nested.get_or_insert(err);
+                message
+            })
+        });
+        let mut lowered = match (lowered, nested) {
+            (Ok(lowered), _) => lowered,
+            (Err(_), Some(err @ QueryError::Expression(_))) => return Err(err),
+            (Err(message), _) => {
+                return Err(QueryError::Expression(format!(
+                    "Calculated field '{}': {message}",
+                    field.name
+                )));
+            }
+        };
+        lowered.aggregates |= field.has_internal_aggregation;
+        self.calc
+            .insert(field.name.as_str(), CalcState::Done(lowered.clone()));
+        Ok(Some(lowered))
+    }
+
+    /// Resolves `[reference]` in an expression: a calculated field, `table.column` (by id,
+    /// alias or name), or a column of the base table, else of the first table that has it.
+    fn field_reference(&mut self, reference: &str) -> Result<FieldRef, QueryError> {
+        if let Some(lowered) = self.calculated(reference)? {
+            return Ok(FieldRef {
+                expr: lowered.expr,
+                aggregates: lowered.aggregates,
+                boolean: false,
+            });
+        }
+        let column_field = |bound: Bound<'a>, column: &str| {
+            bound.schema.column(column).map(|c| FieldRef {
+                expr: column_ref(bound.table, column),
+                aggregates: false,
+                boolean: Kind::of(&c.data_type) == Kind::Bool,
+            })
+        };
+        let in_order = self
+            .def
+            .tables
+            .iter()
+            .filter_map(|t| self.tables.get(t.id.as_str()).copied());
+        if let Some((prefix, column)) = reference.split_once('.') {
+            let owner = in_order.clone().find(|b| {
+                b.table.id == prefix
+                    || b.table.name == prefix
+                    || b.table.alias.as_deref() == Some(prefix)
+            });
+            if let Some(found) = owner.and_then(|b| column_field(b, column)) {
+                return Ok(found);
+            }
+        }
+        in_order
+            .filter_map(|b| column_field(b, reference))
+            .next()
+            .ok_or_else(|| {
+                QueryError::Invalid(format!(
+                    "Unknown field '[{reference}]': not a column of the query's tables or a \
+                     calculated field"
+                ))
+            })
+    }
+
+    fn selection_term(&mut self, column: &ColumnSelection) -> Result<Term, QueryError> {
+        if column.column == "*" {
+            if column.aggregation == Aggregation::Count {
+                return Ok(Term {
+                    expr: Func::count(Expr::col(Asterisk)).into(),
+                    kind: Kind::Integer,
+                    aggregates: true,
+                });
+            }
+            return Err(QueryError::Invalid(
+                "Column '*' can only be selected with the count aggregation".to_owned(),
+            ));
+        }
+        let mut term = self.term(&column.table_id, &column.column)?;
+        if let (Some(unit), false) = (column.date_trunc, term.kind == Kind::Json) {
+            term.expr = date_trunc(unit, term.expr);
+        }
+        if column.aggregation.is_aggregate() {
+            term.expr = aggregate(column.aggregation, term.expr);
+            term.aggregates = true;
+        }
+        Ok(term)
+    }
+
+    fn bucket(&self) -> Result<Option<Expr>, QueryError> {
+        let Some(ts) = &self.def.time_series else {
+            return Ok(None);
+        };
+        let bound = self.bound(&ts.table_id)?;
+        Self::schema_column(bound, &ts.date_column)?;
+        Ok(Some(date_trunc(
+            ts.interval,
+            column_ref(bound.table, &ts.date_column),
+        )))
+    }
+
+    fn source(&self, bound: Bound<'a>) -> Result<TableRef, QueryError> {
+        let table = bound.table;
+        let name = self.table_name(&table.name);
+        let predicates = self
+            .options
+            .row_filters
+            .get(&table.name)
+            .filter(|p| !p.is_empty());
+        let Some(predicates) = predicates else {
+            return Ok(TableRef::Table(
+                name,
+                table.alias.clone().map(IntoIden::into_iden),
+            ));
+        };
+        // The restricted table is read through a filtered derived table, so the restriction
+        // holds whatever the join type (an ON clause would not restrict the preserved side
+        // of an outer join).
+        let mut inner = Query::select();
+        inner.column(Asterisk).from(name);
+        for predicate in predicates {
+            inner.and_where(Self::row_predicate(bound.schema, predicate)?);
+        }
+        let alias: DynIden = table.reference().to_owned().into_iden();
+        Ok(TableRef::SubQuery(Box::new(inner), alias))
+    }
+
+    fn table_name(&self, table: &str) -> TableName {
+        match &self.options.schema_name {
+            Some(schema) => (schema.clone(), table.to_owned()).into(),
+            None => table.to_owned().into(),
+        }
+    }
+
+    /// A host row predicate on an unqualified column of `table`.
+    fn row_predicate(table: &TableSchema, predicate: &RowPredicate) -> Result<Expr, QueryError> {
+        let column = table
+            .column(&predicate.column)
+            .ok_or_else(|| QueryError::RowFilter {
+                table: table.name.clone(),
+                column: predicate.column.clone(),
+            })?;
+        let mut kind = Kind::of(&column.data_type);
+        let mut target = Expr::col(predicate.column.clone());
+        if kind == Kind::Other {
+            target = target.cast_as("text");
+            kind = Kind::Text;
+        }
+        let bind_row = |v: &Value| {
+            bind(v, kind, &predicate.column).map_err(|_| QueryError::RowFilter {
+                table: table.name.clone(),
+                column: predicate.column.clone(),
+            })
+        };
+        Ok(match &predicate.condition {
+            RowCondition::Eq(Value::Null) => target.is_null(),
+            RowCondition::Eq(value) => target.eq(Expr::val(bind_row(value)?)),
+            RowCondition::In(values) if values.is_empty() => constant(false),
+            RowCondition::In(values) => target.is_in(
+                values
+                    .iter()
+                    .map(|v| bind_row(v).map(Expr::val))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        })
+    }
+
+    /// The index of the first join on whose nullable side `table_id` is.
+    fn nullable_join(&self, table_id: &str) -> Option<usize> {
+        self.def.joins.iter().position(|j| match j.join_type {
+            JoinType::Inner => false,
+            JoinType::Left => j.to_table_id == table_id,
+            JoinType::Right => j.from_table_id == table_id,
+            JoinType::Full => j.from_table_id == table_id || j.to_table_id == table_id,
+        })
+    }
+
+    fn statement(&mut self) -> Result<(SelectStatement, bool), QueryError> {
+        let def = self.def;
+        let mut select = Query::select();
+
+        // SELECT
+        let bucket = self.bucket()?;
+        if let (Some(bucket), Some(ts)) = (&bucket, &def.time_series) {
+            select.expr_as(bucket.clone(), ts.bucket_alias());
+        }
+        let mut selected = Vec::with_capacity(def.columns.len());
+        for column in &def.columns {
+            let term = self.selection_term(column)?;
+            match &column.alias {
+                Some(alias) => select.expr_as(term.expr.clone(), alias.clone()),
+                None => select.expr(term.expr.clone()),
+            };
+            selected.push(term);
+        }
+
+        // Filters: ON clauses of outer joins, or WHERE.
+        let mut on: Vec<Vec<Expr>> = vec![Vec::new(); def.joins.len()];
+        let mut conditions = Vec::with_capacity(def.filters.len());
+        for filter in &def.filters {
+            let is_calculated = def.calculated_field(&filter.column).is_some();
+            let join = (!is_calculated)
+                .then(|| self.nullable_join(&filter.table_id))
+                .flatten();
+            match join {
+                Some(index) => on[index].push(self.filter(filter)?),
+                None => match self.anti_join(filter, is_calculated)? {
+                    Some(condition) => conditions.push(condition),
+                    None => conditions.push(self.filter(filter)?),
+                },
+            }
+        }
+
+        // FROM and JOINs
+        let base = self.base()?;
+        select.from(self.source(base)?);
+        for (join, extra) in def.joins.iter().zip(on) {
+            let from = self.bound(&join.from_table_id)?;
+            let to = self.bound(&join.to_table_id)?;
+            Self::schema_column(from, &join.from_column)?;
+            Self::schema_column(to, &join.to_column)?;
+            let mut condition = Cond::all().add(
+                column_ref(from.table, &join.from_column).eq(column_ref(to.table, &join.to_column)),
+            );
+            for expr in extra {
+                condition = condition.add(expr);
+            }
+            let kind = match join.join_type {
+                JoinType::Inner => SqlJoin::InnerJoin,
+                JoinType::Left => SqlJoin::LeftJoin,
+                JoinType::Right => SqlJoin::RightJoin,
+                JoinType::Full => SqlJoin::FullOuterJoin,
+            };
+            select.join(kind, self.source(to)?, condition);
+        }
+        for table in def.tables.iter().skip(1) {
+            let joined = def.joins.iter().any(|j| j.to_table_id == table.id);
+            if !joined && table.id != def.tables[0].id {
+                select.cross_join(self.source(self.bound(&table.id)?)?);
+            }
+        }
+
+        // WHERE
+        for condition in conditions {
+            select.and_where(condition);
+        }
+
+        // GROUP BY
+        let aggregated = selected.iter().any(|t| t.aggregates);
+        let mut grouped: Vec<(&str, &str)> = Vec::new();
+        if aggregated {
+            let mut items = Vec::new();
+            if let Some(bucket) = &bucket {
+                items.push(bucket.clone());
+            }
+            let explicit: Vec<(&str, &str)> = def
+                .group_by
+                .iter()
+                .map(|g| (g.table_id.as_str(), g.column.as_str()))
+                .collect();
+            let keys = if explicit.is_empty() {
+                def.columns
+                    .iter()
+                    .zip(&selected)
+                    .filter(|(_, term)| !term.aggregates)
+                    .map(|(c, _)| (c.table_id.as_str(), c.column.as_str()))
+                    .collect()
+            } else {
+                explicit
+            };
+            for (table_id, column) in keys {
+                grouped.push((table_id, column));
+                if let Some(lowered) = self.calculated(column)? {
+                    if !lowered.aggregates {
+                        items.push(lowered.expr);
+                    }
+                    continue;
+                }
+                let mut expr = self.column_term(table_id, column)?.expr;
+                let truncated = def
+                    .columns
+                    .iter()
+                    .find(|c| c.table_id == table_id && c.column == column)
+                    .and_then(|c| c.date_trunc);
+                if let Some(unit) = truncated {
+                    expr = date_trunc(unit, expr);
+                }
+                items.push(expr);
+            }
+            if !items.is_empty() {
+                select.add_group_by(items);
+            }
+        }
+
+        // ORDER BY
+        if def.order_by.is_empty()
+            && let Some(bucket) = &bucket
+        {
+            select.order_by_expr(bucket.clone(), Order::Asc);
+        }
+        for sort in &def.order_by {
+            let order = match sort.direction {
+                SortDirection::Asc => Order::Asc,
+                SortDirection::Desc => Order::Desc,
+            };
+            let expr = self.sort_expr(sort.table_id.as_str(), &sort.column, &selected, &bucket)?;
+            if aggregated
+                && !expr.1
+                && !grouped.contains(&(sort.table_id.as_str(), sort.column.as_str()))
+            {
+                return Err(QueryError::Invalid(format!(
+                    "Cannot order by '{}': the query is aggregated, so order by a selected \
+                     column, an aggregated column or a grouped column",
+                    sort.column
+                )));
+            }
+            select.order_by_expr(expr.0, order);
+        }
+
+        // LIMIT and OFFSET (bound as parameters by sea-query)
+        let (limit, capped) = match (def.limit, self.options.max_rows) {
+            (Some(limit), Some(max)) if limit <= max as u64 => (Some(limit), false),
+            (_, Some(max)) => (Some(max as u64 + 1), true),
+            (limit, None) => (limit, false),
+        };
+        if let Some(limit) = limit {
+            select.limit(limit);
+        }
+        if let Some(offset) = def.offset {
+            select.offset(offset);
+        }
+        Ok((select, capped))
+    }
+
+    /// The ORDER BY expression of a sort, and whether it is valid in an aggregated query
+    /// (a selected column, an aggregate, or the time bucket).
+    fn sort_expr(
+        &mut self,
+        table_id: &str,
+        column: &str,
+        selected: &[Term],
+        bucket: &Option<Expr>,
+    ) -> Result<(Expr, bool), QueryError> {
+        if let Some(lowered) = self.calculated(column)? {
+            let listed = self.def.columns.iter().any(|c| c.column == column);
+            return Ok((lowered.expr, listed || lowered.aggregates));
+        }
+        let matching = self
+            .def
+            .columns
+            .iter()
+            .zip(selected)
+            .find(|(c, _)| c.table_id == table_id && c.column == column);
+        if let Some((_, term)) = matching {
+            // The selected expression: the aggregate for an aggregated column, the truncated
+            // date for a truncated one.
+            return Ok((term.expr.clone(), true));
+        }
+        if let (Some(bucket), Some(ts)) = (bucket, &self.def.time_series)
+            && ts.table_id == table_id
+            && ts.date_column == column
+        {
+            return Ok((bucket.clone(), true));
+        }
+        Ok((self.column_term(table_id, column)?.expr, false))
+    }
+
+    /// `neq` / `not_in` on a table joined directly to the base table, as an anti-join on the
+    /// join key: a base row is excluded when any related row matches.
+    fn anti_join(
+        &self,
+        filter: &FilterDefinition,
+        is_calculated: bool,
+    ) -> Result<Option<Expr>, QueryError> {
+        let def = self.def;
+        if is_calculated
+            || !matches!(filter.operator, FilterOperator::Neq | FilterOperator::NotIn)
+            || filter.table_id == def.tables[0].id
+        {
+            return Ok(None);
+        }
+        let Some(join) = def.joins.iter().find(|j| j.to_table_id == filter.table_id) else {
+            return Ok(None);
+        };
+        if join.from_table_id != def.tables[0].id {
+            return Ok(None);
+        }
+        let base = self.base()?;
+        let joined = self.bound(&join.to_table_id)?;
+        Self::schema_column(base, &join.from_column)?;
+        Self::schema_column(joined, &join.to_column)?;
+        let column = Self::schema_column(joined, &filter.column)?;
+        let mut kind = Kind::of(&column.data_type);
+        let mut inner_column = Expr::col(filter.column.clone());
+        if kind == Kind::Other {
+            inner_column = inner_column.cast_as("text");
+            kind = Kind::Text;
+        }
+        let predicate = match (filter.operator, &filter.value) {
+            (FilterOperator::Neq, Value::Null) => inner_column.is_null(),
+            (FilterOperator::Neq, value) => {
+                inner_column.eq(Expr::val(bind(value, kind, &filter.column)?))
+            }
+            (_, value) => match Self::list(value, kind, &filter.column)? {
+                values if values.is_empty() => constant(true),
+                values => inner_column.is_in(values),
+            },
+        };
+        let mut inner = Query::select();
+        inner
+            .column(join.to_column.clone())
+            .from(self.table_name(&joined.table.name))
+            .and_where(predicate)
+            .and_where(Expr::col(join.to_column.clone()).is_not_null());
+        if let Some(predicates) = self.options.row_filters.get(&joined.table.name) {
+            for predicate in predicates {
+                inner.and_where(Self::row_predicate(joined.schema, predicate)?);
+            }
+        }
+        Ok(Some(
+            column_ref(base.table, &join.from_column).not_in_subquery(inner),
+        ))
+    }
+
+    /// The bound items of a list operand (a scalar counts as a one-item list, null as empty).
+    fn list(value: &Value, kind: Kind, column: &str) -> Result<Vec<Expr>, QueryError> {
+        let items: &[Value] = match value {
+            Value::Array(items) => items,
+            Value::Null => &[],
+            scalar => std::slice::from_ref(scalar),
+        };
+        items
+            .iter()
+            .map(|item| bind(item, kind, column).map(Expr::val))
+            .collect()
+    }
+
+    fn filter(&mut self, filter: &FilterDefinition) -> Result<Expr, QueryError> {
+        use FilterOperator as Op;
+        let name = filter.column.as_str();
+        let Term {
+            expr: target, kind, ..
+        } = self.term(&filter.table_id, name)?;
+        // Types without a natural binding (json, enums, …) are compared as text.
+        let (target, kind) = match kind {
+            Kind::Other => (target.cast_as("text"), Kind::Text),
+            kind => (target, kind),
+        };
+        let value = &filter.value;
+        let one = |v: &Value| bind(v, kind, name).map(Expr::val);
+        // A date without a time, against a timestamp, means the whole day.
+        let whole_day_end = |v: &Value| {
+            kind.has_time()
+                .then(|| date_only(v))
+                .flatten()
+                .map(|d| Expr::val(SqlValue::ChronoDateTime(Some(next_midnight(d)))))
+        };
+        Ok(match filter.operator {
+            Op::Eq if value.is_null() => target.is_null(),
+            Op::Neq if value.is_null() => target.is_not_null(),
+            Op::Eq => target.eq(one(value)?),
+            Op::Neq => target.ne(one(value)?),
+            Op::Gt => match whole_day_end(value) {
+                Some(next_day) => target.gte(next_day),
+                None => target.gt(one(value)?),
+            },
+            Op::Gte => target.gte(one(value)?),
+            Op::Lt => target.lt(one(value)?),
+            Op::Lte => match whole_day_end(value) {
+                Some(next_day) => target.lt(next_day),
+                None => target.lte(one(value)?),
+            },
+            Op::In => match Self::list(value, kind, name)? {
+                values if values.is_empty() => constant(false),
+                values => target.is_in(values),
+            },
+            Op::NotIn => match Self::list(value, kind, name)? {
+                values if values.is_empty() => constant(true),
+                values => target.is_not_in(values),
+            },
+            Op::InOrNull => {
+                let concrete: Vec<Value> = match value {
+                    Value::Array(items) => items.iter().filter(|v| !v.is_null()).cloned().collect(),
+                    Value::Null => Vec::new(),
+                    scalar => vec![scalar.clone()],
+                };
+                if concrete.is_empty() {
+                    target.is_null()
+                } else {
+                    let values = Self::list(&Value::Array(concrete), kind, name)?;
+                    target.clone().is_in(values).or(target.is_null())
+                }
+            }
+            Op::Like | Op::Ilike | Op::NotLike | Op::NotIlike => {
+                let pattern = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(_) | Value::Bool(_) => value.to_string(),
+                    _ => {
+                        return Err(QueryError::Invalid(format!(
+                            "Operator '{}' on column '{name}' needs a text pattern",
+                            filter.operator
+                        )));
+                    }
+                };
+                let target = if kind == Kind::Text {
+                    target
+                } else {
+                    target.cast_as("text")
+                };
+                let pattern = Expr::val(pattern);
+                match filter.operator {
+                    Op::Like => target.binary(BinOper::Like, pattern),
+                    Op::NotLike => target.binary(BinOper::NotLike, pattern),
+                    Op::Ilike => target.binary(BinOper::Custom("ILIKE"), pattern),
+                    _ => target.binary(BinOper::Custom("NOT ILIKE"), pattern),
+                }
+            }
+            Op::Between => {
+                let (low, high) = match value {
+                    Value::Array(items) if items.len() == 2 => (&items[0], &items[1]),
+                    Value::Array(items) => {
+                        return Err(QueryError::Invalid(format!(
+                            "BETWEEN filter on column '{name}' requires exactly 2 values, got {} values",
+                            items.len()
+                        )));
+                    }
+                    other => {
+                        return Err(QueryError::Invalid(format!(
+                            "BETWEEN filter on column '{name}' requires exactly 2 values, got {}",
+                            json_type(other)
+                        )));
+                    }
+                };
+                match whole_day_end(high) {
+                    Some(next_day) => target.clone().gte(one(low)?).and(target.lt(next_day)),
+                    None => target.between(one(low)?, one(high)?),
+                }
+            }
+            Op::IsNull => target.is_null(),
+            Op::IsNotNull => target.is_not_null(),
+            Op::InSubquery => {
+                return Err(QueryError::Unsupported(
+                    "The in_subquery operator is not supported; row-level restrictions belong \
+                     in a row filter"
+                        .to_owned(),
+                ));
+            }
+            Op::DateRelative | Op::NotDateRelative | Op::DateWindow => {
+                self.relative_date(filter, target, kind)?
+            }
+        })
+    }
+
+    fn relative_date(
+        &self,
+        filter: &FilterDefinition,
+        target: Expr,
+        kind: Kind,
+    ) -> Result<Expr, QueryError> {
+        let name = &filter.column;
+        if !(kind.is_temporal() || kind == Kind::Json) {
+            return Err(QueryError::Invalid(format!(
+                "Operator '{}' needs a date or timestamp column, and '{name}' is not one",
+                filter.operator
+            )));
+        }
+        let today = self.options.today;
+        let (start, end) = if filter.operator == FilterOperator::DateWindow {
+            let Value::Object(window) = &filter.value else {
+                return Err(QueryError::Invalid(format!(
+                    "date_window filter on column '{name}' needs an object value such as \
+                     {{\"period\": \"quarterly\", \"value\": 0}}"
+                )));
+            };
+            let period = match window.get("period") {
+                None | Some(Value::Null) => WindowPeriod::Quarterly,
+                Some(Value::String(p)) if p == "quarterly" => WindowPeriod::Quarterly,
+                Some(Value::String(p)) if p == "yearly" => WindowPeriod::Yearly,
+                Some(other) => {
+                    let shown = other
+                        .as_str()
+                        .map_or_else(|| other.to_string(), str::to_owned);
+                    return Err(QueryError::Invalid(format!(
+                        "Unknown date_window period: '{shown}'. Expected 'quarterly' or 'yearly'."
+                    )));
+                }
+            };
+            let offset = whole_number(window.get("value").unwrap_or(&Value::Null))
+                .ok_or_else(|| {
+                    QueryError::Invalid(format!(
+                        "date_window filter on column '{name}' needs a whole number `value` \
+                         (the offset in periods)"
+                    ))
+                })?
+                .clamp(-10_000, 10_000);
+            fiscal_window(period, offset, self.options.fiscal_year_start_month, today)
+        } else {
+            let days = whole_number(&filter.value).ok_or_else(|| {
+                QueryError::Invalid(format!(
+                    "{} filter on column '{name}' needs a whole number of days",
+                    filter.operator
+                ))
+            })?;
+            relative_range(days.clamp(-1_000_000, 1_000_000), today)
+        };
+        let negated = filter.operator == FilterOperator::NotDateRelative;
+        Ok(if kind.has_time() {
+            let start = Expr::val(SqlValue::ChronoDateTime(Some(
+                start.and_time(chrono::NaiveTime::MIN),
+            )));
+            let end = Expr::val(SqlValue::ChronoDateTime(Some(next_midnight(end))));
+            if negated {
+                target.clone().lt(start).or(target.gte(end))
+            } else {
+                target.clone().gte(start).and(target.lt(end))
+            }
+        } else {
+            let (start, end) = (Expr::val(start), Expr::val(end));
+            if negated {
+                target.clone().lt(start).or(target.gt(end))
+            } else {
+                target.between(start, end)
+            }
+        })
+    }
+}
+
+/// A whole number from JSON (an integer, a whole float or a numeric string; null is 0).
+fn whole_number(value: &Value) -> Option<i64> {
+    match value {
+        Value::Null => Some(0),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Whether `value` parses as a date or timestamp for a column of `data_type` (used by
+/// validation).
+pub(crate) fn parses_as_moment(value: &Value, data_type: &str) -> bool {
+    moment(value, Kind::of(data_type)).is_ok()
+}
