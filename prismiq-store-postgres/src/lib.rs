@@ -83,17 +83,19 @@
 //! | `test-utils` | `testing`: a fresh, migrated database per test, from `DATABASE_URL` |
 
 mod dashboards;
+mod decode;
 mod error;
 mod pins;
 mod rows;
 mod saved_queries;
 mod schema_configs;
-#[cfg(feature = "test-utils")]
+mod source;
 mod sql;
 mod store;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 
 pub use error::PgStoreError;
+pub use source::PgDataSource;
 pub use sqlx;
 pub use store::{DEFAULT_ACQUIRE_TIMEOUT, MIGRATOR, PostgresStore};

@@ -2,6 +2,7 @@
 //! builder, and the HTTP suite every store runs ([`http_suite!`]).
 
 pub mod cases;
+pub mod sample;
 
 /// The README's Rust examples, compiled as doctests.
 #[doc = include_str!("../../README.md")]

@@ -1,0 +1,381 @@
+//! [`PgDataSource`]: introspection and read-only execution of analytics queries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use prismiq_core::{
+    ColumnSchema, CompiledQuery, DataSource, DatabaseSchema, ExecutionContext, QueryResult,
+    Relationship, SourceError, TableSchema,
+};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{Column, Executor, Row, SqlSafeStr, Statement};
+use tokio::sync::oneshot;
+
+use crate::decode;
+use crate::sql::compiled;
+
+/// Schemas that never hold analytics data: prismiq's own tables and the system catalogs.
+const RESERVED_SCHEMAS: [&str; 4] = ["prismiq", "pg_catalog", "information_schema", "pg_toast"];
+
+/// How long after its timeout a statement may take to be cancelled before the client gives up.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
+/// The host's PostgreSQL as a [`DataSource`]: introspects schemas and runs compiled queries
+/// read-only, under a statement timeout, with the tenant's schema as `search_path` and the
+/// tenant as the transaction-local setting `prismiq.tenant_id`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use prismiq_core::{Engine, MemoryStore};
+/// use prismiq_store_postgres::PgDataSource;
+/// # async fn run(pool: prismiq_store_postgres::sqlx::PgPool) {
+/// let source = PgDataSource::new(pool).with_exposed_tables(["orders", "customers"]);
+/// let engine = Engine::new(MemoryStore::new()).with_data_source(Arc::new(source));
+/// # let _ = engine;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgDataSource {
+    pool: PgPool,
+    exposed_tables: Option<BTreeSet<String>>,
+}
+
+impl PgDataSource {
+    /// A data source over the host's pool. Every base table and view of a schema is exposed.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            exposed_tables: None,
+        }
+    }
+
+    /// Exposes only these tables and views (by exact name) to queries.
+    pub fn with_exposed_tables<I, T>(mut self, tables: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.exposed_tables = Some(tables.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn exposed(&self, table: &str) -> bool {
+        self.exposed_tables
+            .as_ref()
+            .is_none_or(|tables| tables.contains(table))
+    }
+}
+
+fn source_error(err: sqlx::Error) -> SourceError {
+    match &err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default().into_owned();
+            if code == "57014" {
+                // query_canceled: the statement timeout fired.
+                SourceError::Rejected(db.message().to_owned())
+            } else if code.starts_with("08")
+                || matches!(code.as_str(), "53300" | "57P01" | "57P02" | "57P03")
+            {
+                SourceError::Unavailable(Box::new(err))
+            } else if code.starts_with("42")
+                || code.starts_with("22")
+                || code.starts_with("23")
+                || code == "25006"
+            {
+                SourceError::Rejected(db.message().to_owned())
+            } else {
+                SourceError::Backend(Box::new(err))
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => SourceError::Unavailable(Box::new(err)),
+        _ => SourceError::Backend(Box::new(err)),
+    }
+}
+
+fn is_timeout(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+}
+
+/// `name` as a quoted identifier, for the `search_path` setting.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[async_trait]
+impl DataSource for PgDataSource {
+    async fn introspect(&self, schema: &str) -> Result<DatabaseSchema, SourceError> {
+        if RESERVED_SCHEMAS.contains(&schema) {
+            return Ok(DatabaseSchema::default());
+        }
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "select table_name::text, table_type::text from information_schema.tables \
+             where table_schema = $1 and table_type in ('BASE TABLE', 'VIEW') \
+             order by table_name",
+        )
+        .bind(schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(source_error)?;
+        let columns: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "select table_name::text, column_name::text, data_type::text, is_nullable::text, \
+             column_default::text from information_schema.columns where table_schema = $1 \
+             order by table_name, ordinal_position",
+        )
+        .bind(schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(source_error)?;
+        let keys: Vec<(String, String)> = sqlx::query_as(
+            "select cl.relname::text, a.attname::text from pg_constraint con \
+             join pg_class cl on cl.oid = con.conrelid \
+             join pg_namespace n on n.oid = cl.relnamespace \
+             join pg_attribute a on a.attrelid = con.conrelid and a.attnum = any(con.conkey) \
+             where con.contype = 'p' and n.nspname = $1",
+        )
+        .bind(schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(source_error)?;
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "select c.relname::text, greatest(c.reltuples, 0)::bigint from pg_class c \
+             join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = $1 and c.relkind in ('r', 'p')",
+        )
+        .bind(schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(source_error)?;
+        let foreign: Vec<(String, String, String, String)> = sqlx::query_as(
+            "select cl.relname::text, a.attname::text, rcl.relname::text, ra.attname::text \
+             from pg_constraint con \
+             join pg_class cl on cl.oid = con.conrelid \
+             join pg_namespace n on n.oid = cl.relnamespace \
+             join pg_class rcl on rcl.oid = con.confrelid \
+             join pg_namespace rn on rn.oid = rcl.relnamespace \
+             cross join lateral unnest(con.conkey, con.confkey) as k(col, rcol) \
+             join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.col \
+             join pg_attribute ra on ra.attrelid = con.confrelid and ra.attnum = k.rcol \
+             where con.contype = 'f' and n.nspname = $1 and rn.nspname = $1 \
+             order by 1, 2, 3, 4",
+        )
+        .bind(schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(source_error)?;
+
+        let keys: BTreeSet<(String, String)> = keys.into_iter().collect();
+        let counts: BTreeMap<String, i64> = counts.into_iter().collect();
+        let mut by_table: BTreeMap<String, Vec<ColumnSchema>> = BTreeMap::new();
+        for (table, name, data_type, nullable, default) in columns {
+            let is_primary_key = keys.contains(&(table.clone(), name.clone()));
+            by_table.entry(table).or_default().push(ColumnSchema {
+                name,
+                data_type,
+                is_nullable: nullable == "YES",
+                is_primary_key,
+                default_value: default,
+            });
+        }
+        let tables: Vec<TableSchema> = tables
+            .into_iter()
+            .filter(|(name, _)| self.exposed(name))
+            .map(|(name, kind)| TableSchema {
+                columns: by_table.remove(&name).unwrap_or_default(),
+                row_count: if kind == "VIEW" {
+                    None
+                } else {
+                    counts.get(&name).copied()
+                },
+                schema_name: schema.to_owned(),
+                name,
+            })
+            .collect();
+        let known: BTreeSet<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        let relationships = foreign
+            .into_iter()
+            .filter(|(from, _, to, _)| known.contains(from.as_str()) && known.contains(to.as_str()))
+            .map(
+                |(from_table, from_column, to_table, to_column)| Relationship {
+                    from_table,
+                    from_column,
+                    to_table,
+                    to_column,
+                },
+            )
+            .collect();
+        Ok(DatabaseSchema {
+            tables,
+            relationships,
+        })
+    }
+
+    async fn schema_exists(&self, schema: &str) -> Result<bool, SourceError> {
+        if RESERVED_SCHEMAS.contains(&schema) || schema.starts_with("pg_") {
+            return Ok(false);
+        }
+        sqlx::query_scalar("select exists(select 1 from pg_namespace where nspname = $1)")
+            .bind(schema)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn execute(
+        &self,
+        context: &ExecutionContext,
+        query: &CompiledQuery,
+    ) -> Result<QueryResult, SourceError> {
+        if RESERVED_SCHEMAS.contains(&context.schema.as_str()) {
+            return Err(SourceError::Rejected(format!(
+                "schema \"{}\" cannot be queried",
+                context.schema
+            )));
+        }
+        // The statement runs in a task of its own, which holds the connection until the
+        // statement is over. If the caller goes away (the request is dropped), the task cancels
+        // the statement on the server, then returns the connection.
+        let (gone_tx, gone_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(
+            self.pool.clone(),
+            context.clone(),
+            query.clone(),
+            gone_rx,
+        ));
+        let result = task.await.map_err(|e| SourceError::Backend(Box::new(e)));
+        drop(gone_tx);
+        result?
+    }
+
+    async fn ping(&self) -> Result<(), SourceError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(source_error)
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    context: ExecutionContext,
+    query: CompiledQuery,
+    gone: oneshot::Receiver<()>,
+) -> Result<QueryResult, SourceError> {
+    let mut tx = pool.begin().await.map_err(source_error)?;
+    sqlx::query("set transaction read only")
+        .execute(&mut *tx)
+        .await
+        .map_err(source_error)?;
+    let timeout_ms = context.timeout.as_millis().max(1).to_string();
+    let pid: i32 = sqlx::query_scalar(
+        "select pg_backend_pid() from (select set_config('statement_timeout', $1, true), \
+         set_config('search_path', $2, true), set_config('prismiq.tenant_id', $3, true)) s",
+    )
+    .bind(&timeout_ms)
+    .bind(quoted(&context.schema))
+    .bind(&context.tenant_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(source_error)?;
+
+    let started = Instant::now();
+    let outcome = {
+        let fetch = fetch(&mut tx, &query, context.max_rows);
+        tokio::pin!(fetch);
+        let deadline = tokio::time::sleep(context.timeout + CANCEL_GRACE);
+        tokio::pin!(deadline);
+        let mut gone = gone;
+        tokio::select! {
+            biased;
+            outcome = &mut fetch => outcome,
+            _ = &mut gone => {
+                cancel(&pool, pid).await;
+                let _ = fetch.await;
+                return Err(SourceError::Rejected("the request was cancelled".to_owned()));
+            }
+            () = &mut deadline => {
+                cancel(&pool, pid).await;
+                let _ = fetch.await;
+                return Err(SourceError::Timeout(context.timeout));
+            }
+        }
+    };
+    let (columns, column_types, mut rows) = match outcome {
+        Ok(fetched) => fetched,
+        Err(err) if is_timeout(&err) => return Err(SourceError::Timeout(context.timeout)),
+        Err(err) => return Err(source_error(err)),
+    };
+    let elapsed = started.elapsed();
+    tx.rollback().await.map_err(source_error)?;
+    let truncated = rows.len() > context.max_rows;
+    rows.truncate(context.max_rows);
+    Ok(QueryResult {
+        row_count: rows.len(),
+        columns,
+        column_types,
+        rows,
+        truncated,
+        execution_time_ms: elapsed.as_secs_f64() * 1000.0,
+    })
+}
+
+type Fetched = (Vec<String>, Vec<String>, Vec<Vec<serde_json::Value>>);
+
+/// Fetches at most `max_rows + 1` rows, with the column names and types (also when there are no
+/// rows).
+async fn fetch(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    query: &CompiledQuery,
+    max_rows: usize,
+) -> Result<Fetched, sqlx::Error> {
+    let mut rows: Vec<PgRow> = Vec::new();
+    {
+        let mut stream = compiled(query).fetch(&mut **tx);
+        while let Some(row) = stream.try_next().await? {
+            rows.push(row);
+            if rows.len() > max_rows {
+                break;
+            }
+        }
+    }
+    let (columns, column_types) = match rows.first() {
+        Some(row) => describe(row.columns()),
+        None => {
+            // No row to read the columns from: the prepared statement knows them (the
+            // connection usually has it in its statement cache already).
+            let statement = (&mut **tx)
+                .prepare(sqlx::AssertSqlSafe(query.sql.clone()).into_sql_str())
+                .await?;
+            describe(statement.columns())
+        }
+    };
+    let values = rows
+        .iter()
+        .map(|row| (0..columns.len()).map(|i| decode::cell(row, i)).collect())
+        .collect();
+    Ok((columns, column_types, values))
+}
+
+fn describe(columns: &[sqlx::postgres::PgColumn]) -> (Vec<String>, Vec<String>) {
+    columns
+        .iter()
+        .map(|c| (c.name().to_owned(), decode::type_name(c.type_info())))
+        .unzip()
+}
+
+/// Asks the server to cancel whatever backend `pid` is running.
+async fn cancel(pool: &PgPool, pid: i32) {
+    if let Err(err) = sqlx::query("select pg_cancel_backend($1)")
+        .bind(pid)
+        .execute(pool)
+        .await
+    {
+        tracing::warn!(error = %err, pid, "could not cancel an abandoned query");
+    }
+}

@@ -1,0 +1,53 @@
+//! A database holding the sample dataset, created once per test binary and shared by its
+//! tests (each test opens its own pool: pools belong to one runtime).
+
+use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use prismiq_store_postgres::sqlx::{self, ConnectOptions, Connection, PgConnection, PgPool};
+use tokio::sync::OnceCell;
+
+#[path = "../../examples/demo/src/seed.rs"]
+pub mod seed;
+
+static DATABASE: OnceCell<PgConnectOptions> = OnceCell::const_new();
+
+/// Connection options of a database with the sample dataset in `public` and prismiq's tables
+/// migrated. Needs `DATABASE_URL` (see `prismiq_store_postgres::testing::database_url`).
+pub async fn options() -> PgConnectOptions {
+    DATABASE
+        .get_or_init(|| async {
+            let test_db = prismiq_store_postgres::testing::fresh_database().await;
+            let options = test_db.connect_options().clone();
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .expect("connect to the sample database");
+            seed::load(&pool).await.expect("load the sample dataset");
+            pool.close().await;
+            options
+        })
+        .await
+        .clone()
+}
+
+/// A new pool on the sample database.
+pub async fn pool() -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options().await)
+        .await
+        .expect("connect to the sample database")
+}
+
+/// A single connection on the sample database, for statements the tests run themselves.
+pub async fn connection() -> PgConnection {
+    PgConnection::connect_with(&options().await.disable_statement_logging())
+        .await
+        .expect("connect to the sample database")
+}
+
+/// Runs a statement of the test's own (setup of extra tables and schemas).
+pub async fn run(sql: &'static str) {
+    let mut conn = connection().await;
+    sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+}
