@@ -69,6 +69,9 @@ impl ApiError {
                 EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
+                EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
                 EngineError::Source(SourceError::Rejected(_)) => StatusCode::BAD_REQUEST,
                 EngineError::Source(SourceError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -127,6 +130,10 @@ impl IntoResponse for ApiError {
                     json!({ "detail": "Internal server error" })
                 }
             },
+            Self::Engine(EngineError::Query(err)) if !err.is_client_error() => {
+                tracing::error!(error = %err, "prismiq row filter does not fit the query");
+                json!({ "detail": "Internal server error" })
+            }
             Self::Engine(EngineError::NoDataSource) => {
                 tracing::error!("prismiq query routes called without a data source");
                 json!({ "detail": EngineError::NoDataSource.to_string() })

@@ -30,6 +30,7 @@ where
     Router::new()
         .merge(routes::health::routes())
         .merge(routes::schema::routes::<S, A>())
+        .merge(routes::query::routes::<S, A>())
         .merge(routes::dashboards::routes::<S, A>())
         .merge(routes::widgets::routes::<S, A>())
         .merge(routes::saved_queries::routes::<S, A>())

@@ -1,5 +1,6 @@
 //! [`EngineError`]: why an [`Engine`](crate::Engine) operation did not happen.
 
+use crate::query::QueryError;
 use crate::source::SourceError;
 use crate::store::StoreError;
 
@@ -45,6 +46,13 @@ pub enum EngineError {
     /// hidden).
     #[error("{0}")]
     NotFound(String),
+    /// 400: the request cannot be served as asked (the message says why).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400 for a query the caller must fix (the message lists every problem); 500 when the
+    /// host's row filter does not fit a table ([`QueryError::RowFilter`]).
+    #[error("{0}")]
+    Query(#[source] QueryError),
     /// 503: the engine has no data source to run queries against.
     #[error("No data source is configured: the host must call Engine::with_data_source")]
     NoDataSource,
@@ -62,5 +70,6 @@ impl EngineError {
     /// Whether the failure is on the server's side (a 5xx).
     pub fn is_server_error(&self) -> bool {
         matches!(self, Self::Store(_) | Self::NoDataSource | Self::Source(_))
+            || matches!(self, Self::Query(err) if !err.is_client_error())
     }
 }

@@ -59,7 +59,7 @@ mod transform;
 pub mod testing;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
-pub use engine::{Engine, PinnedDashboards};
+pub use engine::{Engine, MetricTrendRequest, PinnedDashboards, TimeSeriesRequest};
 pub use error::EngineError;
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{

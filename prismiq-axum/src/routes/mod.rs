@@ -4,6 +4,7 @@ pub(crate) mod dashboards;
 pub(crate) mod health;
 pub(crate) mod llm;
 pub(crate) mod pins;
+pub(crate) mod query;
 pub(crate) mod saved_queries;
 pub(crate) mod schema;
 pub(crate) mod transform;

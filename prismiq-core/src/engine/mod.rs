@@ -1,6 +1,7 @@
 //! The [`Engine`]: every dashboard, widget, saved-query and pin operation, with its rules.
 
 mod analytics;
+mod queries;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::store::{
 };
 
 use analytics::SchemaCache;
+pub use queries::{MetricTrendRequest, TimeSeriesRequest};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 

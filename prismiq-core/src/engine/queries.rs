@@ -1,0 +1,361 @@
+//! Structured queries: validate, show SQL, execute, preview, time series, widget execution,
+//! column samples and metric trends.
+
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Engine;
+use crate::auth::AuthContext;
+use crate::error::EngineError;
+use crate::ids::{DashboardId, WidgetId};
+use crate::model::FilterValue;
+use crate::query::{
+    self, BucketBounds, CompileOptions, FilterDefinition, FilterOperator, QueryDefinition,
+    TimeSeriesConfig, TimeUnit, ValidationResult,
+};
+use crate::row_filter::RowPredicate;
+use crate::schema::DatabaseSchema;
+use crate::source::{ExecutionContext, QueryResult};
+use crate::transform::{ComparisonPeriod, TrendResult, trend};
+
+type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Body of `POST /query/execute/timeseries`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TimeSeriesRequest {
+    /// The query to bucket.
+    pub query: QueryDefinition,
+    /// The bucket size.
+    pub interval: TimeUnit,
+    /// The date or timestamp column to bucket by (of the first query table that has it).
+    pub date_column: String,
+    /// Whether empty buckets are added.
+    #[serde(default = "yes")]
+    pub fill_missing: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Body of `POST /metrics/trend`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MetricTrendRequest {
+    /// The query computing the metric.
+    pub query: QueryDefinition,
+    /// Which earlier period to compare with.
+    pub comparison: ComparisonPeriod,
+    /// First day of the current period.
+    pub current_start: NaiveDate,
+    /// Last day of the current period.
+    pub current_end: NaiveDate,
+    /// The result column holding the metric (or a column ending in `_<value_column>`).
+    pub value_column: String,
+    /// The date column the periods restrict (of the first query table that has it).
+    pub date_column: String,
+}
+
+/// What a query needs to run for one caller: the schema it may use and how to compile for it.
+struct Prepared {
+    schema: DatabaseSchema,
+    options: CompileOptions,
+    context: ExecutionContext,
+}
+
+impl Engine {
+    /// The caller's visible schema and compile options: tenant schema, today, row cap, fiscal
+    /// year, and the host's row filters for every table the query reads.
+    async fn prepare(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+        fiscal_year_start_month: Option<u8>,
+    ) -> Result<Prepared> {
+        let (name, raw) = self.raw_schema(auth).await?;
+        let schema = raw.visible(&self.config_of(auth).await?);
+        let mut options = CompileOptions::default()
+            .with_schema_name(name.clone())
+            .with_today(today())
+            .with_max_rows(self.analytics.max_rows)
+            .with_fiscal_year_start_month(fiscal_year_start_month.unwrap_or(1));
+        if let Some(filter) = &self.analytics.row_filter {
+            for table in &def.tables {
+                let predicates: Vec<RowPredicate> = filter.predicates(auth, &table.name);
+                if !predicates.is_empty() {
+                    options = options.with_row_filter(table.name.clone(), predicates);
+                }
+            }
+        }
+        let context = ExecutionContext {
+            schema: name,
+            tenant_id: auth.tenant_id().to_owned(),
+            timeout: self.analytics.query_timeout,
+            max_rows: self.analytics.max_rows,
+        };
+        Ok(Prepared {
+            schema,
+            options,
+            context,
+        })
+    }
+
+    /// Checks a query against the caller's visible schema; every problem is reported.
+    pub async fn validate_query(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+    ) -> Result<ValidationResult> {
+        Ok(query::validate(def, &self.schema(auth).await?))
+    }
+
+    /// The SQL a query compiles to for the caller (with `$n` placeholders).
+    pub async fn query_sql(&self, auth: &dyn AuthContext, def: &QueryDefinition) -> Result<String> {
+        let prepared = self.prepare(auth, def, None).await?;
+        query::validate(def, &prepared.schema)
+            .into_result()
+            .map_err(EngineError::Query)?;
+        let mut options = prepared.options;
+        options.max_rows = None;
+        Ok(query::compile(def, &prepared.schema, &options)
+            .map_err(EngineError::Query)?
+            .query
+            .sql)
+    }
+
+    /// Runs a query for the caller: unknown filter columns dropped, validated, compiled with
+    /// the caller's row filters, executed under the limits, time-series gaps filled.
+    pub async fn execute_query(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+    ) -> Result<QueryResult> {
+        self.run_query(auth, def, None).await
+    }
+
+    /// Runs a query with at most `limit` rows (capped by the engine's row limit); its own
+    /// `limit` is replaced.
+    pub async fn preview_query(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+        limit: usize,
+    ) -> Result<QueryResult> {
+        let mut def = def.clone();
+        def.limit = Some(limit.min(self.analytics.max_rows) as u64);
+        self.run_query(auth, &def, None).await
+    }
+
+    pub(super) async fn run_query(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+        fiscal_year_start_month: Option<u8>,
+    ) -> Result<QueryResult> {
+        let source = self.source()?.clone();
+        let prepared = self.prepare(auth, def, fiscal_year_start_month).await?;
+        let def = query::sanitize_filters(def, &prepared.schema);
+        query::validate(&def, &prepared.schema)
+            .into_result()
+            .map_err(EngineError::Query)?;
+        let compiled = query::compile(&def, &prepared.schema, &prepared.options)
+            .map_err(EngineError::Query)?;
+        let started = Instant::now();
+        let outcome = source.execute(&prepared.context, &compiled.query).await;
+        record_query(outcome.is_ok(), started);
+        let result = outcome.map_err(EngineError::Source)?;
+        Ok(match &def.time_series {
+            Some(config) => query::fill_time_series_gaps(
+                result,
+                config,
+                0,
+                BucketBounds::from_filters(
+                    &def,
+                    prepared.options.today,
+                    prepared.options.fiscal_year_start_month,
+                ),
+                self.analytics.max_rows,
+            ),
+            None => result,
+        })
+    }
+
+    /// Buckets a query by `date_column` (of the first query table that has it) and runs it.
+    pub async fn execute_timeseries(
+        &self,
+        auth: &dyn AuthContext,
+        request: TimeSeriesRequest,
+    ) -> Result<QueryResult> {
+        let schema = self.schema(auth).await?;
+        let mut def = request.query;
+        let table_id = date_table(&def, &schema, &request.date_column)?;
+        let mut config = TimeSeriesConfig::new(table_id, request.date_column, request.interval);
+        config.fill_missing = request.fill_missing;
+        def.time_series = Some(config);
+        self.run_query(auth, &def, None).await
+    }
+
+    /// Runs a widget's query with the dashboard's filters applied (the caller must be able to
+    /// view the dashboard), honouring the widget's fiscal-year setting.
+    pub async fn execute_widget(
+        &self,
+        auth: &dyn AuthContext,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        values: &[FilterValue],
+    ) -> Result<QueryResult> {
+        let dashboard = self.get_dashboard(auth, dashboard_id).await?;
+        let widget = dashboard
+            .widgets
+            .iter()
+            .find(|w| w.id == widget_id)
+            .ok_or_else(|| EngineError::WidgetNotFound(widget_id.to_string()))?;
+        let def = widget
+            .query
+            .as_ref()
+            .ok_or_else(|| EngineError::BadRequest("Widget has no query".to_owned()))?;
+        let schema = self.schema(auth).await?;
+        let merged =
+            query::merge_dashboard_filters(def, &dashboard.filters, values, &schema, today());
+        self.run_query(auth, &merged, widget.config.fiscal_year_start_month)
+            .await
+    }
+
+    /// Up to `limit` distinct non-null values of a column, in order (the caller's row filters
+    /// apply; hidden tables and columns are not found).
+    pub async fn sample_values(
+        &self,
+        auth: &dyn AuthContext,
+        table: &str,
+        column: &str,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
+        let schema = self.schema(auth).await?;
+        let found = schema
+            .table(table)
+            .ok_or_else(|| EngineError::NotFound(format!("Table '{table}' not found")))?;
+        if found.column(column).is_none() {
+            return Err(EngineError::NotFound(format!(
+                "Column '{column}' not found in table '{table}'"
+            )));
+        }
+        // Grouping by the column gives its distinct values, and keeps the compiler (with its
+        // row filters) the only author of the SQL.
+        let def: QueryDefinition = serde_json::from_value(json!({
+            "tables": [{"id": "t", "name": table}],
+            "columns": [
+                {"table_id": "t", "column": column},
+                {"table_id": "t", "column": "*", "aggregation": "count", "alias": "n"}
+            ],
+            "filters": [{"table_id": "t", "column": column, "operator": "is_not_null"}],
+            "order_by": [{"table_id": "t", "column": column, "direction": "ASC"}],
+            "limit": limit.clamp(1, self.analytics.max_rows)
+        }))
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let result = self.run_query(auth, &def, None).await?;
+        Ok(result
+            .rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next())
+            .collect())
+    }
+
+    /// A metric over a period and the comparison period before it, for the caller (their
+    /// schema and row filters apply).
+    pub async fn metric_trend(
+        &self,
+        auth: &dyn AuthContext,
+        request: MetricTrendRequest,
+    ) -> Result<TrendResult> {
+        if request.current_end < request.current_start {
+            return Err(EngineError::BadRequest(
+                "current_end must not be before current_start".to_owned(),
+            ));
+        }
+        let schema = self.schema(auth).await?;
+        let table_id = date_table(&request.query, &schema, &request.date_column)?;
+        let (previous_start, previous_end) = request
+            .comparison
+            .range(request.current_start, request.current_end);
+        let within = |start: NaiveDate, end: NaiveDate| {
+            let mut def = request.query.clone();
+            for (operator, day) in [(FilterOperator::Gte, start), (FilterOperator::Lte, end)] {
+                def.filters.push(FilterDefinition::new(
+                    table_id.clone(),
+                    request.date_column.clone(),
+                    operator,
+                    json!(day.format("%Y-%m-%d").to_string()),
+                ));
+            }
+            def
+        };
+        let current = self
+            .run_query(
+                auth,
+                &within(request.current_start, request.current_end),
+                None,
+            )
+            .await?;
+        let previous = self
+            .run_query(auth, &within(previous_start, previous_end), None)
+            .await?;
+        let current = metric_value(&current, &request.value_column)?;
+        let previous = metric_value(&previous, &request.value_column)?;
+        Ok(trend(current, previous, 0.001))
+    }
+}
+
+/// The query-local id of the first table of `def` whose schema table has `column`.
+fn date_table(def: &QueryDefinition, schema: &DatabaseSchema, column: &str) -> Result<String> {
+    def.tables
+        .iter()
+        .find(|t| {
+            schema
+                .table(&t.name)
+                .is_some_and(|s| s.column(column).is_some())
+        })
+        .map(|t| t.id.clone())
+        .ok_or_else(|| {
+            EngineError::BadRequest(format!("Date column '{column}' not found in query tables"))
+        })
+}
+
+/// The metric of a result: row 0 of `column`, or of the first column named `*_<column>`.
+fn metric_value(result: &QueryResult, column: &str) -> Result<Option<f64>> {
+    let suffix = format!("_{column}");
+    let index = result
+        .columns
+        .iter()
+        .position(|c| c == column)
+        .or_else(|| result.columns.iter().position(|c| c.ends_with(&suffix)));
+    let Some(index) = index else {
+        if result.rows.is_empty() {
+            return Ok(None);
+        }
+        return Err(EngineError::BadRequest(format!(
+            "Column '{column}' not found in result"
+        )));
+    };
+    Ok(result
+        .rows
+        .first()
+        .and_then(|row| row.get(index))
+        .and_then(|v| match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }))
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn record_query(ok: bool, started: Instant) {
+    let status = if ok { "success" } else { "error" };
+    metrics::counter!("prismiq_queries_total", "status" => status).increment(1);
+    metrics::histogram!("prismiq_query_duration_ms", "status" => status)
+        .record(started.elapsed().as_secs_f64() * 1000.0);
+}
