@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value as Json;
@@ -11,10 +12,10 @@ use sqlparser::ast::{
 };
 
 use super::params::{Binder, json_value};
-use super::presets;
 use super::rewrite::{and, compare, first_from, quoted, template};
 use super::scope::normalize;
 use crate::model::{DashboardFilter, FilterType, FilterValue};
+use crate::query::DatePreset;
 
 /// ANDs the conditions of the applicable dashboard filters into the outer query.
 ///
@@ -71,14 +72,20 @@ pub(super) fn inject(
     let Some(condition) = conditions(&active, &[reference], today, binder) else {
         return;
     };
-    let mut wrapper = template("SELECT * FROM (SELECT 1) AS _q");
-    let mut inner = std::mem::replace(query, template("SELECT 1"));
-    wrapper.order_by = inner.order_by.take();
-    wrapper.limit_clause = inner.limit_clause.take();
-    wrapper.fetch = inner.fetch.take();
-    if let Some(TableFactor::Derived { subquery, .. }) = first_from(&mut wrapper) {
-        *subquery = inner;
-    }
+    static WRAPPER: LazyLock<Box<Query>> =
+        LazyLock::new(|| template("SELECT * FROM (SELECT 1) AS _q"));
+    let mut wrapper = WRAPPER.clone();
+    let Some(TableFactor::Derived { subquery, .. }) = first_from(&mut wrapper) else {
+        return;
+    };
+    // The query goes inside; its ordering and limits move out.
+    std::mem::swap(query, subquery);
+    let order_by = subquery.order_by.take();
+    let limit_clause = subquery.limit_clause.take();
+    let fetch = subquery.fetch.take();
+    wrapper.order_by = order_by;
+    wrapper.limit_clause = limit_clause;
+    wrapper.fetch = fetch;
     if let SetExpr::Select(select) = wrapper.body.as_mut() {
         add_condition(select, condition);
     }
@@ -512,8 +519,9 @@ fn date_range(value: &Json, today: NaiveDate) -> Option<(Option<DateBound>, Date
         },
         _ => return None,
     };
-    let (start, end) = presets::resolve(preset, today)?;
-    let start = (preset != "all_time").then_some(DateBound::Date(start));
+    let preset: DatePreset = preset.parse().ok()?;
+    let (start, end) = preset.resolve(today);
+    let start = (preset != DatePreset::AllTime).then_some(DateBound::Date(start));
     Some((start, DateBound::Date(end)))
 }
 

@@ -89,7 +89,6 @@ mod filters;
 mod functions;
 mod params;
 mod parse;
-mod presets;
 mod rewrite;
 mod scope;
 #[cfg(test)]

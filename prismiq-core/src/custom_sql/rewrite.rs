@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 use std::sync::LazyLock;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Ident, ObjectName, Query, SetExpr, Statement, TableAlias, TableFactor,
-    Value, VisitMut, VisitorMut,
+    BinaryOperator, Expr, Ident, LimitClause, ObjectName, Query, SetExpr, Statement, TableAlias,
+    TableFactor, Value, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -28,10 +28,16 @@ pub(super) fn qualify_and_filter(query: &mut Query, policy: &SqlPolicy, binder: 
 
 /// `SELECT * FROM (<query>) AS _prismiq LIMIT <max_rows + 1>`.
 pub(super) fn cap_rows(query: Box<Query>, max_rows: usize) -> Box<Query> {
-    let limit = max_rows.saturating_add(1);
-    let mut capped = template(&format!(
-        "SELECT * FROM (SELECT 1) AS _prismiq LIMIT {limit}"
-    ));
+    static CAPPED: LazyLock<Box<Query>> =
+        LazyLock::new(|| template("SELECT * FROM (SELECT 1) AS _prismiq LIMIT 1"));
+    let mut capped = CAPPED.clone();
+    if let Some(LimitClause::LimitOffset {
+        limit: Some(Expr::Value(limit)),
+        ..
+    }) = &mut capped.limit_clause
+    {
+        limit.value = Value::Number(max_rows.saturating_add(1).to_string(), false);
+    }
     if let Some(TableFactor::Derived { subquery, .. }) = first_from(&mut capped) {
         *subquery = query;
     }

@@ -241,6 +241,10 @@ const HOSTILE: &[(&str, &str)] = &[
     ),
     ("values (pg_sleep(1))", "Function 'pg_sleep' is not allowed"),
     (
+        "select * from generate_series(1, pg_sleep(1)::int)",
+        "Function 'pg_sleep' is not allowed",
+    ),
+    (
         "select count(*) filter (where pg_sleep(1) is null) from orders",
         "Function 'pg_sleep' is not allowed",
     ),
