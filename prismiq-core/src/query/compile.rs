@@ -554,22 +554,17 @@ impl<'a> Compiler<'a> {
             if let Some(bucket) = &bucket {
                 items.push(bucket.clone());
             }
-            let explicit: Vec<(&str, &str)> = def
-                .group_by
-                .iter()
-                .map(|g| (g.table_id.as_str(), g.column.as_str()))
-                .collect();
-            let keys = if explicit.is_empty() {
-                def.columns
-                    .iter()
-                    .zip(&selected)
-                    .filter(|(_, term)| !term.aggregates)
-                    .map(|(c, _)| (c.table_id.as_str(), c.column.as_str()))
-                    .collect()
-            } else {
-                explicit
-            };
-            for (table_id, column) in keys {
+            if def.group_by.is_empty() {
+                // Every plain selected column, as selected (truncated dates truncated).
+                for (column, term) in def.columns.iter().zip(&selected) {
+                    if !term.aggregates {
+                        grouped.push((column.table_id.as_str(), column.column.as_str()));
+                        items.push(term.expr.clone());
+                    }
+                }
+            }
+            for group in &def.group_by {
+                let (table_id, column) = (group.table_id.as_str(), group.column.as_str());
                 grouped.push((table_id, column));
                 if let Some(lowered) = self.calculated(column)? {
                     if !lowered.aggregates {
@@ -577,16 +572,16 @@ impl<'a> Compiler<'a> {
                     }
                     continue;
                 }
-                let mut expr = self.column_term(table_id, column)?.expr;
-                let truncated = def
-                    .columns
-                    .iter()
-                    .find(|c| c.table_id == table_id && c.column == column)
-                    .and_then(|c| c.date_trunc);
-                if let Some(unit) = truncated {
-                    expr = date_trunc(unit, expr);
-                }
-                items.push(expr);
+                // As the plain selected column, if there is one (so a truncated date groups
+                // by its truncation); else the raw column.
+                let plain =
+                    def.columns.iter().zip(&selected).find(|(c, t)| {
+                        !t.aggregates && c.table_id == table_id && c.column == column
+                    });
+                items.push(match plain {
+                    Some((_, term)) => term.expr.clone(),
+                    None => self.column_term(table_id, column)?.expr,
+                });
             }
             if !items.is_empty() {
                 select.add_group_by(items);
@@ -605,10 +600,11 @@ impl<'a> Compiler<'a> {
                 SortDirection::Desc => Order::Desc,
             };
             let expr = self.sort_expr(sort.table_id.as_str(), &sort.column, &selected, &bucket)?;
-            if aggregated
-                && !expr.1
-                && !grouped.contains(&(sort.table_id.as_str(), sort.column.as_str()))
-            {
+            let is_calculated = def.calculated_field(&sort.column).is_some();
+            let is_grouped = grouped.iter().any(|(table_id, column)| {
+                *column == sort.column && (is_calculated || *table_id == sort.table_id)
+            });
+            if aggregated && !expr.1 && !is_grouped {
                 return Err(QueryError::Invalid(format!(
                     "Cannot order by '{}': the query is aggregated, so order by a selected \
                      column, an aggregated column or a grouped column",
@@ -634,7 +630,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// The ORDER BY expression of a sort, and whether it is valid in an aggregated query
-    /// (a selected column, an aggregate, or the time bucket).
+    /// without being grouped (a selected column, an aggregate, or the time bucket).
     fn sort_expr(
         &mut self,
         table_id: &str,
@@ -642,20 +638,21 @@ impl<'a> Compiler<'a> {
         selected: &[Term],
         bucket: &Option<Expr>,
     ) -> Result<(Expr, bool), QueryError> {
-        if let Some(lowered) = self.calculated(column)? {
-            let listed = self.def.columns.iter().any(|c| c.column == column);
-            return Ok((lowered.expr, listed || lowered.aggregates));
-        }
+        // Calculated fields belong to no table: match them by name alone.
+        let is_calculated = self.def.calculated_field(column).is_some();
         let matching = self
             .def
             .columns
             .iter()
             .zip(selected)
-            .find(|(c, _)| c.table_id == table_id && c.column == column);
+            .find(|(c, _)| c.column == column && (is_calculated || c.table_id == table_id));
         if let Some((_, term)) = matching {
             // The selected expression: the aggregate for an aggregated column, the truncated
             // date for a truncated one.
             return Ok((term.expr.clone(), true));
+        }
+        if let Some(lowered) = self.calculated(column)? {
+            return Ok((lowered.expr, lowered.aggregates));
         }
         if let (Some(bucket), Some(ts)) = (bucket, &self.def.time_series)
             && ts.table_id == table_id

@@ -145,6 +145,22 @@ fn date_trunc_columns_are_grouped_truncated() {
 }
 
 #[test]
+fn a_column_selected_twice_groups_by_its_plain_selection() {
+    let (sql, _) = sql(json!({
+        "tables": [{"id": "t1", "name": "customers"}],
+        "columns": [
+            {"table_id": "t1", "column": "created_at", "aggregation": "max", "date_trunc": "week"},
+            {"table_id": "t1", "column": "created_at", "date_trunc": "month"}
+        ],
+        "group_by": []
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT MAX(date_trunc('week', "customers"."created_at")), date_trunc('month', "customers"."created_at") FROM "customers" GROUP BY date_trunc('month', "customers"."created_at")"#
+    );
+}
+
+#[test]
 fn star_needs_count_and_columns_must_exist() {
     let mut query = orders_filter("status", "is_null", Value::Null);
     query["columns"] = json!([{"table_id": "t1", "column": "*"}]);
@@ -788,6 +804,29 @@ fn ordering_by_an_aggregated_column_orders_by_the_aggregate() {
         "order_by": [{"table_id": "t1", "column": "order_date"}]
     });
     assert!(error(invalid).starts_with("Cannot order by 'order_date'"));
+}
+
+#[test]
+fn ordering_by_a_calculated_field_uses_its_selected_expression() {
+    let fields = json!([{"name": "double", "expression": "[total_amount] * 2"}]);
+    let (sql, _) = sql(with_calculated(
+        json!([{"table_id": "t2", "column": "region"},
+               {"table_id": "t1", "column": "double", "aggregation": "max"}]),
+        json!([]),
+        fields.clone(),
+    ));
+    let mut query = with_calculated(
+        json!([{"table_id": "t2", "column": "region"},
+               {"table_id": "t1", "column": "double", "aggregation": "max"}]),
+        json!([]),
+        fields,
+    );
+    query["order_by"] = json!([{"table_id": "t2", "column": "double", "direction": "DESC"}]);
+    let (ordered, _) = self::sql(query);
+    assert_eq!(
+        ordered,
+        format!(r#"{sql} ORDER BY MAX("o"."total_amount" * 2) DESC"#)
+    );
 }
 
 // ------------------------------------------------------------------------------- paging
