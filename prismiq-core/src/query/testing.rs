@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::definition::{
     Aggregation, CalculatedField, ColumnSelection, FilterDefinition, FilterOperator,
-    JoinDefinition, JoinType, QueryDefinition, QueryTable, SortDefinition, SortDirection,
-    TimeSeriesConfig, TimeUnit,
+    GroupByDefinition, JoinDefinition, JoinType, QueryDefinition, QueryTable, SortDefinition,
+    SortDirection, TimeSeriesConfig, TimeUnit,
 };
 use crate::schema::{ColumnSchema, DatabaseSchema, Relationship, TableSchema};
 
@@ -255,24 +255,59 @@ impl Builder {
         let numeric: Vec<Col> = columns.iter().filter(|c| c.numeric()).cloned().collect();
         let temporal: Vec<Col> = columns.iter().filter(|c| c.temporal()).cloned().collect();
 
-        // Calculated fields over numeric columns of the query (unqualified names resolve to
-        // the first table that has the column, so qualify with the table id).
-        let mut calculated = Vec::new();
-        for i in 0..self.pick(3) {
-            let a = self.choose(&numeric);
-            let b = self.choose(&numeric);
-            let (a, b) = (
-                format!("{}.{}", a.table_id, a.name),
-                format!("{}.{}", b.table_id, b.name),
-            );
-            let expression = match self.pick(5) {
-                0 => format!("[{a}] * 2"),
-                1 => format!("[{a}] + [{b}]"),
-                2 => format!("if([{a}] > 10, [{b}], 0)"),
-                3 => format!("coalesce([{a}], 0) - round([{b}], 1)"),
-                _ => format!("abs([{a}]) / 2.5"),
+        let text: Vec<Col> = columns.iter().filter(|c| c.text()).cloned().collect();
+
+        // Calculated fields over columns of the query (qualified with the table id, as an
+        // unqualified name resolves to the first table that has the column), some referring
+        // to earlier fields. Numeric ones may be summed and filtered; text ones only selected.
+        let mut calculated: Vec<CalculatedField> = Vec::new();
+        let mut numeric_calculated: Vec<CalculatedField> = Vec::new();
+        for i in 0..self.pick(4) {
+            let qualified = |c: &Col| format!("{}.{}", c.table_id, c.name);
+            let a = qualified(&self.choose(&numeric));
+            let b = qualified(&self.choose(&numeric));
+            let (expression, is_numeric) = match self.pick(12) {
+                0 => (format!("[{a}] * 2"), true),
+                1 => (format!("[{a}] + [{b}]"), true),
+                2 => (format!("if([{a}] > 10, [{b}], 0)"), true),
+                3 => (format!("coalesce([{a}], 0) - round([{b}], 1)"), true),
+                4 => (format!("abs([{a}]) / 2.5"), true),
+                5 if !numeric_calculated.is_empty() => {
+                    let earlier: CalculatedField = self.choose(&numeric_calculated);
+                    (format!("[{}] * 3 + [{a}]", earlier.name), true)
+                }
+                6 if !temporal.is_empty() => {
+                    let d = qualified(&self.choose(&temporal));
+                    let unit = self.choose(&["\"days\"", "\"months\"", "\"years\"", "\"hours\""]);
+                    (format!("datediff([{d}], today(), {unit})"), true)
+                }
+                7 if !temporal.is_empty() => {
+                    let d = qualified(&self.choose(&temporal));
+                    (format!("year([{d}]) * 100 + month([{d}])"), true)
+                }
+                8 if !text.is_empty() => {
+                    let t = qualified(&self.choose(&text));
+                    (format!("length([{t}]) + find(\"a\", [{t}])"), true)
+                }
+                9 if !text.is_empty() => {
+                    let t = qualified(&self.choose(&text));
+                    let u = qualified(&self.choose(&text));
+                    (
+                        format!("concatenate(upper([{t}]), \" - \", [{u}].concatenate())"),
+                        false,
+                    )
+                }
+                10 if !text.is_empty() => {
+                    let t = qualified(&self.choose(&text));
+                    (format!("if([{t}] == \"East\", \"E\", lower([{t}]))"), false)
+                }
+                _ => (format!("[{a}] - 1"), true),
             };
-            calculated.push(CalculatedField::new(format!("calc {i}"), expression));
+            let field = CalculatedField::new(format!("calc {i}"), expression);
+            if is_numeric {
+                numeric_calculated.push(field.clone());
+            }
+            calculated.push(field);
         }
 
         // Selected columns.
@@ -281,11 +316,17 @@ impl Builder {
             let use_calc = !calculated.is_empty() && self.chance(20);
             let mut selection = if use_calc {
                 let field: CalculatedField = self.choose(&calculated);
-                ColumnSelection::new("t1", field.name).aggregated(self.choose(&[
-                    Aggregation::None,
-                    Aggregation::Sum,
-                    Aggregation::Max,
-                ]))
+                let numeric = numeric_calculated.contains(&field);
+                let aggregations: &[Aggregation] = if numeric {
+                    &[Aggregation::None, Aggregation::Sum, Aggregation::Max]
+                } else {
+                    &[
+                        Aggregation::None,
+                        Aggregation::Max,
+                        Aggregation::CountDistinct,
+                    ]
+                };
+                ColumnSelection::new("t1", field.name).aggregated(self.choose(aggregations))
             } else if self.chance(10) {
                 ColumnSelection::new("t1", "*").aggregated(Aggregation::Count)
             } else {
@@ -317,8 +358,8 @@ impl Builder {
         // Filters.
         let mut filters = Vec::new();
         for _ in 0..self.pick(6) {
-            if !calculated.is_empty() && self.chance(15) {
-                let field: CalculatedField = self.choose(&calculated);
+            if !numeric_calculated.is_empty() && self.chance(15) {
+                let field: CalculatedField = self.choose(&numeric_calculated);
                 let value = json!(self.pick(100));
                 filters.push(FilterDefinition::new(
                     "t1",
@@ -366,6 +407,18 @@ impl Builder {
                 column: selection.column,
                 direction: self.choose(&[SortDirection::Asc, SortDirection::Desc]),
             });
+        }
+        // Sometimes the grouping is spelled out: the plain selected columns.
+        if self.chance(20) {
+            def.group_by = def
+                .columns
+                .iter()
+                .filter(|c| !c.aggregation.is_aggregate() && c.column != "*")
+                .map(|c| GroupByDefinition {
+                    table_id: c.table_id.clone(),
+                    column: c.column.clone(),
+                })
+                .collect();
         }
         if self.chance(50) {
             def.limit = Some(u64::from(self.next() % 1000));
