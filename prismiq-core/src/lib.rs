@@ -43,6 +43,7 @@
 //! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!` |
 
 mod auth;
+pub mod cache;
 pub mod custom_sql;
 mod engine;
 mod error;
@@ -54,12 +55,14 @@ mod row_filter;
 mod schema;
 mod source;
 mod store;
-mod transform;
 #[cfg(feature = "test-utils")]
 pub mod testing;
+mod transform;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
-pub use engine::{Engine, MetricTrendRequest, PinnedDashboards, TimeSeriesRequest};
+pub use engine::{
+    Engine, Executed, HealthCheck, MetricTrendRequest, PinnedDashboards, TimeSeriesRequest,
+};
 pub use error::EngineError;
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
@@ -76,14 +79,14 @@ pub use schema::{
     ColumnConfig, ColumnSchema, DatabaseSchema, EnhancedColumnSchema, EnhancedDatabaseSchema,
     EnhancedTableSchema, Relationship, SchemaConfig, TableConfig, TableSchema,
 };
-pub use transform::{
-    ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,
-    add_trend_column, pivot, trend,
-};
 pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
 #[cfg(feature = "memory-store")]
 pub use store::MemoryStore;
 pub use store::{
     BoxError, Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
     SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
+};
+pub use transform::{
+    ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,
+    add_trend_column, pivot, trend,
 };

@@ -1,7 +1,6 @@
 //! `/health`, `/health/live`, `/health/ready`: no auth.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -47,26 +46,37 @@ fn round2(value: f64) -> f64 {
 }
 
 async fn health(State(state): State<PrismiqState>) -> Json<HealthStatus> {
-    let engine = state.engine();
-    let started = Instant::now();
-    let check = match engine.ping_store().await {
-        Result::Ok(()) => HealthCheck {
-            status: "healthy",
-            message: None,
-            latency_ms: Some(round2(started.elapsed().as_secs_f64() * 1000.0)),
-        },
-        Err(err) => HealthCheck {
-            status: "unhealthy",
-            message: Some(err.to_string()),
-            latency_ms: None,
-        },
-    };
-    let status = check.status;
+    let mut checks = BTreeMap::new();
+    let mut status = "healthy";
+    for check in state.engine().health_checks().await {
+        let entry = match check.outcome {
+            Result::Ok(latency) => HealthCheck {
+                status: "healthy",
+                message: None,
+                latency_ms: Some(round2(latency.as_secs_f64() * 1000.0)),
+            },
+            Err(message) => {
+                status = if check.critical {
+                    "unhealthy"
+                } else if status == "healthy" {
+                    "degraded"
+                } else {
+                    status
+                };
+                HealthCheck {
+                    status: "unhealthy",
+                    message: Some(message),
+                    latency_ms: None,
+                }
+            }
+        };
+        checks.insert(check.name, entry);
+    }
     Json(HealthStatus {
         status,
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: round2(state.uptime_seconds()),
-        checks: BTreeMap::from([(engine.store_check_name(), check)]),
+        checks,
     })
 }
 
@@ -74,11 +84,15 @@ async fn live() -> Json<Ok> {
     Json(Ok { status: "ok" })
 }
 
+/// Ready when every critical backend (store, data source) answers.
 async fn ready(State(state): State<PrismiqState>) -> Result<Json<Ok>, ApiError> {
-    state
-        .engine()
-        .ping_store()
-        .await
-        .map_err(|err| ApiError::Unavailable(format!("Service not ready: {err}")))?;
+    for check in state.engine().health_checks().await {
+        if let (true, Err(message)) = (check.critical, &check.outcome) {
+            return Err(ApiError::Unavailable(format!(
+                "Service not ready: {}: {message}",
+                check.name
+            )));
+        }
+    }
     Result::Ok(Json(Ok { status: "ok" }))
 }

@@ -36,6 +36,7 @@ where
         )
         .route("/tables/{table}/columns/{column}/sample", get(sample::<A>))
         .route("/metrics/trend", post(metric_trend::<A>))
+        .route("/cache/invalidate", post(invalidate::<A>))
 }
 
 #[derive(Serialize)]
@@ -105,12 +106,14 @@ async fn execute<A: AuthContext>(
     auth: A,
     ApiJson(request): ApiJson<ExecuteRequest>,
 ) -> Result<Json<CachedResult>, ApiError> {
-    let _ = request.bypass_cache;
-    let result = state.engine().execute_query(&auth, &request.query).await?;
+    let executed = state
+        .engine()
+        .execute_query_cached(&auth, &request.query, request.bypass_cache)
+        .await?;
     Ok(Json(CachedResult {
-        result,
-        cached_at: None,
-        is_from_cache: false,
+        result: executed.result,
+        cached_at: executed.cached_at,
+        is_from_cache: executed.is_from_cache,
     }))
 }
 
@@ -221,4 +224,41 @@ async fn metric_trend<A: AuthContext>(
     ApiJson(request): ApiJson<MetricTrendRequest>,
 ) -> Result<Json<TrendResult>, ApiError> {
     Ok(Json(state.engine().metric_trend(&auth, request).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct InvalidateRequest {
+    #[serde(default)]
+    table: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Invalidated {
+    success: bool,
+    message: String,
+}
+
+/// Drops the caller's tenant's cached results (of one table, or all). Admins only.
+async fn invalidate<A: AuthContext>(
+    State(state): State<PrismiqState>,
+    auth: A,
+    body: Bytes,
+) -> Result<Json<Invalidated>, ApiError> {
+    let request: InvalidateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        InvalidateRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    state
+        .engine()
+        .invalidate_tenant_cache(&auth, request.table.as_deref())
+        .await?;
+    let message = match &request.table {
+        Some(table) => format!("Cached results of table '{table}' invalidated"),
+        None => "Cached results invalidated".to_owned(),
+    };
+    Ok(Json(Invalidated {
+        success: true,
+        message,
+    }))
 }

@@ -5,11 +5,12 @@ mod queries;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::auth::{AuthContext, Scope};
+use crate::cache::{ResultCache, SingleFlight};
 use crate::error::EngineError;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 use crate::model::{
@@ -27,7 +28,7 @@ use crate::store::{
 };
 
 use analytics::SchemaCache;
-pub use queries::{MetricTrendRequest, TimeSeriesRequest};
+pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -53,6 +54,29 @@ impl Default for Limits {
             filters_per_dashboard: 50,
         }
     }
+}
+
+/// The outcome of one backend check (see [`Engine::health_checks`]).
+#[derive(Debug)]
+pub struct HealthCheck {
+    /// What was checked: the store's name (`database`, `store`), `data_source` or `cache`.
+    pub name: &'static str,
+    /// Whether requests fail without it (the cache is not critical).
+    pub critical: bool,
+    /// The latency, or what went wrong.
+    pub outcome: Result<Duration, String>,
+}
+
+/// An error with its sources, for health reports.
+fn error_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The user's pins in one context, with their dashboards (`GET /pins`): two parallel lists in
@@ -110,10 +134,19 @@ struct Analytics {
     query_timeout: Duration,
     max_rows: usize,
     schema_cache: Arc<SchemaCache>,
+    cache: Option<Arc<dyn ResultCache>>,
+    cache_ttl: Duration,
+    max_cached_result_bytes: usize,
+    flights: Arc<SingleFlight<Arc<Executed>>>,
 }
 
 impl Default for Analytics {
     fn default() -> Self {
+        #[cfg(feature = "memory-cache")]
+        let cache: Option<Arc<dyn ResultCache>> =
+            Some(Arc::new(crate::cache::MemoryCache::default()));
+        #[cfg(not(feature = "memory-cache"))]
+        let cache: Option<Arc<dyn ResultCache>> = None;
         Self {
             source: None,
             row_filter: None,
@@ -121,6 +154,10 @@ impl Default for Analytics {
             query_timeout: Duration::from_secs(30),
             max_rows: 10_000,
             schema_cache: Arc::new(SchemaCache::new(Duration::from_secs(3600))),
+            cache,
+            cache_ttl: Duration::from_secs(300),
+            max_cached_result_bytes: 1_000_000,
+            flights: Arc::default(),
         }
     }
 }
@@ -183,6 +220,31 @@ impl Engine {
         self
     }
 
+    /// Where query results are cached (default: [`MemoryCache`](crate::cache::MemoryCache)
+    /// in process memory, with the `memory-cache` feature).
+    pub fn with_result_cache(mut self, cache: Arc<dyn ResultCache>) -> Self {
+        self.analytics.cache = Some(cache);
+        self
+    }
+
+    /// Turns result caching off: every query runs against the database.
+    pub fn without_result_cache(mut self) -> Self {
+        self.analytics.cache = None;
+        self
+    }
+
+    /// How long a cached result is served (default five minutes).
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.analytics.cache_ttl = ttl;
+        self
+    }
+
+    /// Results larger than this (about, in bytes of JSON) are not cached (default 1 000 000).
+    pub fn with_max_cached_result_bytes(mut self, max: usize) -> Self {
+        self.analytics.max_cached_result_bytes = max;
+        self
+    }
+
     /// How long an introspected schema is reused (default one hour).
     pub fn with_schema_cache_ttl(mut self, ttl: Duration) -> Self {
         self.analytics.schema_cache = Arc::new(SchemaCache::new(ttl));
@@ -225,14 +287,38 @@ impl Engine {
         self
     }
 
-    /// The name of the store's health check (e.g. `"database"`).
-    pub fn store_check_name(&self) -> &'static str {
-        self.dashboards.health_check_name()
-    }
-
-    /// Checks that the store's backend answers.
-    pub async fn ping_store(&self) -> Result<(), StoreError> {
-        self.dashboards.ping().await
+    /// Checks every backend: the store (named by it, e.g. `database`), the data source
+    /// (`data_source`) and the result cache (`cache`), each with its latency or its error.
+    /// A check is `critical` when the engine cannot serve requests without it.
+    pub async fn health_checks(&self) -> Vec<HealthCheck> {
+        let timed = |name: &'static str,
+                     critical: bool,
+                     started: Instant,
+                     outcome: Result<(), String>| HealthCheck {
+            name,
+            critical,
+            outcome: outcome.map(|()| started.elapsed()),
+        };
+        let mut checks = Vec::with_capacity(3);
+        let started = Instant::now();
+        let store = self.dashboards.ping().await.map_err(|e| error_text(&e));
+        checks.push(timed(
+            self.dashboards.health_check_name(),
+            true,
+            started,
+            store,
+        ));
+        if let Some(source) = &self.analytics.source {
+            let started = Instant::now();
+            let outcome = source.ping().await.map_err(|e| error_text(&e));
+            checks.push(timed("data_source", true, started, outcome));
+        }
+        if let Some(cache) = &self.analytics.cache {
+            let started = Instant::now();
+            let outcome = cache.ping().await.map_err(|e| error_text(&*e));
+            checks.push(timed("cache", false, started, outcome));
+        }
+        checks
     }
 
     // ----- dashboards -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! Structured queries: validate, show SQL, execute, preview, time series, widget execution,
 //! column samples and metric trends.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::Engine;
 use crate::auth::AuthContext;
+use crate::cache::{CacheKey, CachedResult, approximate_size, unix_now};
 use crate::error::EngineError;
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::FilterValue;
@@ -56,6 +58,28 @@ pub struct MetricTrendRequest {
     pub value_column: String,
     /// The date column the periods restrict (of the first query table that has it).
     pub date_column: String,
+}
+
+/// A query's result and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The result.
+    pub result: QueryResult,
+    /// When the result was stored in the cache (Unix seconds), if it was.
+    pub cached_at: Option<f64>,
+    /// Whether the result was served from the cache.
+    pub is_from_cache: bool,
+}
+
+/// How a run uses the result cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caching {
+    /// Not at all.
+    Off,
+    /// Serve a fresh entry, or run and store.
+    Use,
+    /// Run and store, ignoring any entry.
+    Refresh,
 }
 
 /// What a query needs to run for one caller: the schema it may use and how to compile for it.
@@ -154,6 +178,37 @@ impl Engine {
         def: &QueryDefinition,
         fiscal_year_start_month: Option<u8>,
     ) -> Result<QueryResult> {
+        Ok(self
+            .run_cached(auth, def, fiscal_year_start_month, Caching::Off)
+            .await?
+            .result)
+    }
+
+    /// Runs a query like [`execute_query`](Self::execute_query), through the result cache:
+    /// a fresh cached result of an identical query for the same tenant, schema and row-filter
+    /// scope is served without touching the database, unless `bypass_cache` is set (which
+    /// runs the query and refreshes the cache). Identical queries in flight at once run once.
+    pub async fn execute_query_cached(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+        bypass_cache: bool,
+    ) -> Result<Executed> {
+        let caching = if bypass_cache {
+            Caching::Refresh
+        } else {
+            Caching::Use
+        };
+        self.run_cached(auth, def, None, caching).await
+    }
+
+    async fn run_cached(
+        &self,
+        auth: &dyn AuthContext,
+        def: &QueryDefinition,
+        fiscal_year_start_month: Option<u8>,
+        caching: Caching,
+    ) -> Result<Executed> {
         let source = self.source()?.clone();
         let prepared = self.prepare(auth, def, fiscal_year_start_month).await?;
         let def = query::sanitize_filters(def, &prepared.schema);
@@ -162,24 +217,120 @@ impl Engine {
             .map_err(EngineError::Query)?;
         let compiled = query::compile(&def, &prepared.schema, &prepared.options)
             .map_err(EngineError::Query)?;
-        let started = Instant::now();
-        let outcome = source.execute(&prepared.context, &compiled.query).await;
-        record_query(outcome.is_ok(), started);
-        let result = outcome.map_err(EngineError::Source)?;
-        Ok(match &def.time_series {
-            Some(config) => query::fill_time_series_gaps(
-                result,
-                config,
-                0,
-                BucketBounds::from_filters(
-                    &def,
-                    prepared.options.today,
-                    prepared.options.fiscal_year_start_month,
+        let run = || async {
+            let started = Instant::now();
+            let outcome = source.execute(&prepared.context, &compiled.query).await;
+            record_query(outcome.is_ok(), started);
+            let result = outcome.map_err(EngineError::Source)?;
+            Ok(match &def.time_series {
+                Some(config) => query::fill_time_series_gaps(
+                    result,
+                    config,
+                    0,
+                    BucketBounds::from_filters(
+                        &def,
+                        prepared.options.today,
+                        prepared.options.fiscal_year_start_month,
+                    ),
+                    self.analytics.max_rows,
                 ),
-                self.analytics.max_rows,
-            ),
-            None => result,
-        })
+                None => result,
+            })
+        };
+        let cache = match (&self.analytics.cache, caching) {
+            (Some(cache), Caching::Use | Caching::Refresh) => cache.clone(),
+            _ => {
+                return Ok(Executed {
+                    result: run().await?,
+                    cached_at: None,
+                    is_from_cache: false,
+                });
+            }
+        };
+        // The compiled SQL and values already contain the schema-qualified tables, the row
+        // filters' predicates and the resolved dates; the rest of the key covers what happens
+        // after execution (gap filling) and who asks.
+        let scope = self
+            .analytics
+            .row_filter
+            .as_ref()
+            .map(|f| f.scope_key(auth))
+            .unwrap_or_default();
+        let key = CacheKey::new(
+            auth.tenant_id(),
+            &[
+                &prepared.context.schema,
+                &scope,
+                &format!("{:?}", prepared.options.row_filters),
+                &compiled.query.sql,
+                &format!("{:?}", compiled.query.values),
+                &serde_json::to_string(&def.time_series).unwrap_or_default(),
+                &prepared.options.today.to_string(),
+                &self.analytics.max_rows.to_string(),
+            ],
+        );
+        if caching == Caching::Use {
+            if let Some(hit) = cache.get(&key).await {
+                metrics::counter!("prismiq_cache_total", "result" => "hit").increment(1);
+                return Ok(Executed {
+                    result: hit.result.clone(),
+                    cached_at: Some(hit.cached_at),
+                    is_from_cache: true,
+                });
+            }
+            metrics::counter!("prismiq_cache_total", "result" => "miss").increment(1);
+        }
+        let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
+        let executed = self
+            .analytics
+            .flights
+            .run(&key, || async {
+                let result = run().await?;
+                let cached_at =
+                    if approximate_size(&result) <= self.analytics.max_cached_result_bytes {
+                        let entry = CachedResult {
+                            result: result.clone(),
+                            cached_at: unix_now(),
+                            tenant_id: auth.tenant_id().to_owned(),
+                            tables,
+                        };
+                        let cached_at = entry.cached_at;
+                        cache
+                            .put(&key, Arc::new(entry), self.analytics.cache_ttl)
+                            .await;
+                        Some(cached_at)
+                    } else {
+                        None
+                    };
+                Ok::<_, EngineError>(Arc::new(Executed {
+                    result,
+                    cached_at,
+                    is_from_cache: false,
+                }))
+            })
+            .await?;
+        Ok(Arc::unwrap_or_clone(executed))
+    }
+
+    /// Drops cached results of a tenant: all of them, or those that read `table`. For hosts
+    /// that know when their data changed.
+    pub async fn invalidate_cache(&self, tenant_id: &str, table: Option<&str>) {
+        if let Some(cache) = &self.analytics.cache {
+            cache.invalidate(tenant_id, table).await;
+        }
+    }
+
+    /// [`invalidate_cache`](Self::invalidate_cache) for the caller's tenant. Admins only.
+    pub async fn invalidate_tenant_cache(
+        &self,
+        auth: &dyn AuthContext,
+        table: Option<&str>,
+    ) -> Result<()> {
+        if !auth.is_admin() {
+            return Err(EngineError::PermissionDenied);
+        }
+        self.invalidate_cache(auth.tenant_id(), table).await;
+        Ok(())
     }
 
     /// Buckets a query by `date_column` (of the first query table that has it) and runs it.
@@ -219,8 +370,15 @@ impl Engine {
         let schema = self.schema(auth).await?;
         let merged =
             query::merge_dashboard_filters(def, &dashboard.filters, values, &schema, today());
-        self.run_query(auth, &merged, widget.config.fiscal_year_start_month)
-            .await
+        Ok(self
+            .run_cached(
+                auth,
+                &merged,
+                widget.config.fiscal_year_start_month,
+                Caching::Use,
+            )
+            .await?
+            .result)
     }
 
     /// Up to `limit` distinct non-null values of a column, in order (the caller's row filters
