@@ -4,10 +4,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use prismiq_core::custom_sql::SqlValidation;
 use prismiq_core::query::{QueryDefinition, ValidationResult};
 use prismiq_core::{
-    AuthContext, EngineError, FilterValue, MetricTrendRequest, QueryResult, TimeSeriesRequest,
-    TrendResult, WidgetId,
+    AuthContext, EngineError, ExecuteSqlRequest, FilterValue, MetricTrendRequest, QueryResult,
+    TimeSeriesRequest, TrendResult, WidgetId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,6 +31,8 @@ where
         .route("/query/execute", post(execute::<A>))
         .route("/query/preview", post(preview::<A>))
         .route("/query/execute/timeseries", post(timeseries::<A>))
+        .route("/query/validate-sql", post(validate_sql::<A>))
+        .route("/query/execute-sql", post(execute_sql::<A>))
         .route(
             "/dashboards/{dashboard_id}/widgets/{widget_id}/execute",
             post(execute_widget::<A>),
@@ -261,4 +264,27 @@ async fn invalidate<A: AuthContext>(
         success: true,
         message,
     }))
+}
+
+#[derive(Deserialize)]
+struct ValidateSqlRequest {
+    sql: String,
+}
+
+async fn validate_sql<A: AuthContext>(
+    State(state): State<PrismiqState>,
+    auth: A,
+    ApiJson(request): ApiJson<ValidateSqlRequest>,
+) -> Result<Json<SqlValidation>, ApiError> {
+    Ok(Json(
+        state.engine().validate_sql(&auth, &request.sql).await?,
+    ))
+}
+
+async fn execute_sql<A: AuthContext>(
+    State(state): State<PrismiqState>,
+    auth: A,
+    ApiJson(request): ApiJson<ExecuteSqlRequest>,
+) -> Result<Json<QueryResult>, ApiError> {
+    Ok(Json(state.engine().execute_sql(&auth, &request).await?))
 }

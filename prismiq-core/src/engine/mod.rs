@@ -1,6 +1,7 @@
 //! The [`Engine`]: every dashboard, widget, saved-query and pin operation, with its rules.
 
 mod analytics;
+mod custom_sql;
 mod queries;
 
 use std::collections::HashSet;
@@ -28,6 +29,7 @@ use crate::store::{
 };
 
 use analytics::SchemaCache;
+pub use custom_sql::ExecuteSqlRequest;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;

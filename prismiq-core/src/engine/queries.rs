@@ -20,7 +20,7 @@ use crate::query::{
 };
 use crate::row_filter::RowPredicate;
 use crate::schema::DatabaseSchema;
-use crate::source::{ExecutionContext, QueryResult};
+use crate::source::{CompiledQuery, ExecutionContext, QueryResult};
 use crate::transform::{ComparisonPeriod, TrendResult, trend};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -73,7 +73,7 @@ pub struct Executed {
 
 /// How a run uses the result cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Caching {
+pub(super) enum Caching {
     /// Not at all.
     Off,
     /// Serve a fresh entry, or run and store.
@@ -209,7 +209,6 @@ impl Engine {
         fiscal_year_start_month: Option<u8>,
         caching: Caching,
     ) -> Result<Executed> {
-        let source = self.source()?.clone();
         let prepared = self.prepare(auth, def, fiscal_year_start_month).await?;
         let def = query::sanitize_filters(def, &prepared.schema);
         query::validate(&def, &prepared.schema)
@@ -217,25 +216,56 @@ impl Engine {
             .map_err(EngineError::Query)?;
         let compiled = query::compile(&def, &prepared.schema, &prepared.options)
             .map_err(EngineError::Query)?;
+        let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
+        let time_series = serde_json::to_string(&def.time_series).unwrap_or_default();
+        let fill = |result: QueryResult| match &def.time_series {
+            Some(config) => query::fill_time_series_gaps(
+                result,
+                config,
+                0,
+                BucketBounds::from_filters(
+                    &def,
+                    prepared.options.today,
+                    prepared.options.fiscal_year_start_month,
+                ),
+                self.analytics.max_rows,
+            ),
+            None => result,
+        };
+        let row_filters = format!("{:?}", prepared.options.row_filters);
+        let today = prepared.options.today.to_string();
+        self.execute_through_cache(
+            auth,
+            &prepared.context,
+            &compiled.query,
+            &[&row_filters, &time_series, &today],
+            tables,
+            caching,
+            fill,
+        )
+        .await
+    }
+
+    /// Runs a compiled statement, through the result cache when `caching` says so. `extra`
+    /// holds whatever else the result depends on (post-processing, resolved dates); the key
+    /// also covers the tenant, the schema, the row-filter scope, the SQL and its values.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn execute_through_cache(
+        &self,
+        auth: &dyn AuthContext,
+        context: &ExecutionContext,
+        statement: &CompiledQuery,
+        extra: &[&str],
+        tables: Vec<String>,
+        caching: Caching,
+        post: impl Fn(QueryResult) -> QueryResult,
+    ) -> Result<Executed> {
+        let source = self.source()?.clone();
         let run = || async {
             let started = Instant::now();
-            let outcome = source.execute(&prepared.context, &compiled.query).await;
+            let outcome = source.execute(context, statement).await;
             record_query(outcome.is_ok(), started);
-            let result = outcome.map_err(EngineError::Source)?;
-            Ok(match &def.time_series {
-                Some(config) => query::fill_time_series_gaps(
-                    result,
-                    config,
-                    0,
-                    BucketBounds::from_filters(
-                        &def,
-                        prepared.options.today,
-                        prepared.options.fiscal_year_start_month,
-                    ),
-                    self.analytics.max_rows,
-                ),
-                None => result,
-            })
+            Ok::<_, EngineError>(post(outcome.map_err(EngineError::Source)?))
         };
         let cache = match (&self.analytics.cache, caching) {
             (Some(cache), Caching::Use | Caching::Refresh) => cache.clone(),
@@ -247,28 +277,20 @@ impl Engine {
                 });
             }
         };
-        // The compiled SQL and values already contain the schema-qualified tables, the row
-        // filters' predicates and the resolved dates; the rest of the key covers what happens
-        // after execution (gap filling) and who asks.
+        // The SQL and values already contain the schema-qualified tables, the row filters'
+        // predicates and the resolved dates.
         let scope = self
             .analytics
             .row_filter
             .as_ref()
             .map(|f| f.scope_key(auth))
             .unwrap_or_default();
-        let key = CacheKey::new(
-            auth.tenant_id(),
-            &[
-                &prepared.context.schema,
-                &scope,
-                &format!("{:?}", prepared.options.row_filters),
-                &compiled.query.sql,
-                &format!("{:?}", compiled.query.values),
-                &serde_json::to_string(&def.time_series).unwrap_or_default(),
-                &prepared.options.today.to_string(),
-                &self.analytics.max_rows.to_string(),
-            ],
-        );
+        let values = format!("{:?}", statement.values);
+        let max_rows = self.analytics.max_rows.to_string();
+        let mut parts: Vec<&str> =
+            vec![&context.schema, &scope, &statement.sql, &values, &max_rows];
+        parts.extend_from_slice(extra);
+        let key = CacheKey::new(auth.tenant_id(), &parts);
         if caching == Caching::Use {
             if let Some(hit) = cache.get(&key).await {
                 metrics::counter!("prismiq_cache_total", "result" => "hit").increment(1);
@@ -280,7 +302,6 @@ impl Engine {
             }
             metrics::counter!("prismiq_cache_total", "result" => "miss").increment(1);
         }
-        let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
         let executed = self
             .analytics
             .flights

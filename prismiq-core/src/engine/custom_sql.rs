@@ -1,0 +1,103 @@
+//! Custom SQL mode on the engine: validate and execute caller-written SQL under the same
+//! schema, row-filter, limit and cache rules as structured queries.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::Engine;
+use super::queries::Caching;
+use crate::auth::AuthContext;
+use crate::custom_sql::{self, SqlPolicy, SqlValidation};
+use crate::error::EngineError;
+use crate::model::{DashboardFilter, FilterValue};
+use crate::source::{ExecutionContext, QueryResult};
+
+type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Body of `POST /query/execute-sql` (and of `/query/validate-sql`, which reads `sql` only).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ExecuteSqlRequest {
+    /// One read-only query.
+    pub sql: String,
+    /// Values of its `:name` parameters.
+    #[serde(default)]
+    pub params: Option<Map<String, Value>>,
+    /// Dashboard filters to apply to the outer query.
+    #[serde(default)]
+    pub dashboard_filters: Option<Vec<DashboardFilter>>,
+    /// The values chosen for them.
+    #[serde(default)]
+    pub filter_values: Option<Vec<FilterValue>>,
+}
+
+impl Engine {
+    /// The policy custom SQL runs under for the caller: their schema, the tables they may see,
+    /// the host's row filters on each, the row cap and today's date.
+    async fn sql_policy(&self, auth: &dyn AuthContext) -> Result<(SqlPolicy, String)> {
+        let schema_name = self.schema_name_of(auth);
+        let schema = self.schema(auth).await?;
+        let tables: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
+        let mut row_filters = BTreeMap::new();
+        if let Some(filter) = &self.analytics.row_filter {
+            for table in &tables {
+                let predicates = filter.predicates(auth, table);
+                if !predicates.is_empty() {
+                    row_filters.insert(table.clone(), predicates);
+                }
+            }
+        }
+        let policy = SqlPolicy::new(schema_name.clone(), tables)
+            .with_row_filters(row_filters)
+            .with_max_rows(self.analytics.max_rows)
+            .with_today(chrono::Local::now().date_naive());
+        Ok((policy, schema_name))
+    }
+
+    /// Checks caller-written SQL: `{valid, errors, tables}`.
+    pub async fn validate_sql(&self, auth: &dyn AuthContext, sql: &str) -> Result<SqlValidation> {
+        let (policy, _) = self.sql_policy(auth).await?;
+        Ok(custom_sql::validate_sql(sql, &policy))
+    }
+
+    /// Runs caller-written SQL: validated, qualified with the caller's schema, every table
+    /// restricted by the host's row filters, parameters and dashboard filters bound, capped,
+    /// and executed read-only under the timeout, through the result cache.
+    pub async fn execute_sql(
+        &self,
+        auth: &dyn AuthContext,
+        request: &ExecuteSqlRequest,
+    ) -> Result<QueryResult> {
+        let (policy, schema) = self.sql_policy(auth).await?;
+        let empty = Map::new();
+        let statement = custom_sql::prepare_sql(
+            &request.sql,
+            request.params.as_ref().unwrap_or(&empty),
+            request.dashboard_filters.as_deref().unwrap_or_default(),
+            request.filter_values.as_deref().unwrap_or_default(),
+            &policy,
+        )
+        .map_err(|err| EngineError::BadRequest(err.to_string()))?;
+        let tables = custom_sql::validate_sql(&request.sql, &policy).tables;
+        let context = ExecutionContext {
+            schema,
+            tenant_id: auth.tenant_id().to_owned(),
+            timeout: self.analytics.query_timeout,
+            max_rows: self.analytics.max_rows,
+        };
+        let today = policy.today.to_string();
+        Ok(self
+            .execute_through_cache(
+                auth,
+                &context,
+                &statement,
+                &["sql", &today],
+                tables,
+                Caching::Use,
+                |r| r,
+            )
+            .await?
+            .result)
+    }
+}
