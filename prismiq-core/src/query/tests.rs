@@ -1161,7 +1161,8 @@ fn validation_reports_unknown_tables_and_columns_with_suggestions() {
             {"table_id": "t2", "column": "emails"},
             {"table_id": "t2", "column": "*"},
             {"table_id": "t2", "column": "*", "aggregation": "count"},
-            {"table_id": "t2", "column": "name", "aggregation": "sum"}
+            {"table_id": "t2", "column": "name", "aggregation": "sum"},
+            {"table_id": "t2", "column": "tier", "date_trunc": "month"}
         ],
         "filters": [{"table_id": "t2", "column": "crated_at", "operator": "eq", "value": 1}],
         "order_by": [{"table_id": "t2", "column": "regoin"}],
@@ -1193,6 +1194,12 @@ fn validation_reports_unknown_tables_and_columns_with_suggestions() {
                 "Aggregation 'sum' is not valid for column 'name' of type 'character varying'",
                 "columns[4].aggregation",
                 Some("Valid aggregations for this column: min, max, count")
+            ),
+            err(
+                "TYPE_MISMATCH",
+                "date_trunc 'month' requires a date or timestamp column, but 'tier' is of type 'character varying'",
+                "columns[5].date_trunc",
+                None
             ),
             err(
                 "INVALID_JOIN",

@@ -170,6 +170,20 @@ pub fn validate(def: &QueryDefinition, schema: &DatabaseSchema) -> ValidationRes
             );
             continue;
         };
+        if let Some(unit) = column.date_trunc
+            && !schema_column.is_temporal()
+        {
+            out.push(
+                ValidationCode::TypeMismatch,
+                format!(
+                    "date_trunc '{unit}' requires a date or timestamp column, but '{}' is of \
+                     type '{}'",
+                    column.column, schema_column.data_type
+                ),
+                format!("columns[{i}].date_trunc"),
+                None,
+            );
+        }
         if matches!(column.aggregation, Aggregation::Sum | Aggregation::Avg)
             && !schema_column.is_numeric()
         {
