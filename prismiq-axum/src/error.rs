@@ -45,6 +45,12 @@ pub enum ApiError {
     /// 405: the route exists but not for this method.
     #[error("Method Not Allowed")]
     MethodNotAllowed,
+    /// 413: the body is larger than the router's limit.
+    #[error("Request body is larger than the router's body limit")]
+    PayloadTooLarge,
+    /// 504: the request took longer than the router's timeout.
+    #[error("Request timed out after {} seconds", .0.as_secs_f64())]
+    RequestTimeout(std::time::Duration),
     /// 503: a dependency is down (used by the readiness probe).
     #[error("{0}")]
     Unavailable(String),
@@ -70,6 +76,7 @@ impl ApiError {
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                EngineError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
                 EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
                 EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
@@ -82,6 +89,8 @@ impl ApiError {
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 

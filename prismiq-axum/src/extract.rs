@@ -22,15 +22,43 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            ApiError::validation(
-                "body_read",
-                vec![json!("body")],
-                rejection.body_text(),
-                Value::Null,
-            )
-        })?;
+        let bytes = RawBody::from_request(req, state).await?.0;
         parse_json(&bytes).map(Self)
+    }
+}
+
+/// The raw request body, within the router's body limit (a larger one is a 413).
+#[derive(Debug, Clone, Default)]
+pub struct RawBody(pub Bytes);
+
+impl<S> FromRequest<S> for RawBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+                let too_large = rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+                    || matches!(
+                        rejection,
+                        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))
+                    );
+                if too_large {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::validation(
+                        "body_read",
+                        vec![json!("body")],
+                        rejection.body_text(),
+                        Value::Null,
+                    )
+                }
+            })
     }
 }
 

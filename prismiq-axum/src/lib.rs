@@ -67,8 +67,8 @@ mod state;
 
 pub use auth::HeaderAuth;
 pub use error::{ApiError, ValidationIssue};
-pub use extract::{ApiJson, ApiQuery};
+pub use extract::{ApiJson, ApiQuery, RawBody};
 pub use metrics::{install_recorder, metrics_router};
 pub use prismiq_core;
-pub use router::{BASE_PATH, router};
+pub use router::{BASE_PATH, RouterOptions, router, router_with};
 pub use state::PrismiqState;

@@ -1,7 +1,11 @@
 //! [`router`]: every Prismiq route, ready to nest under [`BASE_PATH`].
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Request};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
 use prismiq_core::AuthContext;
 
 use crate::error::ApiError;
@@ -27,6 +31,56 @@ where
     PrismiqState: FromRef<S>,
     A: FromRequestParts<S> + AuthContext + Send + 'static,
 {
+    router_with::<S, A>(RouterOptions::default())
+}
+
+/// Request hygiene of the router: body size limit and per-request timeout.
+///
+/// ```
+/// use std::time::Duration;
+/// let options = prismiq_axum::RouterOptions::default()
+///     .with_body_limit(512 * 1024)
+///     .with_request_timeout(Duration::from_secs(20));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterOptions {
+    body_limit: usize,
+    request_timeout: Duration,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RouterOptions {
+    /// The largest request body accepted, in bytes (default 2 MiB); larger is a 413.
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How long a request may take (default 60 s); longer is a 504. Queries have their own,
+    /// usually shorter, timeout (`Engine::with_query_timeout`).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+/// [`router`] with explicit [`RouterOptions`].
+pub fn router_with<S, A>(options: RouterOptions) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PrismiqState: FromRef<S>,
+    A: FromRequestParts<S> + AuthContext + Send + 'static,
+{
+    let timeout = options.request_timeout;
     Router::new()
         .merge(routes::health::routes())
         .merge(routes::schema::routes::<S, A>())
@@ -38,6 +92,15 @@ where
         .merge(routes::llm::routes::<S, A>())
         .merge(routes::transform::routes())
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .route_layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                match tokio::time::timeout(timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => ApiError::RequestTimeout(timeout).into_response(),
+                }
+            },
+        ))
+        .layer(DefaultBodyLimit::max(options.body_limit))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -53,6 +53,9 @@ pub enum EngineError {
     /// host's row filter does not fit a table ([`QueryError::RowFilter`]).
     #[error("{0}")]
     Query(#[source] QueryError),
+    /// 429: the tenant already runs as many queries as it may at once.
+    #[error("{0}")]
+    Busy(String),
     /// 503: the engine has no data source to run queries against.
     #[error("No data source is configured: the host must call Engine::with_data_source")]
     NoDataSource,

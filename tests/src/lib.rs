@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use prismiq_axum::prismiq_core::{AuthContext, Engine};
-use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
+use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState, RouterOptions};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -71,12 +71,20 @@ pub struct TestApp {
 impl TestApp {
     /// The app over `engine`.
     pub fn new(engine: Engine) -> Self {
+        Self::with_options(engine, RouterOptions::default())
+    }
+
+    /// The app over `engine`, with explicit router options.
+    pub fn with_options(engine: Engine, options: RouterOptions) -> Self {
         let state = AppState {
             prismiq: PrismiqState::new(engine),
         };
         Self {
             router: Router::new()
-                .nest(BASE_PATH, prismiq_axum::router::<AppState, TestAuth>())
+                .nest(
+                    BASE_PATH,
+                    prismiq_axum::router_with::<AppState, TestAuth>(options),
+                )
                 .with_state(state),
         }
     }

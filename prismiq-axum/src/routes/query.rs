@@ -1,6 +1,5 @@
 //! `/query/*`, widget execution, column samples and `/metrics/trend`.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +14,7 @@ use serde_json::Value;
 
 use super::{dashboard_id, parse_id};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, parse_json};
+use crate::extract::{ApiJson, ApiQuery, RawBody, parse_json};
 use crate::state::PrismiqState;
 
 pub(crate) fn routes<S, A>() -> Router<S>
@@ -140,7 +139,7 @@ async fn preview<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     ApiQuery(params): ApiQuery<PreviewParams>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<QueryResult>, ApiError> {
     let wrapped = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -176,7 +175,7 @@ async fn execute_widget<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path((dashboard, widget)): Path<(String, String)>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<QueryResult>, ApiError> {
     let dashboard = dashboard_id(&dashboard)?;
     let widget: WidgetId = parse_id(&widget, EngineError::WidgetNotFound)?;
@@ -245,7 +244,7 @@ struct Invalidated {
 async fn invalidate<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Invalidated>, ApiError> {
     let request: InvalidateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         InvalidateRequest::default()

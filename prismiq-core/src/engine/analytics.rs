@@ -60,6 +60,55 @@ impl SchemaCache {
     }
 }
 
+/// Per-tenant limits on queries running at once.
+#[derive(Debug)]
+pub(crate) struct TenantGates {
+    max: Option<usize>,
+    gates: RwLock<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl TenantGates {
+    pub(crate) fn new(max: Option<usize>) -> Self {
+        Self {
+            max,
+            gates: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Waits, up to `patience`, for one of the tenant's slots; `None` means no limit applies.
+    pub(crate) async fn enter(
+        &self,
+        tenant_id: &str,
+        patience: Duration,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>> {
+        let Some(max) = self.max else {
+            return Ok(None);
+        };
+        let existing = self
+            .gates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(tenant_id)
+            .cloned();
+        let gate = match existing {
+            Some(gate) => gate,
+            None => self
+                .gates
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(tenant_id.to_owned())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(max)))
+                .clone(),
+        };
+        match tokio::time::timeout(patience, gate.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => Err(EngineError::Busy(format!(
+                "Too many queries are running for this tenant (at most {max} at once); retry shortly"
+            ))),
+        }
+    }
+}
+
 impl Engine {
     pub(super) fn source(&self) -> Result<&Arc<dyn DataSource>> {
         self.analytics

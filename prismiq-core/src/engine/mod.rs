@@ -28,7 +28,7 @@ use crate::store::{
     SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError,
 };
 
-use analytics::SchemaCache;
+use analytics::{SchemaCache, TenantGates};
 pub use custom_sql::ExecuteSqlRequest;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
 
@@ -140,6 +140,7 @@ struct Analytics {
     cache_ttl: Duration,
     max_cached_result_bytes: usize,
     flights: Arc<SingleFlight<Arc<Executed>>>,
+    tenant_gates: Arc<TenantGates>,
 }
 
 impl Default for Analytics {
@@ -160,6 +161,7 @@ impl Default for Analytics {
             cache_ttl: Duration::from_secs(300),
             max_cached_result_bytes: 1_000_000,
             flights: Arc::default(),
+            tenant_gates: Arc::new(TenantGates::new(Some(8))),
         }
     }
 }
@@ -244,6 +246,14 @@ impl Engine {
     /// Results larger than this (about, in bytes of JSON) are not cached (default 1 000 000).
     pub fn with_max_cached_result_bytes(mut self, max: usize) -> Self {
         self.analytics.max_cached_result_bytes = max;
+        self
+    }
+
+    /// How many queries one tenant may run at once (default 8; `None` for no limit). More wait
+    /// their turn, up to the query timeout, so one tenant's busy dashboard cannot take every
+    /// database connection from the others.
+    pub fn with_max_concurrent_queries_per_tenant(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.analytics.tenant_gates = Arc::new(TenantGates::new(max.into()));
         self
     }
 

@@ -262,6 +262,11 @@ impl Engine {
     ) -> Result<Executed> {
         let source = self.source()?.clone();
         let run = || async {
+            let _slot = self
+                .analytics
+                .tenant_gates
+                .enter(&context.tenant_id, self.analytics.query_timeout)
+                .await?;
             let started = Instant::now();
             let outcome = source.execute(context, statement).await;
             record_query(outcome.is_ok(), started);
