@@ -8,7 +8,10 @@
 //! The caller comes from the `X-Tenant-ID`, `X-User-ID` and `X-Schema-Name` headers (the React
 //! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins. With
 //! `DATABASE_URL` set, dashboards are stored in that PostgreSQL database (prismiq's tables are
-//! created on start); otherwise in memory.
+//! created on start), the sample dataset is loaded into its `public` schema when missing, and
+//! tenant `demo` gets a public "Sales overview" dashboard whose widgets query it; otherwise
+//! dashboards live in memory and the query routes answer 503. `PRISMIQ_CACHE=off` turns the
+//! result cache off. Prometheus metrics are at `/metrics`.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,7 +22,12 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use prismiq_axum::prismiq_core::{AuthContext, Engine, MemoryStore};
 use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
-use prismiq_store_postgres::PostgresStore;
+use prismiq_store_postgres::{PgDataSource, PostgresStore};
+
+mod sample_dashboard;
+// Shared with the test crate, which uses all of it.
+#[allow(unreachable_pub, dead_code)]
+mod seed;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -98,6 +106,9 @@ fn app(engine: Engine, admins: Admins) -> Router {
         .allow_headers(Any);
     Router::new()
         .nest(BASE_PATH, prismiq_axum::router::<AppState, DemoAuth>())
+        .merge(prismiq_axum::metrics_router(
+            prismiq_axum::install_recorder(),
+        ))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -127,19 +138,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .migrate()
                 .await
                 .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
+            let pool = store.pool().clone();
+            if !seed::is_loaded(&pool).await? {
+                tracing::info!("loading the sample dataset into schema `public`");
+                seed::load(&pool).await?;
+            }
             tracing::info!("storing dashboards in PostgreSQL (schema `prismiq`)");
-            Engine::new(store)
+            let source = PgDataSource::new(pool).with_exposed_tables(seed::TABLES);
+            let engine = Engine::new(store).with_data_source(Arc::new(source));
+            sample_dashboard::ensure(&engine).await?;
+            engine
         }
         _ => {
-            tracing::info!("storing dashboards in memory (set DATABASE_URL to use PostgreSQL)");
+            tracing::info!(
+                "storing dashboards in memory; set DATABASE_URL to use PostgreSQL and run queries"
+            );
             Engine::new(MemoryStore::new())
         }
+    };
+    let engine = if std::env::var("PRISMIQ_CACHE").is_ok_and(|v| v == "off") {
+        tracing::info!("result cache off (PRISMIQ_CACHE=off)");
+        engine.without_result_cache()
+    } else {
+        engine
     };
 
     let admins = Admins::from_env();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("Prismiq demo listening on http://{addr}{BASE_PATH}");
+    println!("Prismiq demo listening on http://{addr}{BASE_PATH} (metrics: http://{addr}/metrics)");
     axum::serve(listener, app(engine, admins))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
