@@ -61,7 +61,8 @@ mod transform;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
 pub use engine::{
-    Engine, ExecuteSqlRequest, Executed, HealthCheck, MetricTrendRequest, PinnedDashboards, TimeSeriesRequest,
+    Engine, ExecuteSqlRequest, Executed, HealthCheck, MetricTrendRequest, PinnedDashboards,
+    TimeSeriesRequest,
 };
 pub use error::EngineError;
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
