@@ -17,7 +17,7 @@ use crate::rows::{
     DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns, viewer_params, widget_json,
 };
 
-const SELECT_DASHBOARD: &str = concat!(
+pub(crate) const SELECT_DASHBOARD: &str = concat!(
     "select ",
     dashboard_columns!(),
     " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
@@ -25,7 +25,7 @@ const SELECT_DASHBOARD: &str = concat!(
 
 /// The rule of `Viewer::can_view_dashboard`: `$2` is "admin", `$3` the user (null when
 /// anonymous, which makes the owner and viewer tests fail).
-const LIST_DASHBOARDS: &str = concat!(
+pub(crate) const LIST_DASHBOARDS: &str = concat!(
     "select ",
     dashboard_columns!(),
     " from prismiq.dashboards d \
@@ -157,7 +157,7 @@ const DELETE_WIDGET: &str = "with d as (update prismiq.dashboards set updated_at
      where w.tenant_id = $1 and w.dashboard_id = d.id and w.id = $3";
 
 /// Moves any number of widgets in one statement; the count says whether the dashboard exists.
-const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards set updated_at = now() \
+pub(crate) const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards set updated_at = now() \
                 where tenant_id = $1 and id = $2 returning id), \
      moved as ( \
          update prismiq.widgets w set position = i.position \

@@ -82,6 +82,8 @@
 //! |---|---|
 //! | `test-utils` | `testing`: a fresh, migrated database per test, from `DATABASE_URL` |
 
+#[cfg(test)]
+mod bench_sql;
 mod dashboards;
 mod decode;
 mod error;

@@ -24,7 +24,7 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// with the transaction, so pooled connections carry nothing over.
 ///
 /// The role check is a scalar subquery so it is evaluated once, before the role changes.
-const BEGIN_SCOPE: &str = "select set_config('prismiq.tenant_id', $1, true), \
+pub(crate) const BEGIN_SCOPE: &str = "select set_config('prismiq.tenant_id', $1, true), \
      case when (select r.rolsuper or r.rolbypassrls from pg_catalog.pg_roles r \
                 where r.rolname = current_user) \
           then set_config('role', 'prismiq_app', true) end";

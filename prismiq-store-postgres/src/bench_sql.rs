@@ -1,0 +1,100 @@
+//! The pgbench scripts of `scripts/bench-store.sh` (`benches/store-sql/*.sql`) replay, for the
+//! database-only side of the benchmark, exactly the statements the store sends for three HTTP
+//! operations. They are made from the store's own constants, and this test fails when they
+//! fall out of step; `PRISMIQ_BLESS=1 cargo test -p prismiq-store-postgres bench_sql` rewrites
+//! them.
+
+use std::path::PathBuf;
+
+use crate::dashboards::{LIST_DASHBOARDS, SELECT_DASHBOARD, UPDATE_LAYOUT};
+use crate::store::BEGIN_SCOPE;
+
+/// `sql` with its parameters `$1`, `$2`, … replaced by the pgbench variables `vars`.
+fn with_variables(sql: &str, vars: &[&str]) -> String {
+    let mut out = sql.to_owned();
+    // Highest first, so that `$1` does not eat the start of `$10`.
+    for (index, var) in vars.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", index + 1), &format!(":{var}"));
+    }
+    assert!(!out.contains('$'), "a parameter of {sql:?} has no variable");
+    out
+}
+
+/// One transaction as the store runs it: `BEGIN`, the tenant setup, the statements, `COMMIT`.
+fn transaction(statements: &[String]) -> String {
+    let mut out = String::from("BEGIN;\n");
+    out.push_str(&with_variables(BEGIN_SCOPE, &["tenant"]));
+    out.push_str(";\n");
+    for statement in statements {
+        out.push_str(statement);
+        out.push_str(";\n");
+    }
+    out.push_str("COMMIT;\n");
+    out
+}
+
+fn script(what: &str, transactions: &[String]) -> String {
+    let mut out = format!(
+        "-- pgbench script for scripts/bench-store.sh: {what}.\n\
+         -- Made from the statements of prismiq-store-postgres; do not edit (see src/bench_sql.rs).\n"
+    );
+    for tx in transactions {
+        out.push_str(tx);
+    }
+    out
+}
+
+/// The scripts, by file name.
+fn scripts() -> Vec<(&'static str, String)> {
+    let get = transaction(&[with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"])]);
+    let list = transaction(&[with_variables(
+        LIST_DASHBOARDS,
+        &["tenant", "admin", "user"],
+    )]);
+    let layout = transaction(&[
+        with_variables(UPDATE_LAYOUT, &["tenant", "dashboard", "ids", "positions"]),
+        with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"]),
+    ]);
+    vec![
+        (
+            "get_dashboard.sql",
+            script(
+                "GET /dashboards/{id} (DashboardStore::get_dashboard)",
+                std::slice::from_ref(&get),
+            ),
+        ),
+        (
+            "list_dashboards.sql",
+            script("GET /dashboards (DashboardStore::list_dashboards)", &[list]),
+        ),
+        (
+            "put_layout.sql",
+            script(
+                "PUT /dashboards/{id}/layout (the engine reads the dashboard to check the \
+                 caller may edit it, then DashboardStore::update_layout)",
+                &[get, layout],
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn bench_scripts_replay_the_store_statements() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/store-sql");
+    let bless = std::env::var_os("PRISMIQ_BLESS").is_some();
+    for (name, expected) in scripts() {
+        let path = dir.join(name);
+        if bless {
+            std::fs::create_dir_all(&dir).expect("create benches/store-sql");
+            std::fs::write(&path, &expected).expect("write a bench script");
+            continue;
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "{} is not what the store runs; rewrite it with \
+             PRISMIQ_BLESS=1 cargo test -p prismiq-store-postgres bench_sql",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Benchmarks the demo host app on PostgreSQL over HTTP, and the same store statements on the
+# database alone, for three operations:
+#
+#   get       GET /dashboards/{id}          one dashboard with 12 widgets
+#   list      GET /dashboards               50 dashboards (LIST_WIDGETS widgets each)
+#   layout    PUT /dashboards/{id}/layout   moves the 12 widgets
+#
+# For each: `http-load` (benches/http-load) against the demo in release mode, then `pgbench`
+# running the exact statements the store sends for that request (benches/store-sql/*.sql:
+# BEGIN, the tenant setup statement, the statements, COMMIT; prepared, as sqlx sends them), with
+# the same number of connections for the same time. Prints requests/s, p50 and p99 of both and
+# the ratio HTTP / database-only.
+#
+#     scripts/bench-store.sh
+#     CONNECTIONS=16 DURATION=20 scripts/bench-store.sh
+#     PRISMIQ_PG_SKIP_LOCAL=1 scripts/bench-store.sh     # on a throwaway cluster of its own
+#
+# The server comes from scripts/pg-env.sh (DATABASE_URL, else 127.0.0.1:5432, else a throwaway
+# cluster). The script creates a database of its own there and drops it at the end.
+#
+# Settings (environment): CONNECTIONS (8), DURATION seconds per run (10), WARMUP seconds before
+# each run (2), LIST_WIDGETS widgets per listed dashboard (4), PORT of the demo (a free one),
+# OPS the operations to run ("get list layout"), SKIP_BUILD=1 to use the binaries already in
+# target/release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-8}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+LIST_WIDGETS=${LIST_WIDGETS:-4}
+OPS=${OPS:-get list layout}
+TENANT=bench
+LIST_TENANT=bench-list
+USER_ID=bench-user
+
+log() { printf 'bench-store: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+for tool in curl psql; do
+    command -v "$tool" >/dev/null 2>&1 || die "needs $tool (apt-get install curl postgresql-client)"
+done
+PGBENCH=$(command -v pgbench 2>/dev/null ||
+    ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -t/ -k5 -rn | head -n1 || true)
+[ -n "$PGBENCH" ] && [ -x "$PGBENCH" ] ||
+    die "needs pgbench (apt-get install postgresql-contrib, or postgresql)"
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    log "building release binaries (prismiq-demo, http-load)"
+    cargo build --release -p prismiq-demo -p http-load
+fi
+DEMO=target/release/prismiq-demo
+LOAD=target/release/http-load
+
+# shellcheck source=scripts/pg-env.sh
+source scripts/pg-env.sh
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/prismiq-bench.XXXXXX")
+DB="prismiq_bench_$(date +%s)_$$"
+DEMO_PID=""
+cleanup() {
+    if [ -n "$DEMO_PID" ]; then
+        kill "$DEMO_PID" 2>/dev/null || true
+        wait "$DEMO_PID" 2>/dev/null || true
+    fi
+    psql "$DATABASE_URL" -Xq -c "drop database if exists \"$DB\" with (force)" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+    prismiq_pg_stop
+}
+trap cleanup EXIT
+
+# The benchmark database's URL: DATABASE_URL with its database name replaced.
+base=${DATABASE_URL%%\?*}
+query=${DATABASE_URL#"$base"}
+BENCH_URL="${base%/*}/$DB$query"
+psql "$DATABASE_URL" -Xq -c "create database \"$DB\"" >/dev/null
+log "database $DB on ${base%/*}"
+
+port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=${PORT:-$((20000 + RANDOM % 30000))}
+while port_busy "$PORT"; do PORT=$((PORT + 1)); done
+BASE="http://127.0.0.1:$PORT/api/prismiq"
+
+log "starting the demo (release) on port $PORT"
+DATABASE_URL="$BENCH_URL" PORT="$PORT" RUST_LOG=warn "$DEMO" >"$WORK/demo.log" 2>&1 &
+DEMO_PID=$!
+for _ in $(seq 1 120); do
+    curl -sf "$BASE/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$DEMO_PID" 2>/dev/null || { cat "$WORK/demo.log" >&2; die "the demo exited"; }
+    sleep 0.25
+done
+curl -sf "$BASE/health/ready" >/dev/null || { cat "$WORK/demo.log" >&2; die "the demo is not ready"; }
+
+# --- seed ------------------------------------------------------------------------------------
+
+UUID='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+QUERY='{"tables":[{"id":"t1","name":"orders"},{"id":"t2","name":"customers"}],"joins":[{"from_table_id":"t1","from_column":"customer_id","to_table_id":"t2","to_column":"id"}],"columns":[{"table_id":"t2","column":"region"},{"table_id":"t1","column":"total_amount","aggregation":"sum"}],"group_by":[{"table_id":"t2","column":"region"}]}'
+TYPES=(metric bar_chart line_chart table pie_chart area_chart)
+
+# widgets N: N widgets, three per row of a 12-column grid.
+widgets() {
+    local n=$1 i sep=""
+    printf '['
+    for ((i = 0; i < n; i++)); do
+        printf '%s{"type":"%s","title":"Widget %d","query":%s,"position":{"x":%d,"y":%d,"w":4,"h":3},"config":{"x_axis":"region","y_axis":["total_amount"],"show_legend":true}}' \
+            "$sep" "${TYPES[i % ${#TYPES[@]}]}" "$i" "$QUERY" $((i % 3 * 4)) $((i / 3 * 3))
+        sep=,
+    done
+    printf ']'
+}
+
+# post TENANT NAME WIDGETS: creates a dashboard and prints its response.
+post() {
+    local status
+    status=$(curl -s -o "$WORK/response.json" -w '%{http_code}' -X POST \
+        -H "X-Tenant-ID: $1" -H "X-User-ID: $USER_ID" -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$2\",\"description\":\"Benchmark dashboard\",\"widgets\":$(widgets "$3")}" \
+        "$BASE/dashboards")
+    [ "$status" = 201 ] || { cat "$WORK/response.json" >&2; die "seeding: POST /dashboards gave $status"; }
+    cat "$WORK/response.json"
+}
+
+log "seeding: one dashboard with 12 widgets; 50 dashboards with $LIST_WIDGETS widgets each"
+ids=$(post "$TENANT" "Twelve widgets" 12 | grep -oE "\"id\":\"$UUID\"" | grep -oE "$UUID")
+DASHBOARD=$(head -n1 <<<"$ids")
+mapfile -t WIDGET_IDS < <(tail -n +2 <<<"$ids")
+[ "${#WIDGET_IDS[@]}" = 12 ] || die "seeding: expected 12 widget ids, got ${#WIDGET_IDS[@]}"
+for i in $(seq 1 50); do
+    post "$LIST_TENANT" "Dashboard $i" "$LIST_WIDGETS" >/dev/null
+done
+
+# The layout: every widget moves one row down. As an HTTP body, and as pgbench's arrays.
+layout_json="[" ids_array="{" positions_array="{" sep=""
+for i in "${!WIDGET_IDS[@]}"; do
+    x=$((i % 3 * 4)) y=$((i / 3 * 3 + 1))
+    layout_json+="$sep{\"widget_id\":\"${WIDGET_IDS[i]}\",\"position\":{\"x\":$x,\"y\":$y,\"w\":4,\"h\":3}}"
+    ids_array+="$sep${WIDGET_IDS[i]}"
+    positions_array+="$sep\"{\\\"x\\\": $x, \\\"y\\\": $y, \\\"w\\\": 4, \\\"h\\\": 3}\""
+    sep=,
+done
+printf '%s]' "$layout_json" >"$WORK/layout.json"
+ids_array+="}" positions_array+="}"
+
+# --- runs ------------------------------------------------------------------------------------
+
+# http_run NAME METHOD PATH TENANT [BODY_FILE]: prints http-load's line.
+http_run() {
+    local args=(-c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" -X "$2"
+        -H "X-Tenant-ID: $4" -H "X-User-ID: $USER_ID")
+    [ -n "${5:-}" ] && args+=(--body-file "$5" -H 'Content-Type: application/json')
+    log "$1: HTTP $2 $3 ($CONNECTIONS connections, ${DURATION}s)"
+    "$LOAD" "${args[@]}" "$BASE$3"
+}
+
+# pgbench_run NAME SCRIPT VARIABLES...: prints "requests=… rps=… p50_ms=… p99_ms=…".
+pgbench_run() {
+    local name=$1 script=$2 defines=() var out tps failed
+    shift 2
+    for var in "$@"; do defines+=(-D "$var"); done
+    log "$name: pgbench $(basename "$script") ($CONNECTIONS connections, ${DURATION}s)"
+    "$PGBENCH" -n -M prepared -c "$CONNECTIONS" -j 1 -T "$WARMUP" -f "$script" "${defines[@]}" \
+        "$BENCH_URL" >/dev/null 2>"$WORK/pgbench.err" || { cat "$WORK/pgbench.err" >&2; die "pgbench failed"; }
+    rm -f "$WORK/pgb_$name".*
+    out=$("$PGBENCH" -n -M prepared -c "$CONNECTIONS" -j 1 -T "$DURATION" -f "$script" \
+        "${defines[@]}" -l --log-prefix="$WORK/pgb_$name" "$BENCH_URL" 2>"$WORK/pgbench.err") ||
+        { cat "$WORK/pgbench.err" >&2; die "pgbench failed"; }
+    failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' <<<"$out")
+    [ "${failed:-0}" = 0 ] || { echo "$out" >&2; die "pgbench: $failed failed transactions"; }
+    tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' <<<"$out")
+    # Each log line: client, transaction, latency (µs), script, epoch seconds, µs.
+    cat "$WORK/pgb_$name".* | awk '{ print $3 }' | sort -n | awk -v tps="$tps" '
+        { v[NR] = $1; sum += $1 }
+        END {
+            if (NR == 0) exit 1
+            r50 = int(NR * 0.50); if (r50 < NR * 0.50) r50++; if (r50 < 1) r50 = 1
+            r99 = int(NR * 0.99); if (r99 < NR * 0.99) r99++; if (r99 < 1) r99 = 1
+            printf "requests=%d rps=%.1f mean_ms=%.3f p50_ms=%.3f p99_ms=%.3f\n",
+                NR, tps, sum / NR / 1000, v[r50] / 1000, v[r99] / 1000
+        }'
+}
+
+field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\\2/p" <<<"$2"; }
+
+declare -A HTTP DBONLY
+for op in $OPS; do
+    case $op in
+        get)
+            HTTP[get]=$(http_run get GET "/dashboards/$DASHBOARD" "$TENANT")
+            DBONLY[get]=$(pgbench_run get benches/store-sql/get_dashboard.sql \
+                "tenant=$TENANT" "dashboard=$DASHBOARD")
+            ;;
+        list)
+            HTTP[list]=$(http_run list GET /dashboards "$LIST_TENANT")
+            DBONLY[list]=$(pgbench_run list benches/store-sql/list_dashboards.sql \
+                "tenant=$LIST_TENANT" "admin=false" "user=$USER_ID")
+            ;;
+        layout)
+            HTTP[layout]=$(http_run layout PUT "/dashboards/$DASHBOARD/layout" "$TENANT" \
+                "$WORK/layout.json")
+            DBONLY[layout]=$(pgbench_run layout benches/store-sql/put_layout.sql \
+                "tenant=$TENANT" "dashboard=$DASHBOARD" "ids=$ids_array" \
+                "positions=$positions_array")
+            ;;
+        *) die "unknown operation $op (OPS takes get, list, layout)" ;;
+    esac
+done
+
+# --- report ----------------------------------------------------------------------------------
+
+server=$(psql "$BENCH_URL" -XAtc "select current_setting('server_version')")
+printf '\n%s connections, %ss per run (after %ss of warm-up), PostgreSQL %s, %s cores, %s\n\n' \
+    "$CONNECTIONS" "$DURATION" "$WARMUP" "$server" "$(nproc)" "$(date -u +%Y-%m-%d)"
+printf '| %-44s | %9s | %8s | %8s | %9s | %8s | %8s | %7s |\n' \
+    operation "HTTP r/s" "p50 ms" "p99 ms" "DB tx/s" "p50 ms" "p99 ms" "HTTP/DB"
+printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..46})" \
+    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..9})" \
+    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..9})" \
+    "$(printf -- '-%.0s' {1..8})"
+for op in $OPS; do
+    case $op in
+        get) label="GET /dashboards/{id} (12 widgets)" ;;
+        list) label="GET /dashboards (50 dashboards)" ;;
+        layout) label="PUT /dashboards/{id}/layout (12 widgets)" ;;
+    esac
+    h=${HTTP[$op]} d=${DBONLY[$op]}
+    ratio=$(awk -v a="$(field rps "$h")" -v b="$(field rps "$d")" 'BEGIN { printf "%.2f", a / b }')
+    printf '| %-44s | %9s | %8s | %8s | %9s | %8s | %8s | %7s |\n' "$label" \
+        "$(field rps "$h")" "$(field p50_ms "$h")" "$(field p99_ms "$h")" \
+        "$(field rps "$d")" "$(field p50_ms "$d")" "$(field p99_ms "$d")" "$ratio"
+done
