@@ -267,9 +267,8 @@ async fn run(
     query: CompiledQuery,
     gone: oneshot::Receiver<()>,
 ) -> Result<QueryResult, SourceError> {
-    let mut tx = pool.begin().await.map_err(source_error)?;
-    sqlx::query("set transaction read only")
-        .execute(&mut *tx)
+    let mut tx = pool
+        .begin_with("begin transaction read only")
         .await
         .map_err(source_error)?;
     let timeout_ms = context.timeout.as_millis().max(1).to_string();

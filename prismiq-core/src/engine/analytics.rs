@@ -60,6 +60,40 @@ impl SchemaCache {
     }
 }
 
+/// How long a tenant's schema config is reused before it is read from the store again.
+pub(crate) const CONFIG_TTL: Duration = Duration::from_secs(30);
+
+/// Tenants' schema configs, reused for [`CONFIG_TTL`].
+#[derive(Debug, Default)]
+pub(crate) struct ConfigCache {
+    entries: RwLock<HashMap<String, (Instant, Arc<SchemaConfig>)>>,
+}
+
+impl ConfigCache {
+    fn get(&self, tenant: &str) -> Option<Arc<SchemaConfig>> {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(tenant)
+            .filter(|(at, _)| at.elapsed() < CONFIG_TTL)
+            .map(|(_, config)| config.clone())
+    }
+
+    fn put(&self, tenant: &str, config: Arc<SchemaConfig>) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(tenant.to_owned(), (Instant::now(), config));
+    }
+
+    fn forget(&self, tenant: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(tenant);
+    }
+}
+
 /// Per-tenant limits on queries running at once.
 #[derive(Debug)]
 pub(crate) struct TenantGates {
@@ -156,25 +190,36 @@ impl Engine {
     }
 
     /// The tenant's schema config (empty when none was saved).
-    pub(super) async fn config_of(&self, auth: &dyn AuthContext) -> Result<SchemaConfig> {
-        Ok(self
-            .schema_configs
-            .get_schema_config(&Scope::of(auth))
-            .await
-            .map_err(EngineError::Store)?
-            .unwrap_or_default())
+    ///
+    /// Kept in memory for [`CONFIG_TTL`], so queries do not read the store each time; a
+    /// change made through this engine applies at once, one made through another instance
+    /// within the TTL.
+    pub(super) async fn config_of(&self, auth: &dyn AuthContext) -> Result<Arc<SchemaConfig>> {
+        let tenant = auth.tenant_id();
+        if let Some(config) = self.analytics.configs.get(tenant) {
+            return Ok(config);
+        }
+        let config = Arc::new(
+            self.schema_configs
+                .get_schema_config(&Scope::of(auth))
+                .await
+                .map_err(EngineError::Store)?
+                .unwrap_or_default(),
+        );
+        self.analytics.configs.put(tenant, config.clone());
+        Ok(config)
     }
 
     /// The caller's schema without the parts the tenant's config hides: what queries may use.
     pub async fn schema(&self, auth: &dyn AuthContext) -> Result<DatabaseSchema> {
         let (_, raw) = self.raw_schema(auth).await?;
-        Ok(raw.visible(&self.config_of(auth).await?))
+        Ok(raw.visible(&*self.config_of(auth).await?))
     }
 
     /// The caller's schema with the tenant's display names, descriptions and formats.
     pub async fn enhanced_schema(&self, auth: &dyn AuthContext) -> Result<EnhancedDatabaseSchema> {
         let (_, raw) = self.raw_schema(auth).await?;
-        Ok(raw.enhance(&self.config_of(auth).await?))
+        Ok(raw.enhance(&*self.config_of(auth).await?))
     }
 
     /// The names of the tables and views the caller may query, sorted.
@@ -220,7 +265,7 @@ impl Engine {
     /// The tenant's schema config. Admins only.
     pub async fn schema_config(&self, auth: &dyn AuthContext) -> Result<SchemaConfig> {
         ensure_admin(auth)?;
-        self.config_of(auth).await
+        Ok(SchemaConfig::clone(&*self.config_of(auth).await?))
     }
 
     /// Replaces the tenant's schema config. Admins only.
@@ -234,6 +279,7 @@ impl Engine {
             .put_schema_config(&Scope::of(auth), config.clone())
             .await
             .map_err(EngineError::Store)?;
+        self.analytics.configs.forget(auth.tenant_id());
         Ok(config)
     }
 }

@@ -28,7 +28,7 @@ use crate::store::{
     SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError,
 };
 
-use analytics::{SchemaCache, TenantGates};
+use analytics::{ConfigCache, SchemaCache, TenantGates};
 pub use custom_sql::ExecuteSqlRequest;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
 
@@ -141,6 +141,7 @@ struct Analytics {
     max_cached_result_bytes: usize,
     flights: Arc<SingleFlight<Arc<Executed>>>,
     tenant_gates: Arc<TenantGates>,
+    configs: Arc<ConfigCache>,
 }
 
 impl Default for Analytics {
@@ -162,6 +163,7 @@ impl Default for Analytics {
             max_cached_result_bytes: 1_000_000,
             flights: Arc::default(),
             tenant_gates: Arc::new(TenantGates::new(Some(8))),
+            configs: Arc::default(),
         }
     }
 }

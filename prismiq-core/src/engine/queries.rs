@@ -99,7 +99,7 @@ impl Engine {
         fiscal_year_start_month: Option<u8>,
     ) -> Result<Prepared> {
         let (name, raw) = self.raw_schema(auth).await?;
-        let schema = raw.visible(&self.config_of(auth).await?);
+        let schema = raw.visible(&*self.config_of(auth).await?);
         let mut options = CompileOptions::default()
             .with_schema_name(name.clone())
             .with_today(today())
