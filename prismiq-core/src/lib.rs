@@ -41,6 +41,7 @@
 //! |---|---|---|
 //! | `memory-store` | yes | [`MemoryStore`] |
 //! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!` |
+//! | `openapi` | no | `utoipa::ToSchema` on the wire types, for OpenAPI documents |
 
 mod auth;
 pub mod cache;
@@ -49,6 +50,8 @@ mod engine;
 mod error;
 mod ids;
 mod model;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod permissions;
 pub mod query;
 mod row_filter;

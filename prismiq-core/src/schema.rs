@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A column of a table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnSchema {
     /// Column name.
     pub name: String,
@@ -48,6 +49,7 @@ impl ColumnSchema {
 
 /// A base table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableSchema {
     /// Table name.
     pub name: String,
@@ -68,6 +70,7 @@ impl TableSchema {
 
 /// A foreign-key relationship between two exposed tables.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Relationship {
     /// Referencing table.
     pub from_table: String,
@@ -81,6 +84,7 @@ pub struct Relationship {
 
 /// The tables, views and relationships of one PostgreSQL schema that queries may use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseSchema {
     /// Tables and views, ordered by name.
     pub tables: Vec<TableSchema>,
@@ -176,6 +180,7 @@ fn enhance_table(table: &TableSchema, config: &SchemaConfig) -> EnhancedTableSch
 /// Hidden tables and columns are left out of the enhanced schema **and** rejected by query
 /// validation.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SchemaConfig {
     /// Per-table settings, by table name.
@@ -199,6 +204,7 @@ impl SchemaConfig {
 
 /// Settings of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     /// Name shown instead of the table name.
@@ -217,6 +223,7 @@ pub struct TableConfig {
 
 /// Settings of one column.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ColumnConfig {
     /// Name shown instead of the column name.
@@ -238,6 +245,7 @@ pub struct ColumnConfig {
 
 /// A column with its presentation settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnhancedColumnSchema {
     /// Column name.
     pub name: String,
@@ -261,6 +269,7 @@ pub struct EnhancedColumnSchema {
 
 /// A table with its presentation settings (no row count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnhancedTableSchema {
     /// Table name.
     pub name: String,
@@ -276,6 +285,7 @@ pub struct EnhancedTableSchema {
 
 /// The schema as a tenant presents it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnhancedDatabaseSchema {
     /// Visible tables.
     pub tables: Vec<EnhancedTableSchema>,

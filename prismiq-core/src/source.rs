@@ -34,6 +34,7 @@ pub struct ExecutionContext {
 
 /// The rows a query returned, in the shape the client renders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryResult {
     /// Column names as the database reports them (aliases, or `sum`, `count`, …). Kept even
     /// when there are no rows.

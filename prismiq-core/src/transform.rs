@@ -15,6 +15,7 @@ pub struct TransformError(pub String);
 
 /// Body of `POST /transform/pivot`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PivotRequest {
     /// The result to pivot.
     pub result: QueryResult,
@@ -35,6 +36,7 @@ fn sum() -> String {
 
 /// Body of `POST /transform/trend`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendColumnRequest {
     /// The result to extend.
     pub result: QueryResult,
@@ -241,6 +243,7 @@ pub fn add_trend_column(request: &TrendColumnRequest) -> Result<QueryResult, Tra
 
 /// Which earlier period a metric is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ComparisonPeriod {
     /// The same number of days just before.
@@ -283,6 +286,7 @@ impl ComparisonPeriod {
 
 /// Which way a metric moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// It grew.
@@ -295,6 +299,7 @@ pub enum Direction {
 
 /// A metric now and before (`POST /metrics/trend`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrendResult {
     /// The current value (a missing one counts as 0).
     pub current_value: f64,

@@ -186,6 +186,7 @@ impl SqlPolicy {
 
 /// The outcome of [`validate_sql`], in the wire shape of `POST /query/validate-sql`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SqlValidation {
     /// Whether the statement may run.
     pub valid: bool,

@@ -18,6 +18,7 @@ type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 /// Body of `POST /query/execute-sql` (and of `/query/validate-sql`, which reads `sql` only).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecuteSqlRequest {
     /// One read-only query.
     pub sql: String,

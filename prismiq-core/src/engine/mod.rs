@@ -84,6 +84,7 @@ fn error_text(err: &dyn std::error::Error) -> String {
 /// The user's pins in one context, with their dashboards (`GET /pins`): two parallel lists in
 /// position order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PinnedDashboards {
     /// The pinned dashboards, with their widgets.
     pub dashboards: Vec<Dashboard>,

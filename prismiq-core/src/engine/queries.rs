@@ -27,6 +27,7 @@ type Result<T, E = EngineError> = std::result::Result<T, E>;
 
 /// Body of `POST /query/execute/timeseries`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeSeriesRequest {
     /// The query to bucket.
     pub query: QueryDefinition,
@@ -45,6 +46,7 @@ fn yes() -> bool {
 
 /// Body of `POST /metrics/trend`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricTrendRequest {
     /// The query computing the metric.
     pub query: QueryDefinition,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 /// Always written in full: all 34 keys, `null` when unset. Unknown keys are dropped on input.
 /// Most keys are snake_case; the ones the client spells in camelCase keep that spelling.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
     /// Column on the x axis.
     #[serde(default)]
@@ -132,6 +133,7 @@ fn fiscal_month<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u8>
 
 /// Where a widget's data comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DataSourceMode {
     /// The guided query builder.
@@ -146,6 +148,7 @@ pub enum DataSourceMode {
 
 /// A link shown on a widget.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hyperlink {
     /// Target URL.
     pub url: String,
@@ -159,6 +162,7 @@ pub struct Hyperlink {
 
 /// Where a [`Hyperlink`] opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LinkTarget {
     /// A new tab.
     #[serde(rename = "_blank")]

@@ -16,13 +16,16 @@ use crate::ids::DashboardId;
 /// Every key is optional on input: `columns` 12, `row_height` 50, `margin` `[10, 10]`,
 /// `compact_type` `"vertical"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct DashboardLayout {
     /// Number of grid columns.
     #[serde(deserialize_with = "at_least_one")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub columns: u32,
     /// Height of one grid row, in pixels.
     #[serde(deserialize_with = "at_least_one")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub row_height: u32,
     /// Horizontal and vertical margin between widgets, in pixels.
     pub margin: [u32; 2],
@@ -51,6 +54,7 @@ impl Default for DashboardLayout {
 
 /// A dashboard with its widgets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     /// Id.
     pub id: DashboardId,
@@ -86,6 +90,7 @@ impl Dashboard {
 
 /// Body of `POST /dashboards`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardCreate {
     /// Name, unique within the tenant.
     pub name: String,
@@ -148,12 +153,14 @@ fn null_as_default<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D
 /// as absent. With `widgets`, the request saves the whole dashboard: listed widgets are kept or
 /// created, unlisted ones deleted, all in one transaction.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardUpdate {
     /// New name.
     #[serde(default)]
     pub name: Option<String>,
     /// New description; `null` clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub description: Patch<String>,
     /// New grid settings (missing keys take their defaults).
     #[serde(default)]
@@ -174,6 +181,7 @@ pub struct DashboardUpdate {
 
 /// The portable form of a dashboard (`GET /dashboards/{id}/export`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardExport {
     /// Format version, `"1.0"`.
     #[serde(default = "export_version")]
@@ -227,6 +235,7 @@ impl DashboardExport {
 
 /// A widget in a [`DashboardExport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetExport {
     /// Visualisation kind.
     #[serde(rename = "type")]
@@ -257,6 +266,7 @@ impl From<WidgetExport> for WidgetCreate {
 
 /// Body of `POST /dashboards/import`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardImport {
     /// What `GET /dashboards/{id}/export` returned.
     pub export_data: DashboardExport,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 /// The control a dashboard filter renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterType {
     /// A start and end date, or a preset.
@@ -23,6 +24,7 @@ pub enum FilterType {
 
 /// A filter shown on a dashboard and applied to its widgets' queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardFilter {
     /// Id, unique within the dashboard.
     pub id: String,
@@ -52,6 +54,7 @@ pub struct DashboardFilter {
 
 /// The value the user chose for one dashboard filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FilterValue {
     /// The [`DashboardFilter::id`] it belongs to.
     pub filter_id: String,

@@ -11,6 +11,7 @@ pub const MAX_CONTEXT_LEN: usize = 100;
 
 /// A dashboard pinned by a user in a context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PinnedDashboard {
     /// Id.
     pub id: PinId,
@@ -26,6 +27,7 @@ pub struct PinnedDashboard {
 
 /// Body of `POST /pins`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PinRequest {
     /// The dashboard to pin.
     #[serde(deserialize_with = "non_empty")]
@@ -40,6 +42,7 @@ pub struct PinRequest {
 
 /// Body of `DELETE /pins`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnpinRequest {
     /// The pinned dashboard.
     #[serde(deserialize_with = "non_empty")]
@@ -51,6 +54,7 @@ pub struct UnpinRequest {
 
 /// Body of `PUT /pins/order`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReorderPinsRequest {
     /// The context to reorder.
     #[serde(deserialize_with = "context")]

@@ -11,6 +11,7 @@ use crate::ids::SavedQueryId;
 ///
 /// Its timestamps are written with a `+00:00` offset (not `Z`), as the contract has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedQuery {
     /// Id.
     pub id: SavedQueryId,
@@ -36,6 +37,7 @@ pub struct SavedQuery {
 
 /// Body of `POST /saved-queries`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedQueryCreate {
     /// Name, unique within the tenant.
     pub name: String,
@@ -51,12 +53,14 @@ pub struct SavedQueryCreate {
 
 /// Body of `PATCH /saved-queries/{id}`: absent fields are unchanged, `null` clears `description`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedQueryUpdate {
     /// New name.
     #[serde(default)]
     pub name: Option<String>,
     /// New description; `null` clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub description: Patch<String>,
     /// New query.
     #[serde(default)]

@@ -8,6 +8,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A UTC instant with microsecond precision (PostgreSQL's), written as ISO-8601 with a trailing
 /// `Z`: `2026-11-21T21:35:40.181441Z`, or `2026-11-21T21:35:40Z` when the microseconds are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, format = DateTime, example = "2026-11-21T21:35:40.181441Z")
+)]
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {

@@ -12,6 +12,7 @@ use crate::ids::WidgetId;
 
 /// The kind of visualisation a widget renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WidgetType {
     /// A single number.
@@ -38,14 +39,17 @@ pub enum WidgetType {
 /// [`Engine`](crate::Engine) checks that, since it needs the layout.
 /// Extra keys the client keeps in `position` (`minW`, `minH`, …) are dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetPosition {
     /// Column of the left edge.
     pub x: u32,
     /// Row of the top edge.
     pub y: u32,
     /// Width in columns.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub w: u32,
     /// Height in rows.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub h: u32,
 }
 
@@ -83,6 +87,7 @@ impl<'de> Deserialize<'de> for WidgetPosition {
 
 /// A widget as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Widget {
     /// Id, unique across all dashboards.
     pub id: WidgetId,
@@ -105,6 +110,7 @@ pub struct Widget {
 
 /// Body of `POST /dashboards/{id}/widgets`, and each initial widget of a new dashboard.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetCreate {
     /// Visualisation kind.
     #[serde(rename = "type")]
@@ -123,6 +129,7 @@ pub struct WidgetCreate {
 
 /// Body of `PATCH /dashboards/{id}/widgets/{wid}`: absent fields are unchanged.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetUpdate {
     /// New visualisation kind.
     #[serde(default, rename = "type")]
@@ -132,6 +139,7 @@ pub struct WidgetUpdate {
     pub title: Option<String>,
     /// New query; `null` removes it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QueryDefinition>))]
     pub query: Patch<QueryDefinition>,
     /// New position.
     #[serde(default)]
@@ -147,6 +155,7 @@ pub struct WidgetUpdate {
 /// keys are ignored. A widget whose `id` is already on the dashboard is updated in place; any
 /// other widget is created, keeping its `id` when it is a UUID.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetSave {
     /// The widget's id as the client knows it.
     #[serde(default)]

@@ -27,6 +27,7 @@ use serde_json::Value;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawQueryDefinition")]
 pub struct QueryDefinition {
     /// The tables the query reads; the first is the FROM table.
@@ -61,6 +62,7 @@ pub struct QueryDefinition {
 
 /// A table the query reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryTable {
     /// The query-local handle (`t1`, `t2`, …) that columns, filters and joins use.
     pub id: String,
@@ -89,6 +91,7 @@ impl QueryTable {
 
 /// How two tables are joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum JoinType {
     /// Only matching rows.
@@ -104,6 +107,7 @@ pub enum JoinType {
 
 /// A join of `to_table_id` onto the tables before it, on one column equality.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JoinDefinition {
     /// The table already in the query.
     pub from_table_id: String,
@@ -120,6 +124,7 @@ pub struct JoinDefinition {
 
 /// An aggregate applied to a selected column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// The plain value.
@@ -243,6 +248,7 @@ impl<'de> Deserialize<'de> for TimeUnit {
 
 /// One entry of the SELECT list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawColumnSelection")]
 pub struct ColumnSelection {
     /// The table's query-local id.
@@ -284,6 +290,7 @@ impl ColumnSelection {
 
 /// A filter operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOperator {
     /// `= value`, or `IS NULL` when the value is null.
@@ -376,6 +383,7 @@ impl fmt::Display for FilterOperator {
 
 /// One condition on a column (or calculated field).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawFilterDefinition")]
 pub struct FilterDefinition {
     /// The table's query-local id.
@@ -407,6 +415,7 @@ impl FilterDefinition {
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum SortDirection {
     /// Ascending.
@@ -418,6 +427,7 @@ pub enum SortDirection {
 
 /// One ORDER BY entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SortDefinition {
     /// The table's query-local id.
     pub table_id: String,
@@ -430,6 +440,7 @@ pub struct SortDefinition {
 
 /// One explicit GROUP BY entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupByDefinition {
     /// The table's query-local id.
     pub table_id: String,
@@ -440,6 +451,7 @@ pub struct GroupByDefinition {
 /// Date bucketing: the rows are grouped by `date_trunc(interval, date_column)`, which is
 /// selected first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawTimeSeriesConfig")]
 pub struct TimeSeriesConfig {
     /// The table's query-local id.
@@ -485,6 +497,7 @@ impl TimeSeriesConfig {
 
 /// What a calculated field evaluates to (informational).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CalculatedDataType {
     /// A number.
@@ -501,6 +514,7 @@ pub enum CalculatedDataType {
 /// A named expression in the calculated-field language (`[total] * 2`,
 /// `if([status] == "paid", [amount], 0)`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawCalculatedField")]
 pub struct CalculatedField {
     /// The name columns, filters, grouping and ordering use to refer to it.

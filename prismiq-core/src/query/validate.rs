@@ -13,6 +13,7 @@ use crate::schema::{DatabaseSchema, TableSchema};
 
 /// What kind of problem a [`ValidationError`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ValidationCode {
     /// A table is not in the schema (or is hidden).
@@ -60,6 +61,7 @@ impl fmt::Display for ValidationCode {
 
 /// One problem found by [`validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationError {
     /// What kind of problem.
     pub code: ValidationCode,
@@ -79,6 +81,7 @@ impl fmt::Display for ValidationError {
 
 /// The outcome of [`validate`]: `{valid, errors}` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationResult {
     /// Whether no problem was found.
     pub valid: bool,
