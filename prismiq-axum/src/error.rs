@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 /// One problem with the request, in the list form of a 422 body:
 /// `{"detail": [{"type", "loc", "msg", "input"}]}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationIssue {
     /// A machine-readable kind: `missing`, `json_invalid`, `list_type`, `enum`, …
     #[serde(rename = "type")]

@@ -61,6 +61,8 @@ mod auth;
 mod error;
 mod extract;
 mod metrics;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod router;
 mod routes;
 mod state;
@@ -69,6 +71,11 @@ pub use auth::HeaderAuth;
 pub use error::{ApiError, ValidationIssue};
 pub use extract::{ApiJson, ApiQuery, RawBody};
 pub use metrics::{install_recorder, metrics_router};
+#[cfg(feature = "openapi")]
+pub use openapi::openapi;
 pub use prismiq_core;
 pub use router::{BASE_PATH, RouterOptions, router, router_with};
 pub use state::PrismiqState;
+/// The OpenAPI types of [`openapi()`] (feature `openapi`).
+#[cfg(feature = "openapi")]
+pub use utoipa;

@@ -24,7 +24,8 @@ pub const BASE_PATH: &str = "/api/prismiq";
 ///
 /// Health routes and `/llm/status` need no auth. Unknown paths under the mount point answer
 /// 404 `{"detail":"Not Found"}`, and known paths with the wrong method 405
-/// `{"detail":"Method Not Allowed"}`.
+/// `{"detail":"Method Not Allowed"}`. With the `openapi` feature, `GET /openapi.json` serves
+/// the OpenAPI document of every route (also returned by `prismiq_axum::openapi()`).
 pub fn router<S, A>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -91,6 +92,7 @@ where
         .merge(routes::pins::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
         .merge(routes::transform::routes())
+        .merge(routes::openapi::routes())
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .route_layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {

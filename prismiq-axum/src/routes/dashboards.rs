@@ -31,10 +31,22 @@ where
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct DashboardList {
     dashboards: Vec<Dashboard>,
 }
 
+/// The dashboards the caller may view.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/dashboards",
+    tag = "dashboards",
+    operation_id = "list_dashboards",
+    responses(
+        (status = 200, description = "Dashboards with their widgets", body = DashboardList),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn list<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -43,6 +55,19 @@ async fn list<A: AuthContext>(
     Ok(Json(DashboardList { dashboards }))
 }
 
+/// One dashboard with its widgets.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/dashboards/{dashboard_id}",
+    tag = "dashboards",
+    operation_id = "get_dashboard",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    responses(
+        (status = 200, description = "The dashboard", body = Dashboard),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn read<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -52,6 +77,19 @@ async fn read<A: AuthContext>(
     Ok(Json(state.engine().get_dashboard(&auth, id).await?))
 }
 
+/// Creates a dashboard, with initial widgets and filters.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/dashboards",
+    tag = "dashboards",
+    operation_id = "create_dashboard",
+    request_body = DashboardCreate,
+    responses(
+        (status = 201, description = "The new dashboard", body = Dashboard),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -61,6 +99,22 @@ async fn create<A: AuthContext>(
     Ok((StatusCode::CREATED, Json(dashboard)))
 }
 
+/// Changes a dashboard; with `widgets`, saves the whole dashboard in one transaction.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch,
+    path = "/dashboards/{dashboard_id}",
+    tag = "dashboards",
+    operation_id = "update_dashboard",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    request_body = DashboardUpdate,
+    responses(
+        (status = 200, description = "The changed dashboard", body = Dashboard),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn update<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -73,6 +127,20 @@ async fn update<A: AuthContext>(
     ))
 }
 
+/// Deletes a dashboard and its widgets.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/dashboards/{dashboard_id}",
+    tag = "dashboards",
+    operation_id = "delete_dashboard",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    responses(
+        (status = 200, description = "`{\"success\": true, \"message\": \"Dashboard '<id>' deleted\"}`", body = super::SuccessResponse),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn delete<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -85,6 +153,19 @@ async fn delete<A: AuthContext>(
     ))))
 }
 
+/// The portable form of a dashboard.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/dashboards/{dashboard_id}/export",
+    tag = "dashboards",
+    operation_id = "export_dashboard",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    responses(
+        (status = 200, description = "The export", body = DashboardExport),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn export<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -94,6 +175,19 @@ async fn export<A: AuthContext>(
     Ok(Json(state.engine().export_dashboard(&auth, id).await?))
 }
 
+/// Creates a dashboard from an export.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/dashboards/import",
+    tag = "dashboards",
+    operation_id = "import_dashboard",
+    request_body = DashboardImport,
+    responses(
+        (status = 201, description = "The new dashboard", body = Dashboard),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn import<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

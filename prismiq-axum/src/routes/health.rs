@@ -22,6 +22,7 @@ where
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct HealthCheck {
     status: &'static str,
     message: Option<String>,
@@ -29,6 +30,7 @@ struct HealthCheck {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct HealthStatus {
     status: &'static str,
     version: &'static str,
@@ -37,6 +39,7 @@ struct HealthStatus {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = StatusOk))]
 struct Ok {
     status: &'static str,
 }
@@ -45,6 +48,14 @@ fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
+/// The health of every backend (store, data source, cache); always 200.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    operation_id = "health",
+    responses((status = 200, description = "`healthy`, `degraded` or `unhealthy`, with each check", body = HealthStatus)),
+))]
 async fn health(State(state): State<PrismiqState>) -> Json<HealthStatus> {
     let mut checks = BTreeMap::new();
     let mut status = "healthy";
@@ -80,11 +91,29 @@ async fn health(State(state): State<PrismiqState>) -> Json<HealthStatus> {
     })
 }
 
+/// Liveness: the process answers.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    operation_id = "health_live",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Ok)),
+))]
 async fn live() -> Json<Ok> {
     Json(Ok { status: "ok" })
 }
 
-/// Ready when every critical backend (store, data source) answers.
+/// Readiness: ready when every critical backend (store, data source) answers.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    operation_id = "health_ready",
+    responses(
+        (status = 200, description = "`{\"status\": \"ok\"}`", body = Ok),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+))]
 async fn ready(State(state): State<PrismiqState>) -> Result<Json<Ok>, ApiError> {
     for check in state.engine().health_checks().await {
         if let (true, Err(message)) = (check.critical, &check.outcome) {

@@ -3,6 +3,7 @@
 pub(crate) mod dashboards;
 pub(crate) mod health;
 pub(crate) mod llm;
+pub(crate) mod openapi;
 pub(crate) mod pins;
 pub(crate) mod query;
 pub(crate) mod saved_queries;
@@ -16,6 +17,7 @@ use crate::error::ApiError;
 
 /// The body of a successful deletion or reordering.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct SuccessResponse {
     success: bool,
     message: String,

@@ -26,6 +26,20 @@ where
         .route("/dashboards/{dashboard_id}/pins", get(contexts::<A>))
 }
 
+/// Pins a dashboard the caller may view in a context.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/pins",
+    tag = "pins",
+    operation_id = "pin_dashboard",
+    request_body = PinRequest,
+    responses(
+        (status = 201, description = "The pin", body = PinnedDashboard),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn pin<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -35,6 +49,19 @@ async fn pin<A: AuthContext>(
     Ok((StatusCode::CREATED, Json(pin)))
 }
 
+/// Unpins a dashboard from a context.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/pins",
+    tag = "pins",
+    operation_id = "unpin_dashboard",
+    request_body = UnpinRequest,
+    responses(
+        (status = 200, description = "`{\"success\": true, \"message\": \"Dashboard unpinned successfully\"}`", body = super::SuccessResponse),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn unpin<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -47,10 +74,29 @@ async fn unpin<A: AuthContext>(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 struct ContextQuery {
+    /// Where in the host app the pins are (1–100 characters).
     context: String,
 }
 
+/// The caller's pinned dashboards in a context, in order.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/pins",
+    tag = "pins",
+    operation_id = "list_pins",
+    params(ContextQuery),
+    responses(
+        (status = 200, description = "The dashboards and their pins, as parallel lists", body = PinnedDashboards),
+        (status = 422, response = crate::openapi::Unprocessable),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn list<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -68,10 +114,24 @@ async fn list<A: AuthContext>(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct PinContexts {
     contexts: Vec<String>,
 }
 
+/// The contexts the caller pinned a dashboard in.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/dashboards/{dashboard_id}/pins",
+    tag = "pins",
+    operation_id = "dashboard_pin_contexts",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    responses(
+        (status = 200, description = "The contexts", body = PinContexts),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn contexts<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -82,6 +142,18 @@ async fn contexts<A: AuthContext>(
     Ok(Json(PinContexts { contexts }))
 }
 
+/// Reorders the caller's pins in a context.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put,
+    path = "/pins/order",
+    tag = "pins",
+    operation_id = "reorder_pins",
+    request_body = ReorderPinsRequest,
+    responses(
+        (status = 200, description = "`{\"success\": true, \"message\": \"Pins reordered successfully\"}`", body = super::SuccessResponse),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn reorder<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

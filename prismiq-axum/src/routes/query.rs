@@ -42,11 +42,25 @@ where
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Validity {
     valid: bool,
     errors: Vec<String>,
 }
 
+/// Checks a query against the caller's schema.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/validate",
+    tag = "query",
+    operation_id = "validate_query",
+    request_body = QueryDefinition,
+    responses(
+        (status = 200, description = "Whether the query is valid, and the problems", body = Validity),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn validate<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -60,10 +74,24 @@ async fn validate<A: AuthContext>(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Detailed {
     result: ValidationResult,
 }
 
+/// Checks a query against the caller's schema, with codes, fields and suggestions.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/validate/detailed",
+    tag = "query",
+    operation_id = "validate_query_detailed",
+    request_body = QueryDefinition,
+    responses(
+        (status = 200, description = "The full validation result", body = Detailed),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn validate_detailed<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -74,10 +102,25 @@ async fn validate_detailed<A: AuthContext>(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Sql {
     sql: String,
 }
 
+/// The SQL a query compiles to.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/sql",
+    tag = "query",
+    operation_id = "query_sql",
+    request_body = QueryDefinition,
+    responses(
+        (status = 200, description = "The SQL text, with `$n` placeholders", body = Sql),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn sql<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -88,6 +131,7 @@ async fn sql<A: AuthContext>(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ExecuteRequest {
     query: QueryDefinition,
     #[serde(default)]
@@ -96,6 +140,7 @@ struct ExecuteRequest {
 
 /// A result with the cache facts of `/query/execute`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct CachedResult {
     #[serde(flatten)]
     result: QueryResult,
@@ -103,6 +148,21 @@ struct CachedResult {
     is_from_cache: bool,
 }
 
+/// Runs a query, through the result cache.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/execute",
+    tag = "query",
+    operation_id = "execute_query",
+    request_body = ExecuteRequest,
+    responses(
+        (status = 200, description = "The rows, with the cache facts", body = CachedResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn execute<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -120,21 +180,56 @@ async fn execute<A: AuthContext>(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 struct PreviewParams {
     limit: Option<usize>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct PreviewRequest {
     query: QueryDefinition,
     #[serde(default)]
     limit: Option<usize>,
 }
 
+/// The body of `/query/preview`: the contract's `{"query", "limit"}` or the React client's bare
+/// query.
+#[cfg(feature = "openapi")]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "only describes the body `preview` reads")]
+enum PreviewBody {
+    /// The query with an optional row limit.
+    Wrapped(PreviewRequest),
+    /// The bare query; the limit comes from `?limit=`.
+    Bare(QueryDefinition),
+}
+
 const DEFAULT_PREVIEW_LIMIT: usize = 100;
 
 /// Accepts the contract's `{"query", "limit"}` body and the React client's bare query with
 /// `?limit=`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/preview",
+    tag = "query",
+    operation_id = "preview_query",
+    summary = "Runs a query for a preview, with a row limit",
+    params(PreviewParams),
+    request_body = PreviewBody,
+    responses(
+        (status = 200, description = "At most `limit` rows (default 100)", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn preview<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -160,6 +255,21 @@ async fn preview<A: AuthContext>(
     ))
 }
 
+/// Runs a query bucketed by a date column.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/execute/timeseries",
+    tag = "query",
+    operation_id = "execute_timeseries",
+    request_body = TimeSeriesRequest,
+    responses(
+        (status = 200, description = "One row per bucket (and group)", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn timeseries<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -171,6 +281,22 @@ async fn timeseries<A: AuthContext>(
 }
 
 /// The body is a bare array of filter values, or nothing at all.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/dashboards/{dashboard_id}/widgets/{widget_id}/execute",
+    tag = "query",
+    operation_id = "execute_widget",
+    summary = "Runs a widget's query with the dashboard's filter values",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
+    request_body(content = Option<Vec<FilterValue>>, description = "The values of the dashboard's filters; the body may be empty"),
+    responses(
+        (status = 200, description = "The widget's rows", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn execute_widget<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -193,6 +319,11 @@ async fn execute_widget<A: AuthContext>(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 struct SampleParams {
     #[serde(default = "five")]
     limit: usize,
@@ -203,10 +334,25 @@ fn five() -> usize {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Samples {
     values: Vec<Value>,
 }
 
+/// Distinct values of a column, for filter pickers.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/tables/{table}/columns/{column}/sample",
+    tag = "query",
+    operation_id = "sample_column",
+    params(("table" = String, Path, description = "The table name"), ("column" = String, Path, description = "The column name"), SampleParams),
+    responses(
+        (status = 200, description = "Up to `limit` distinct non-null values, ordered", body = Samples),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn sample<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -220,6 +366,21 @@ async fn sample<A: AuthContext>(
     Ok(Json(Samples { values }))
 }
 
+/// A metric in the current period against an earlier one.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/metrics/trend",
+    tag = "query",
+    operation_id = "metric_trend",
+    request_body = MetricTrendRequest,
+    responses(
+        (status = 200, description = "Current and previous values and the change", body = TrendResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn metric_trend<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -229,18 +390,33 @@ async fn metric_trend<A: AuthContext>(
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct InvalidateRequest {
     #[serde(default)]
     table: Option<String>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Invalidated {
     success: bool,
     message: String,
 }
 
 /// Drops the caller's tenant's cached results (of one table, or all). Admins only.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/cache/invalidate",
+    tag = "cache",
+    operation_id = "invalidate_cache",
+    summary = "Drops the tenant's cached results (admins only)",
+    request_body(content = Option<InvalidateRequest>, description = "A table to invalidate; the body may be empty (all tables)"),
+    responses(
+        (status = 200, description = "What was invalidated", body = Invalidated),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn invalidate<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -266,10 +442,24 @@ async fn invalidate<A: AuthContext>(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ValidateSqlRequest {
     sql: String,
 }
 
+/// Checks custom SQL: one read-only SELECT over the caller's tables.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/validate-sql",
+    tag = "query",
+    operation_id = "validate_sql",
+    request_body = ValidateSqlRequest,
+    responses(
+        (status = 200, description = "Whether the SQL may run, the problems, and the tables it reads", body = SqlValidation),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn validate_sql<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -280,6 +470,21 @@ async fn validate_sql<A: AuthContext>(
     ))
 }
 
+/// Runs custom SQL with parameters and dashboard filters.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/query/execute-sql",
+    tag = "query",
+    operation_id = "execute_sql",
+    request_body = ExecuteSqlRequest,
+    responses(
+        (status = 200, description = "The rows", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn execute_sql<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

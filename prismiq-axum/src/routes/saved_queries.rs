@@ -33,10 +33,22 @@ fn query_id(raw: &str) -> Result<SavedQueryId, ApiError> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct SavedQueryList {
     queries: Vec<SavedQuery>,
 }
 
+/// The saved queries the caller may read.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/saved-queries",
+    tag = "saved-queries",
+    operation_id = "list_saved_queries",
+    responses(
+        (status = 200, description = "Own and shared saved queries", body = SavedQueryList),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn list<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -45,6 +57,19 @@ async fn list<A: AuthContext>(
     Ok(Json(SavedQueryList { queries }))
 }
 
+/// One saved query.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/saved-queries/{query_id}",
+    tag = "saved-queries",
+    operation_id = "get_saved_query",
+    params(("query_id" = String, Path, description = "The saved query's id (a UUID)")),
+    responses(
+        (status = 200, description = "The saved query", body = SavedQuery),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn read<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -54,6 +79,19 @@ async fn read<A: AuthContext>(
     Ok(Json(state.engine().get_saved_query(&auth, id).await?))
 }
 
+/// Saves a query.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/saved-queries",
+    tag = "saved-queries",
+    operation_id = "create_saved_query",
+    request_body = SavedQueryCreate,
+    responses(
+        (status = 201, description = "The saved query", body = SavedQuery),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -63,6 +101,22 @@ async fn create<A: AuthContext>(
     Ok((StatusCode::CREATED, Json(query)))
 }
 
+/// Changes a saved query (owner or admin).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch,
+    path = "/saved-queries/{query_id}",
+    tag = "saved-queries",
+    operation_id = "update_saved_query",
+    params(("query_id" = String, Path, description = "The saved query's id (a UUID)")),
+    request_body = SavedQueryUpdate,
+    responses(
+        (status = 200, description = "The changed saved query", body = SavedQuery),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn update<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -75,6 +129,20 @@ async fn update<A: AuthContext>(
     ))
 }
 
+/// Deletes a saved query (owner or admin).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/saved-queries/{query_id}",
+    tag = "saved-queries",
+    operation_id = "delete_saved_query",
+    params(("query_id" = String, Path, description = "The saved query's id (a UUID)")),
+    responses(
+        (status = 200, description = "`{\"success\": true, \"message\": \"Saved query '<id>' deleted\"}`", body = super::SuccessResponse),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn delete<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

@@ -28,6 +28,18 @@ where
         .route("/tables/{table}/enhanced", get(enhanced_table::<A>))
 }
 
+/// The caller's schema as introspected, hidden tables included.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/schema",
+    tag = "schema",
+    operation_id = "get_schema",
+    responses(
+        (status = 200, description = "Tables, views and relationships", body = DatabaseSchema),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn schema<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -35,6 +47,18 @@ async fn schema<A: AuthContext>(
     Ok(Json(state.engine().schema(&auth).await?))
 }
 
+/// The caller's schema as the tenant presents it: hidden parts left out, display names added.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/schema/enhanced",
+    tag = "schema",
+    operation_id = "get_enhanced_schema",
+    responses(
+        (status = 200, description = "Visible tables and relationships", body = EnhancedDatabaseSchema),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn enhanced<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -43,10 +67,23 @@ async fn enhanced<A: AuthContext>(
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct TableList {
     tables: Vec<String>,
 }
 
+/// The names of the tables and views queries may use.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/tables",
+    tag = "schema",
+    operation_id = "list_tables",
+    responses(
+        (status = 200, description = "Table names, ordered", body = TableList),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn tables<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -55,6 +92,19 @@ async fn tables<A: AuthContext>(
     Ok(Json(TableList { tables }))
 }
 
+/// One table as introspected.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/tables/{table}",
+    tag = "schema",
+    operation_id = "get_table",
+    params(("table" = String, Path, description = "The table name")),
+    responses(
+        (status = 200, description = "The table", body = TableSchema),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn table<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -63,6 +113,19 @@ async fn table<A: AuthContext>(
     Ok(Json(state.engine().table(&auth, &name).await?))
 }
 
+/// One visible table as the tenant presents it.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/tables/{table}/enhanced",
+    tag = "schema",
+    operation_id = "get_enhanced_table",
+    params(("table" = String, Path, description = "The table name")),
+    responses(
+        (status = 200, description = "The table", body = EnhancedTableSchema),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn enhanced_table<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -71,6 +134,18 @@ async fn enhanced_table<A: AuthContext>(
     Ok(Json(state.engine().enhanced_table(&auth, &name).await?))
 }
 
+/// The tenant's schema config (admins only).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/schema/config",
+    tag = "schema",
+    operation_id = "get_schema_config",
+    responses(
+        (status = 200, description = "Display names, descriptions, formats and hidden parts", body = SchemaConfig),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn config<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -78,6 +153,19 @@ async fn config<A: AuthContext>(
     Ok(Json(state.engine().schema_config(&auth).await?))
 }
 
+/// Replaces the tenant's schema config (admins only).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put,
+    path = "/schema/config",
+    tag = "schema",
+    operation_id = "put_schema_config",
+    request_body = SchemaConfig,
+    responses(
+        (status = 200, description = "The saved config", body = SchemaConfig),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn set_config<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

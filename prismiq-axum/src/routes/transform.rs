@@ -17,12 +17,36 @@ where
         .route("/transform/trend", post(trend))
 }
 
+/// Pivots a result: one row per `row_column` value, one column per `pivot_column` value.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/transform/pivot",
+    tag = "transforms",
+    operation_id = "pivot",
+    request_body = PivotRequest,
+    responses(
+        (status = 200, description = "The pivoted result", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+    ),
+))]
 async fn pivot(ApiJson(request): ApiJson<PivotRequest>) -> Result<Json<QueryResult>, ApiError> {
     prismiq_core::pivot(&request)
         .map(Json)
         .map_err(|err| ApiError::BadRequest(err.0))
 }
 
+/// Adds a column with the change of a value from the row before.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/transform/trend",
+    tag = "transforms",
+    operation_id = "add_trend_column",
+    request_body = TrendColumnRequest,
+    responses(
+        (status = 200, description = "The result with the trend column", body = QueryResult),
+        (status = 400, response = crate::openapi::BadRequest),
+    ),
+))]
 async fn trend(
     ApiJson(request): ApiJson<TrendColumnRequest>,
 ) -> Result<Json<QueryResult>, ApiError> {

@@ -40,6 +40,21 @@ fn ids(dashboard: &str, widget: &str) -> Result<(prismiq_core::DashboardId, Widg
     ))
 }
 
+/// Adds a widget to a dashboard.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/dashboards/{dashboard_id}/widgets",
+    tag = "widgets",
+    operation_id = "create_widget",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    request_body = WidgetCreate,
+    responses(
+        (status = 201, description = "The new widget", body = Widget),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -51,6 +66,21 @@ async fn create<A: AuthContext>(
     Ok((StatusCode::CREATED, Json(widget)))
 }
 
+/// Changes a widget of the dashboard (PATCH, or PUT as the React client sends).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    method(patch, put),
+    path = "/dashboards/{dashboard_id}/widgets/{widget_id}",
+    tag = "widgets",
+    operation_id = "update_widget",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
+    request_body = WidgetUpdate,
+    responses(
+        (status = 200, description = "The changed widget", body = Widget),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn update<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -66,6 +96,20 @@ async fn update<A: AuthContext>(
     ))
 }
 
+/// Deletes a widget of the dashboard.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/dashboards/{dashboard_id}/widgets/{widget_id}",
+    tag = "widgets",
+    operation_id = "delete_widget",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
+    responses(
+        (status = 200, description = "`{\"success\": true, \"message\": \"Widget '<id>' deleted\"}`", body = super::SuccessResponse),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn delete<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -81,6 +125,20 @@ async fn delete<A: AuthContext>(
     ))))
 }
 
+/// Copies a widget of the dashboard onto it.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/dashboards/{dashboard_id}/widgets/{widget_id}/duplicate",
+    tag = "widgets",
+    operation_id = "duplicate_widget",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
+    responses(
+        (status = 201, description = "The copy", body = Widget),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn duplicate<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
@@ -94,6 +152,21 @@ async fn duplicate<A: AuthContext>(
     Ok((StatusCode::CREATED, Json(copy)))
 }
 
+/// Moves widgets of the dashboard.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    put,
+    path = "/dashboards/{dashboard_id}/layout",
+    tag = "widgets",
+    operation_id = "update_layout",
+    params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
+    request_body(content = Vec<LayoutItem>, description = "A bare array of new positions"),
+    responses(
+        (status = 200, description = "The dashboard with its widgets moved", body = Dashboard),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
 async fn layout<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,

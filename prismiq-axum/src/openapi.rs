@@ -1,0 +1,335 @@
+//! The OpenAPI 3.1 document of the router (feature `openapi`), generated from the handlers'
+//! `#[utoipa::path]` attributes and the wire types' `utoipa::ToSchema` derives.
+//!
+//! Conventions every operation follows, added here rather than repeated on each handler:
+//!
+//! - operations behind the host's auth extractor carry the `tenant_header` security requirement
+//!   and may answer 400 (with [`HeaderAuth`](crate::HeaderAuth): no `X-Tenant-ID`), 401 (the
+//!   host's own rejection, or a per-user operation without a user) and 503 (the store or the
+//!   database cannot be reached);
+//! - operations with a JSON body may answer 413 when it is over the router's body limit, and
+//!   422 when it cannot be read (`{"detail": [issue]}`) or breaks a rule
+//!   (`{"detail": "<message>"}`);
+//! - every operation may answer 504 when it takes longer than the router's request timeout.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{self, ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+
+use crate::error::ValidationIssue;
+use crate::routes;
+
+/// The name of the security scheme of authenticated operations.
+const TENANT_HEADER: &str = "tenant_header";
+
+/// The body of every error but a 422 for an unreadable request: `{"detail": "<message>"}`.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "only describes the JSON that `ApiError` writes")]
+pub(crate) struct ErrorDetail {
+    /// What went wrong, for a person.
+    detail: String,
+}
+
+/// The body of a 422 for a body, query string or path that cannot be read.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "only describes the JSON that `ApiError` writes")]
+pub(crate) struct ValidationErrorList {
+    /// One entry per problem.
+    detail: Vec<ValidationIssue>,
+}
+
+/// A response with an `ErrorDetail` body.
+fn detail_response(description: &str) -> RefOr<openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorDetail")))
+                .build(),
+        )
+        .into()
+}
+
+macro_rules! error_responses {
+    ($($(#[$doc:meta])* $name:ident => $description:literal;)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<openapi::Response>) {
+                (stringify!($name), detail_response($description))
+            }
+        }
+    )*};
+}
+
+error_responses! {
+    /// 400.
+    BadRequest => "The request cannot be served as sent; with `HeaderAuth`, also a missing \
+        `X-Tenant-ID` header.";
+    /// 401.
+    Unauthorized => "The host's auth extractor rejected the caller (its own body), or a \
+        per-user operation was called without a user.";
+    /// 403.
+    Forbidden => "The object exists but the caller may not do this to it.";
+    /// 404.
+    NotFound => "No such object in the caller's tenant (another tenant's object, and a \
+        malformed id, are also 404).";
+    /// 409.
+    Conflict => "The name, id or pin is already taken.";
+    /// 503.
+    Unavailable => "The store or the database cannot be reached, or no data source is \
+        configured; retry later.";
+    /// 413.
+    PayloadTooLarge => "The body is larger than the router's body limit.";
+    /// 429.
+    TooManyRequests => "The tenant already runs as many queries as it may at once.";
+    /// 504.
+    Timeout => "The request took longer than the router's request timeout, or its query \
+        longer than the engine's query timeout.";
+}
+
+/// 422: `{"detail": [issue]}` for a request that cannot be read, `{"detail": "<message>"}`
+/// for one that breaks a rule.
+pub(crate) struct Unprocessable;
+
+impl<'r> ToResponse<'r> for Unprocessable {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let schema: Schema = OneOfBuilder::new()
+            .item(Ref::from_schema_name("ValidationErrorList"))
+            .item(Ref::from_schema_name("ErrorDetail"))
+            .into();
+        let response = ResponseBuilder::new()
+            .description(
+                "The body, query string or path cannot be read (a list of issues with their \
+                 locations), or the input breaks a rule or a limit (a message).",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(schema)).build(),
+            );
+        ("Unprocessable", response.into())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Prismiq",
+        description = "The Prismiq dashboard and analytics API.\n\n\
+            Paths are relative to where the host nests the router; hosts usually nest it at \
+            `/api/prismiq` (`prismiq_axum::BASE_PATH`), the server listed here. Authenticated \
+            operations run the host's own auth extractor first; the `tenant_header` scheme \
+            describes `HeaderAuth`, the extractor for demos that reads `X-Tenant-ID`, \
+            `X-User-ID` and `X-Schema-Name`. Every error body is JSON.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    servers((url = "/api/prismiq", description = "Where hosts usually nest the router")),
+    paths(
+        routes::health::health,
+        routes::health::live,
+        routes::health::ready,
+        routes::schema::schema,
+        routes::schema::enhanced,
+        routes::schema::config,
+        routes::schema::set_config,
+        routes::schema::tables,
+        routes::schema::table,
+        routes::schema::enhanced_table,
+        routes::query::validate,
+        routes::query::validate_detailed,
+        routes::query::sql,
+        routes::query::execute,
+        routes::query::preview,
+        routes::query::timeseries,
+        routes::query::validate_sql,
+        routes::query::execute_sql,
+        routes::query::execute_widget,
+        routes::query::sample,
+        routes::query::metric_trend,
+        routes::query::invalidate,
+        routes::dashboards::list,
+        routes::dashboards::create,
+        routes::dashboards::import,
+        routes::dashboards::read,
+        routes::dashboards::update,
+        routes::dashboards::delete,
+        routes::dashboards::export,
+        routes::widgets::create,
+        routes::widgets::update,
+        routes::widgets::delete,
+        routes::widgets::duplicate,
+        routes::widgets::layout,
+        routes::saved_queries::list,
+        routes::saved_queries::create,
+        routes::saved_queries::read,
+        routes::saved_queries::update,
+        routes::saved_queries::delete,
+        routes::pins::list,
+        routes::pins::pin,
+        routes::pins::unpin,
+        routes::pins::reorder,
+        routes::pins::contexts,
+        routes::llm::status,
+        routes::llm::chat,
+        routes::transform::pivot,
+        routes::transform::trend,
+        routes::openapi::document,
+    ),
+    components(
+        schemas(ErrorDetail, ValidationErrorList),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            Unprocessable,
+            TooManyRequests,
+            Unavailable,
+            Timeout
+        ),
+    ),
+    modifiers(&Conventions),
+    tags(
+        (name = "health", description = "Liveness, readiness and backend health; no auth"),
+        (name = "schema", description = "The tenant's database schema and its presentation"),
+        (name = "query", description = "Structured queries, custom SQL and column samples"),
+        (name = "dashboards", description = "Dashboards, export and import"),
+        (name = "widgets", description = "Widgets of a dashboard, and its layout"),
+        (name = "saved-queries", description = "Named queries a tenant's users keep and share"),
+        (name = "pins", description = "A user's dashboards pinned per context"),
+        (name = "transforms", description = "Reshaping a result the client already has; no auth"),
+        (name = "cache", description = "The result cache"),
+        (name = "llm", description = "The assistant, disabled until one is plugged in"),
+        (name = "meta", description = "This document"),
+    ),
+)]
+struct ApiDoc;
+
+/// Adds the responses and security scheme every operation shares (see the module docs).
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            TENANT_HEADER,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Tenant-ID",
+                "The caller's tenant, as `HeaderAuth` reads it (with optional `X-User-ID` and \
+                 `X-Schema-Name`). Hosts authenticate with their own extractor instead.",
+            ))),
+        );
+        for (schema, fields) in DEFAULTED_ON_INPUT {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) {
+                object
+                    .required
+                    .retain(|field| !fields.contains(&field.as_str()));
+            }
+        }
+        for item in doc.paths.paths.values_mut() {
+            alias_put(item);
+            for operation in operations(item) {
+                if let Some(summary) = &mut operation.summary
+                    && summary.ends_with('.')
+                {
+                    summary.pop();
+                }
+                let authenticated = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|requirements| !requirements.is_empty());
+                let mut shared = Vec::new();
+                if authenticated {
+                    shared.extend([("400", "BadRequest"), ("401", "Unauthorized")]);
+                }
+                if operation.request_body.is_some() {
+                    shared.extend([("413", "PayloadTooLarge"), ("422", "Unprocessable")]);
+                }
+                if authenticated {
+                    shared.push(("503", "Unavailable"));
+                }
+                shared.push(("504", "Timeout"));
+                let responses = &mut operation.responses.responses;
+                for (status, name) in shared {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| Ref::from_response_name(name).into());
+                }
+            }
+        }
+    }
+}
+
+/// Fields of the query definition that are written in full but may be left out on input,
+/// where they take their defaults.
+const DEFAULTED_ON_INPUT: &[(&str, &[&str])] = &[
+    ("ColumnSelection", &["aggregation"]),
+    ("FilterDefinition", &["value"]),
+    ("TimeSeriesConfig", &["fill_missing", "fill_value"]),
+    (
+        "CalculatedField",
+        &["has_internal_aggregation", "data_type"],
+    ),
+];
+
+/// A handler mounted for both PATCH and PUT documents one operation twice; the PUT one gets
+/// its own operation id, as ids must be unique.
+fn alias_put(item: &mut PathItem) {
+    if let (Some(patch), Some(put)) = (&item.patch, &mut item.put)
+        && patch.operation_id.is_some()
+        && put.operation_id == patch.operation_id
+    {
+        put.operation_id = patch.operation_id.as_ref().map(|id| format!("{id}_put"));
+        put.description = Some("The same operation as PATCH on this path.".to_owned());
+    }
+}
+
+/// The operations of a path item.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The OpenAPI 3.1 document of every route of [`router`](crate::router), with paths relative
+/// to where the host nests it (the document's server is [`BASE_PATH`](crate::BASE_PATH)).
+///
+/// The router serves it at `GET /openapi.json`; a host can also change it (servers, security
+/// schemes of its own auth) and serve it itself:
+///
+/// ```
+/// let mut doc = prismiq_axum::openapi();
+/// doc.servers = Some(vec![prismiq_axum::utoipa::openapi::Server::new("/analytics")]);
+/// assert!(doc.paths.paths.contains_key("/dashboards"));
+/// ```
+pub fn openapi() -> openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`: the document, built once.
+pub(crate) fn document_response() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let json = JSON.get_or_init(|| {
+        openapi()
+            .to_json()
+            .expect("an OpenAPI document always serializes")
+    });
+    ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
+}
