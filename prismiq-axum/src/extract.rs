@@ -82,7 +82,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 }
 
 fn syntax_error(bytes: &[u8], err: &serde_json::Error) -> ApiError {
-    let offset = byte_offset(bytes, err.line(), err.column());
+    // At the end of the input, the problem is where the input stops.
+    let offset = if err.is_eof() {
+        bytes.len()
+    } else {
+        byte_offset(bytes, err.line(), err.column())
+    };
     ApiError::validation(
         "json_invalid",
         vec![json!("body"), json!(offset)],
