@@ -20,8 +20,9 @@ fn with_variables(sql: &str, vars: &[&str]) -> String {
     out
 }
 
-/// One transaction as the store runs it: `BEGIN`, the tenant setup, the statements, `COMMIT`.
-fn transaction(statements: &[String]) -> String {
+/// One transaction as the store runs it: `BEGIN`, the tenant setup, the statements, then
+/// `COMMIT` for a write or `ROLLBACK` for a read (see `store::end_read`).
+fn transaction(statements: &[String], end: &str) -> String {
     let mut out = String::from("BEGIN;\n");
     out.push_str(&with_variables(BEGIN_SCOPE, &["tenant"]));
     out.push_str(";\n");
@@ -29,7 +30,8 @@ fn transaction(statements: &[String]) -> String {
         out.push_str(statement);
         out.push_str(";\n");
     }
-    out.push_str("COMMIT;\n");
+    out.push_str(end);
+    out.push_str(";\n");
     out
 }
 
@@ -46,15 +48,24 @@ fn script(what: &str, transactions: &[String]) -> String {
 
 /// The scripts, by file name.
 fn scripts() -> Vec<(&'static str, String)> {
-    let get = transaction(&[with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"])]);
-    let list = transaction(&[with_variables(
-        LIST_DASHBOARDS,
-        &["tenant", "admin", "user"],
-    )]);
-    let layout = transaction(&[
-        with_variables(UPDATE_LAYOUT, &["tenant", "dashboard", "ids", "positions"]),
-        with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"]),
-    ]);
+    let get = transaction(
+        &[with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"])],
+        "ROLLBACK",
+    );
+    let list = transaction(
+        &[with_variables(
+            LIST_DASHBOARDS,
+            &["tenant", "admin", "user"],
+        )],
+        "ROLLBACK",
+    );
+    let layout = transaction(
+        &[
+            with_variables(UPDATE_LAYOUT, &["tenant", "dashboard", "ids", "positions"]),
+            with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"]),
+        ],
+        "COMMIT",
+    );
     vec![
         (
             "get_dashboard.sql",

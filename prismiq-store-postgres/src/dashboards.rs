@@ -16,6 +16,7 @@ use crate::pins::LOCK_PINS;
 use crate::rows::{
     DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns, viewer_params, widget_json,
 };
+use crate::store::end_read;
 
 pub(crate) const SELECT_DASHBOARD: &str = concat!(
     "select ",
@@ -253,7 +254,7 @@ impl DashboardStore for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(rows.into_iter().map(Dashboard::from).collect())
     }
 
@@ -264,7 +265,7 @@ impl DashboardStore for PostgresStore {
     ) -> StoreResult<Option<Dashboard>> {
         let mut tx = self.begin(scope).await.map_err(db)?;
         let dashboard = fetch_dashboard(&mut tx, scope, id).await?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(dashboard)
     }
 

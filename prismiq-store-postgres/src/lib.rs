@@ -26,7 +26,8 @@
 //! ```
 //!
 //! [`PostgresStore::connect`] is a shortcut that opens a pool of its own with a 5 s acquire
-//! timeout.
+//! timeout, which checks a connection before handing it out only after it sat idle for
+//! [`CHECK_IDLE_AFTER`] (its docs show how a host's own pool can do the same).
 //!
 //! # Tables and migrations
 //!
@@ -42,6 +43,9 @@
 //! - **One round trip per read, one transaction per write**, whatever the number of widgets:
 //!   a dashboard comes with its widgets aggregated in the same query, a list of dashboards is
 //!   one query, a layout save or a whole-dashboard save writes every widget in one statement.
+//!   Each operation is a transaction: `BEGIN`, the tenant setup statement (see below), its
+//!   statements, then `COMMIT` for a write; a read ends with a `ROLLBACK` that travels with the
+//!   pool's check of the returned connection, so it costs no round trip of its own.
 //! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard, deleting
 //!   a dashboard and reordering pins are each one transaction.
 //! - **Limits hold under concurrency**: the per-owner dashboard limit is counted under a
@@ -100,4 +104,4 @@ pub mod testing;
 pub use error::PgStoreError;
 pub use source::PgDataSource;
 pub use sqlx;
-pub use store::{DEFAULT_ACQUIRE_TIMEOUT, MIGRATOR, PostgresStore};
+pub use store::{CHECK_IDLE_AFTER, DEFAULT_ACQUIRE_TIMEOUT, MIGRATOR, PostgresStore};

@@ -12,6 +12,7 @@ use prismiq_core::{
 use crate::PostgresStore;
 use crate::error::db;
 use crate::rows::{PinRow, PinnedRow, dashboard_columns};
+use crate::store::end_read;
 
 /// Serialises pin changes per tenant.
 pub(crate) const LOCK_PINS: &str =
@@ -149,7 +150,7 @@ impl PinStore for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         rows.into_iter()
             .map(|row| {
                 let pin = PinnedDashboard::try_from(row.pin).map_err(db)?;
@@ -172,7 +173,7 @@ impl PinStore for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(contexts)
     }
 

@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use crate::PostgresStore;
 use crate::error::db;
 use crate::rows::{SavedQueryRow, viewer_params};
+use crate::store::end_read;
 
 /// The rule of `Viewer::can_read_saved_query`: `$2` is "admin", `$3` the user (null when
 /// anonymous). Names sort by code point (the column's collation is "C").
@@ -59,7 +60,7 @@ impl SavedQueryStore for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(rows.into_iter().map(SavedQuery::from).collect())
     }
 
@@ -75,7 +76,7 @@ impl SavedQueryStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(row.map(SavedQuery::from))
     }
 

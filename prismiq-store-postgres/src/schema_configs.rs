@@ -6,6 +6,7 @@ use sqlx::types::Json;
 
 use crate::PostgresStore;
 use crate::error::db;
+use crate::store::end_read;
 
 const SELECT_SCHEMA_CONFIG: &str = "select config from prismiq.schema_configs where tenant_id = $1";
 
@@ -22,7 +23,7 @@ impl SchemaConfigStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        end_read(tx);
         Ok(config.map(|config| config.0))
     }
 

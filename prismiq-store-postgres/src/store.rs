@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use prismiq_core::Scope;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 
 use crate::PgStoreError;
 
@@ -17,6 +17,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 /// How long [`PostgresStore::connect`]'s pool waits for a connection before failing.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`PostgresStore::connect`]'s pool checks that a connection still works before handing it
+/// out only when it has been idle this long. A connection in steady use needs no check (the
+/// pool checks every connection it gets back, and a failed statement closes it), which saves a
+/// round trip per operation; one that sat idle may have been cut by a server restart.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Starts every transaction: sets the tenant that row-level security confines the transaction
 /// to and, when the connection's role would bypass row-level security (a superuser or a role
@@ -51,9 +57,46 @@ impl PostgresStore {
 
     /// Connects a pool of its own to `url`, waiting at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a
     /// connection, and checks that the database answers.
+    ///
+    /// The pool checks a connection before handing it out only when it has been idle for
+    /// [`CHECK_IDLE_AFTER`] or more, rather than every time (sqlx's default, one more round
+    /// trip per operation). A host that builds its own pool can do the same:
+    ///
+    /// ```no_run
+    /// use prismiq_store_postgres::sqlx::Connection;
+    /// use prismiq_store_postgres::sqlx::postgres::PgPoolOptions;
+    /// use prismiq_store_postgres::{CHECK_IDLE_AFTER, DEFAULT_ACQUIRE_TIMEOUT};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = PgPoolOptions::new()
+    ///     .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+    ///     .test_before_acquire(false)
+    ///     .before_acquire(|conn, meta| {
+    ///         Box::pin(async move {
+    ///             if meta.idle_for >= CHECK_IDLE_AFTER {
+    ///                 conn.ping().await?;
+    ///             }
+    ///             Ok(true)
+    ///         })
+    ///     })
+    ///     .connect("postgres://app@localhost/app")
+    ///     .await?;
+    /// # let _ = pool;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, PgStoreError> {
         let pool = PgPoolOptions::new()
             .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         Ok(Self::new(pool))
@@ -84,4 +127,15 @@ impl PostgresStore {
             .await?;
         Ok(tx)
     }
+}
+
+/// Ends a transaction that only read: there is nothing to commit, so it is rolled back, which
+/// ends the tenant setting and the role switch just the same.
+///
+/// Dropping the transaction queues the `ROLLBACK`; sqlx sends it together with the check the
+/// pool runs on every connection it gets back (after the caller has its result), and the
+/// connection is reused only once both are done. So a read costs no round trip for ending its
+/// transaction, where `COMMIT` would cost one while the caller waits.
+pub(crate) fn end_read(tx: Transaction<'static, Postgres>) {
+    drop(tx);
 }
