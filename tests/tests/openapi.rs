@@ -1,11 +1,16 @@
 //! The OpenAPI document served at `/openapi.json`: valid OpenAPI 3.1, documenting exactly the
-//! routes declared in `prismiq-axum/src/routes/*.rs`, every one of them mounted.
+//! routes declared in `prismiq-axum/src/routes/*.rs`, every one of them mounted, and with
+//! schemas that the requests the server accepts and the responses it gives match.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::http::Method;
-use prismiq_axum::prismiq_core::{Engine, MemoryStore};
+use prismiq_axum::prismiq_core::{
+    CompiledQuery, DataSource, DatabaseSchema, Engine, ExecutionContext, MemoryStore, QueryResult,
+    SourceError,
+};
 use prismiq_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -462,5 +467,587 @@ async fn custom_wire_shapes_have_their_own_schemas() {
             .as_array()
             .expect("required")
             .contains(&json!("aggregation"))
+    );
+}
+
+/// A data source with one table and a fixed answer, so that the query routes succeed.
+#[derive(Debug)]
+struct Fixed;
+
+#[async_trait::async_trait]
+impl DataSource for Fixed {
+    async fn introspect(&self, _schema: &str) -> Result<DatabaseSchema, SourceError> {
+        Ok(serde_json::from_value(json!({
+            "tables": [{
+                "name": "orders",
+                "schema_name": "public",
+                "columns": [
+                    {"name": "id", "data_type": "integer", "is_nullable": false, "is_primary_key": true},
+                    {"name": "region", "data_type": "text", "is_nullable": true},
+                    {"name": "total", "data_type": "numeric", "is_nullable": true},
+                    {"name": "created_at", "data_type": "date", "is_nullable": false}
+                ],
+                "row_count": 2
+            }],
+            "relationships": []
+        }))
+        .expect("schema"))
+    }
+    async fn schema_exists(&self, _schema: &str) -> Result<bool, SourceError> {
+        Ok(true)
+    }
+    async fn execute(
+        &self,
+        _context: &ExecutionContext,
+        _query: &CompiledQuery,
+    ) -> Result<QueryResult, SourceError> {
+        Ok(serde_json::from_value(json!({
+            "columns": ["region", "total"],
+            "column_types": ["text", "numeric"],
+            "rows": [["East", 10.5], ["West", 4]],
+            "row_count": 2,
+            "truncated": false,
+            "execution_time_ms": 1.0
+        }))
+        .expect("result"))
+    }
+    async fn ping(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+/// Checks requests and responses against the document's schemas.
+struct Contract {
+    doc: Value,
+}
+
+impl Contract {
+    /// The problems of `value` against `schema`, whose `$ref`s point into the document's
+    /// components.
+    fn problems(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let root = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": self.doc["components"],
+            "allOf": [schema],
+        });
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("schema {schema} does not compile: {e}"));
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{e} (at {})", e.instance_path()))
+            .collect()
+    }
+
+    /// `value` must match `schema`.
+    fn assert_matches(&self, schema: &Value, value: &Value, what: &str) {
+        let problems = self.problems(schema, value);
+        assert!(problems.is_empty(), "{what}: {problems:#?}\nin {value}");
+    }
+
+    /// A `$ref` to a component, or the object itself.
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        match value["$ref"].as_str() {
+            Some(target) => self.doc["components"]
+                .pointer(target.strip_prefix("#/components").expect("local"))
+                .expect("resolved"),
+            None => value,
+        }
+    }
+
+    /// Checks the body sent (if any) and the response of `method template` against the
+    /// document, and that the status is `status`.
+    fn check(
+        &self,
+        method: &str,
+        template: &str,
+        sent: Option<&Value>,
+        response: prismiq_tests::Response,
+        status: u16,
+    ) -> Value {
+        let what = format!("{} {template}", method.to_uppercase());
+        let operation = &self.doc["paths"][template][method];
+        assert!(operation.is_object(), "{what} is not documented");
+        if let Some(body) = sent {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            self.assert_matches(schema, body, &format!("{what} request"));
+        }
+        let actual = response.status.as_u16();
+        let body = response.body;
+        assert_eq!(actual, status, "{what}: unexpected status, body {body}");
+        let documented = self.resolve(&operation["responses"][status.to_string()]);
+        assert!(documented.is_object(), "{what}: {status} is not documented");
+        let schema = &documented["content"]["application/json"]["schema"];
+        self.assert_matches(schema, &body, &format!("{what} {status}"));
+        body
+    }
+}
+
+#[tokio::test]
+async fn component_schemas_are_valid_json_schema() {
+    let doc = served_document().await;
+    for (name, schema) in doc["components"]["schemas"].as_object().expect("schemas") {
+        let mut schema = schema.clone();
+        schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+        jsonschema::draft202012::meta::validate(&schema)
+            .unwrap_or_else(|e| panic!("schema {name}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn requests_and_responses_match_the_documented_schemas() {
+    let contract = Contract {
+        doc: served_document().await,
+    };
+    let app = TestApp::new(Engine::new(MemoryStore::new()));
+    let c = &contract;
+    // The checker rejects what it should: missing fields, bad formats, unknown enum values.
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    assert!(
+        !c.problems(&schema("Dashboard"), &json!({"name": "x"}))
+            .is_empty()
+    );
+    assert!(
+        !c.problems(&schema("Timestamp"), &json!("yesterday"))
+            .is_empty()
+    );
+    assert!(!c.problems(&schema("DashboardId"), &json!("42")).is_empty());
+    assert!(
+        !c.problems(&schema("WidgetType"), &json!("gauge"))
+            .is_empty()
+    );
+    assert!(
+        !c.problems(&schema("LayoutItem"), &json!({"x": 1}))
+            .is_empty()
+    );
+
+    c.check("get", "/health", None, app.get("/health").send().await, 200);
+    c.check(
+        "get",
+        "/health/live",
+        None,
+        app.get("/health/live").send().await,
+        200,
+    );
+    c.check(
+        "get",
+        "/health/ready",
+        None,
+        app.get("/health/ready").send().await,
+        200,
+    );
+    c.check(
+        "get",
+        "/llm/status",
+        None,
+        app.get("/llm/status").send().await,
+        200,
+    );
+    let call = app
+        .post("/llm/chat")
+        .as_user("alice")
+        .json(&json!({"message": "hi"}));
+    c.check("post", "/llm/chat", None, call.send().await, 400);
+    c.check(
+        "get",
+        "/dashboards",
+        None,
+        app.get("/dashboards").send().await,
+        400,
+    );
+
+    // Dashboards and widgets.
+    let query = json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [
+            {"table_id": "t1", "column": "region"},
+            {"table_id": "t1", "column": "total", "aggregation": "sum", "alias": "total"}
+        ]
+    });
+    let create = json!({
+        "name": "Sales",
+        "description": "Revenue",
+        "widgets": [{
+            "type": "text",
+            "title": "Notes",
+            "position": {"x": 0, "y": 0, "w": 6, "h": 2},
+            "config": {"content": "Hello", "markdown": true}
+        }],
+        "filters": [{"id": "region", "type": "select", "label": "Region", "field": "region"}],
+        "is_public": false,
+        "allowed_viewers": ["bob"]
+    });
+    let call = app.post("/dashboards").as_user("alice").json(&create);
+    let dashboard = c.check("post", "/dashboards", Some(&create), call.send().await, 201);
+    let id = dashboard["id"].as_str().expect("id").to_owned();
+    let at = format!("/dashboards/{id}");
+    let call = app.post("/dashboards").as_user("alice").json(&create);
+    c.check("post", "/dashboards", Some(&create), call.send().await, 409);
+    let bad = json!({"widgets": 3});
+    let call = app.post("/dashboards").as_user("alice").json(&bad);
+    c.check("post", "/dashboards", None, call.send().await, 422);
+    let call = app
+        .get("/dashboards/00000000-0000-7000-8000-000000000000")
+        .as_user("alice");
+    c.check(
+        "get",
+        "/dashboards/{dashboard_id}",
+        None,
+        call.send().await,
+        404,
+    );
+    let call = app.get(&at).as_user("bob");
+    c.check(
+        "get",
+        "/dashboards/{dashboard_id}",
+        None,
+        call.send().await,
+        200,
+    );
+    let call = app.get("/dashboards").as_user("alice");
+    c.check("get", "/dashboards", None, call.send().await, 200);
+    let change = json!({"description": null, "is_public": true});
+    let call = app.patch(&at).as_user("bob").json(&change);
+    c.check(
+        "patch",
+        "/dashboards/{dashboard_id}",
+        Some(&change),
+        call.send().await,
+        403,
+    );
+    let call = app.patch(&at).as_user("alice").json(&change);
+    c.check(
+        "patch",
+        "/dashboards/{dashboard_id}",
+        Some(&change),
+        call.send().await,
+        200,
+    );
+
+    let widget = json!({
+        "type": "bar_chart",
+        "title": "By region",
+        "query": query,
+        "position": {"x": 6, "y": 0, "w": 6, "h": 4},
+        "config": {"x_axis": "region", "y_axis": ["total"], "valueFormat": "currency"}
+    });
+    let call = app
+        .post(&format!("{at}/widgets"))
+        .as_user("alice")
+        .json(&widget);
+    let template = "/dashboards/{dashboard_id}/widgets";
+    let widget = c.check("post", template, Some(&widget), call.send().await, 201);
+    let wid = widget["id"].as_str().expect("widget id").to_owned();
+    let widget_at = format!("{at}/widgets/{wid}");
+    let template = "/dashboards/{dashboard_id}/widgets/{widget_id}";
+    let change = json!({"title": "Revenue by region", "query": null});
+    let call = app.put(&widget_at).as_user("alice").json(&change);
+    c.check("put", template, Some(&change), call.send().await, 200);
+    let change = json!({"query": query});
+    let call = app.patch(&widget_at).as_user("alice").json(&change);
+    c.check("patch", template, Some(&change), call.send().await, 200);
+    let call = app.post(&format!("{widget_at}/duplicate")).as_user("alice");
+    let copy = c.check(
+        "post",
+        "/dashboards/{dashboard_id}/widgets/{widget_id}/duplicate",
+        None,
+        call.send().await,
+        201,
+    );
+    let layout = json!([
+        {"widget_id": wid, "position": {"x": 0, "y": 4, "w": 6, "h": 4}},
+        {"id": copy["id"], "x": 6, "y": 4}
+    ]);
+    let call = app
+        .put(&format!("{at}/layout"))
+        .as_user("alice")
+        .json(&layout);
+    c.check(
+        "put",
+        "/dashboards/{dashboard_id}/layout",
+        Some(&layout),
+        call.send().await,
+        200,
+    );
+    let call = app.get(&format!("{at}/export")).as_user("alice");
+    let export = c.check(
+        "get",
+        "/dashboards/{dashboard_id}/export",
+        None,
+        call.send().await,
+        200,
+    );
+    let import = json!({"export_data": export, "name_override": "Sales (copy)"});
+    let call = app
+        .post("/dashboards/import")
+        .as_user("alice")
+        .json(&import);
+    c.check(
+        "post",
+        "/dashboards/import",
+        Some(&import),
+        call.send().await,
+        201,
+    );
+    let save = json!({"name": "Sales", "widgets": [
+        {"id": wid, "type": "metric", "title": "Total", "query": query, "position": {"x": 0, "y": 0, "w": 3, "h": 2}}
+    ]});
+    let call = app.patch(&at).as_user("alice").json(&save);
+    c.check(
+        "patch",
+        "/dashboards/{dashboard_id}",
+        Some(&save),
+        call.send().await,
+        200,
+    );
+    let call = app.post(&format!("{widget_at}/execute")).as_user("alice");
+    let template = "/dashboards/{dashboard_id}/widgets/{widget_id}/execute";
+    c.check("post", template, None, call.send().await, 503);
+
+    // Saved queries.
+    let saved = json!({"name": "By region", "query": query, "is_shared": true});
+    let call = app.post("/saved-queries").as_user("alice").json(&saved);
+    let saved = c.check(
+        "post",
+        "/saved-queries",
+        Some(&saved),
+        call.send().await,
+        201,
+    );
+    let saved_at = format!("/saved-queries/{}", saved["id"].as_str().expect("id"));
+    let call = app.get("/saved-queries").as_user("bob");
+    c.check("get", "/saved-queries", None, call.send().await, 200);
+    let call = app.get(&saved_at).as_user("bob");
+    c.check(
+        "get",
+        "/saved-queries/{query_id}",
+        None,
+        call.send().await,
+        200,
+    );
+    let change = json!({"description": "Sum per region"});
+    let call = app.patch(&saved_at).as_user("alice").json(&change);
+    c.check(
+        "patch",
+        "/saved-queries/{query_id}",
+        Some(&change),
+        call.send().await,
+        200,
+    );
+    let call = app.delete(&saved_at).as_user("alice");
+    c.check(
+        "delete",
+        "/saved-queries/{query_id}",
+        None,
+        call.send().await,
+        200,
+    );
+
+    // Pins.
+    let pin = json!({"dashboard_id": id, "context": "home"});
+    let call = app.post("/pins").tenant("t1");
+    c.check("post", "/pins", None, call.json(&pin).send().await, 401);
+    let call = app.post("/pins").as_user("alice").json(&pin);
+    c.check("post", "/pins", Some(&pin), call.send().await, 201);
+    let call = app.get("/pins?context=home").as_user("alice");
+    c.check("get", "/pins", None, call.send().await, 200);
+    let call = app.get(&format!("{at}/pins")).as_user("alice");
+    c.check(
+        "get",
+        "/dashboards/{dashboard_id}/pins",
+        None,
+        call.send().await,
+        200,
+    );
+    let order = json!({"context": "home", "dashboard_ids": [id]});
+    let call = app.put("/pins/order").as_user("alice").json(&order);
+    c.check("put", "/pins/order", Some(&order), call.send().await, 200);
+    let call = app.delete("/pins").as_user("alice").json(&pin);
+    c.check("delete", "/pins", Some(&pin), call.send().await, 200);
+
+    // Transforms.
+    let result = json!({
+        "columns": ["month", "region", "total"],
+        "column_types": ["text", "text", "numeric"],
+        "rows": [["2026-01", "East", 1], ["2026-01", "West", 2], ["2026-02", "East", 3]],
+        "row_count": 3,
+        "execution_time_ms": 0.5
+    });
+    let pivot = json!({"result": result, "row_column": "month", "pivot_column": "region", "value_column": "total"});
+    let call = app.post("/transform/pivot").json(&pivot);
+    c.check(
+        "post",
+        "/transform/pivot",
+        Some(&pivot),
+        call.send().await,
+        200,
+    );
+    let trend = json!({"result": result, "value_column": "total", "order_column": "month", "group_column": "region"});
+    let call = app.post("/transform/trend").json(&trend);
+    c.check(
+        "post",
+        "/transform/trend",
+        Some(&trend),
+        call.send().await,
+        200,
+    );
+
+    // Deletions.
+    let call = app.delete(&widget_at).as_user("alice");
+    c.check(
+        "delete",
+        "/dashboards/{dashboard_id}/widgets/{widget_id}",
+        None,
+        call.send().await,
+        200,
+    );
+    let call = app.delete(&at).as_user("alice");
+    c.check(
+        "delete",
+        "/dashboards/{dashboard_id}",
+        None,
+        call.send().await,
+        200,
+    );
+}
+
+#[tokio::test]
+async fn query_routes_match_the_documented_schemas() {
+    let contract = Contract {
+        doc: served_document().await,
+    };
+    let app = TestApp::new(Engine::new(MemoryStore::new()).with_data_source(Arc::new(Fixed)));
+    let c = &contract;
+    let as_alice = |call: prismiq_tests::Call| call.as_user("alice");
+
+    for (path, template) in [
+        ("/schema", "/schema"),
+        ("/schema/enhanced", "/schema/enhanced"),
+        ("/tables", "/tables"),
+        ("/tables/orders", "/tables/{table}"),
+        ("/tables/orders/enhanced", "/tables/{table}/enhanced"),
+        (
+            "/tables/orders/columns/region/sample?limit=3",
+            "/tables/{table}/columns/{column}/sample",
+        ),
+    ] {
+        c.check(
+            "get",
+            template,
+            None,
+            as_alice(app.get(path)).send().await,
+            200,
+        );
+    }
+    c.check(
+        "get",
+        "/tables/{table}",
+        None,
+        as_alice(app.get("/tables/nope")).send().await,
+        404,
+    );
+    c.check(
+        "get",
+        "/schema/config",
+        None,
+        as_alice(app.get("/schema/config")).send().await,
+        403,
+    );
+    let config = json!({"tables": {"orders": {"display_name": "Orders", "columns": {"id": {"hidden": true}}}}});
+    let call = as_alice(app.put("/schema/config")).admin().json(&config);
+    c.check(
+        "put",
+        "/schema/config",
+        Some(&config),
+        call.send().await,
+        200,
+    );
+    let call = as_alice(app.get("/schema/config")).admin();
+    c.check("get", "/schema/config", None, call.send().await, 200);
+
+    let query = json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [
+            {"table_id": "t1", "column": "region"},
+            {"table_id": "t1", "column": "total", "aggregation": "sum", "alias": "total"}
+        ],
+        "filters": [{"table_id": "t1", "column": "created_at", "operator": "date_relative", "value": -30}],
+        "order_by": [{"table_id": "t1", "column": "region", "direction": "DESC"}],
+        "limit": 10
+    });
+    let wrong = json!({"tables": [{"id": "t1", "name": "order"}], "columns": [{"table_id": "t1", "column": "x"}]});
+    for (path, body, status) in [
+        ("/query/validate", &query, 200),
+        ("/query/validate", &wrong, 200),
+        ("/query/validate/detailed", &wrong, 200),
+        ("/query/sql", &query, 200),
+        ("/query/sql", &wrong, 400),
+        ("/query/preview", &query, 200),
+    ] {
+        let call = as_alice(app.post(path)).json(body);
+        c.check("post", path, Some(body), call.send().await, status);
+    }
+    for (path, body) in [
+        (
+            "/query/execute",
+            json!({"query": query, "bypass_cache": true}),
+        ),
+        ("/query/preview", json!({"query": query, "limit": 5})),
+        (
+            "/query/validate-sql",
+            json!({"sql": "SELECT region, sum(total) FROM orders GROUP BY region"}),
+        ),
+        ("/query/validate-sql", json!({"sql": "DELETE FROM orders"})),
+        (
+            "/query/execute-sql",
+            json!({"sql": "SELECT region FROM orders WHERE region = :region", "params": {"region": "East"}}),
+        ),
+        (
+            "/metrics/trend",
+            json!({
+                "query": query, "comparison": "previous_period", "current_start": "2026-10-01",
+                "current_end": "2026-10-31", "value_column": "total", "date_column": "created_at"
+            }),
+        ),
+    ] {
+        let call = as_alice(app.post(path)).json(&body);
+        c.check("post", path, Some(&body), call.send().await, 200);
+    }
+    let series = json!({"query": query, "interval": "month", "date_column": "created_at", "fill_missing": false});
+    let call = as_alice(app.post("/query/execute/timeseries")).json(&series);
+    c.check(
+        "post",
+        "/query/execute/timeseries",
+        Some(&series),
+        call.send().await,
+        200,
+    );
+    let create = json!({
+        "name": "Sales",
+        "filters": [{"id": "region", "type": "select", "label": "Region", "field": "region"}],
+        "widgets": [{"type": "metric", "title": "Total", "query": query, "position": {"x": 0, "y": 0, "w": 3, "h": 2}}]
+    });
+    let call = as_alice(app.post("/dashboards")).json(&create);
+    let dashboard = c.check("post", "/dashboards", Some(&create), call.send().await, 201);
+    let path = format!(
+        "/dashboards/{}/widgets/{}/execute",
+        dashboard["id"].as_str().expect("id"),
+        dashboard["widgets"][0]["id"].as_str().expect("widget id")
+    );
+    let values = json!([{"filter_id": "region", "value": "East"}]);
+    let call = as_alice(app.post(&path)).json(&values);
+    let template = "/dashboards/{dashboard_id}/widgets/{widget_id}/execute";
+    c.check("post", template, Some(&values), call.send().await, 200);
+    let invalidate = json!({"table": "orders"});
+    let call = as_alice(app.post("/cache/invalidate"))
+        .admin()
+        .json(&invalidate);
+    c.check(
+        "post",
+        "/cache/invalidate",
+        Some(&invalidate),
+        call.send().await,
+        200,
     );
 }
