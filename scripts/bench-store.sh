@@ -43,8 +43,9 @@ for tool in curl psql; do
 done
 PGBENCH=$(command -v pgbench 2>/dev/null ||
     ls -d /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -t/ -k5 -rn | head -n1 || true)
-[ -n "$PGBENCH" ] && [ -x "$PGBENCH" ] ||
+if [ -z "$PGBENCH" ] || [ ! -x "$PGBENCH" ]; then
     die "needs pgbench (apt-get install postgresql-contrib, or postgresql)"
+fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building release binaries (prismiq-demo, http-load)"
