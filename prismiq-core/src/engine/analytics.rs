@@ -212,8 +212,21 @@ impl Engine {
 
     /// The caller's schema without the parts the tenant's config hides: what queries may use.
     pub async fn schema(&self, auth: &dyn AuthContext) -> Result<DatabaseSchema> {
+        Ok(DatabaseSchema::clone(&*self.visible_schema(auth).await?))
+    }
+
+    /// The caller's visible schema, shared rather than copied when the tenant hides nothing.
+    pub(super) async fn visible_schema(
+        &self,
+        auth: &dyn AuthContext,
+    ) -> Result<Arc<DatabaseSchema>> {
         let (_, raw) = self.raw_schema(auth).await?;
-        Ok(raw.visible(&*self.config_of(auth).await?))
+        let config = self.config_of(auth).await?;
+        Ok(if config.tables.is_empty() {
+            raw
+        } else {
+            Arc::new(raw.visible(&config))
+        })
     }
 
     /// The caller's schema with the tenant's display names, descriptions and formats.

@@ -86,7 +86,7 @@ pub(super) enum Caching {
 
 /// What a query needs to run for one caller: the schema it may use and how to compile for it.
 struct Prepared {
-    schema: DatabaseSchema,
+    schema: Arc<DatabaseSchema>,
     options: CompileOptions,
     context: ExecutionContext,
 }
@@ -100,8 +100,8 @@ impl Engine {
         def: &QueryDefinition,
         fiscal_year_start_month: Option<u8>,
     ) -> Result<Prepared> {
-        let (name, raw) = self.raw_schema(auth).await?;
-        let schema = raw.visible(&*self.config_of(auth).await?);
+        let name = self.schema_name_of(auth);
+        let schema = self.visible_schema(auth).await?;
         let mut options = CompileOptions::default()
             .with_schema_name(name.clone())
             .with_today(today())
