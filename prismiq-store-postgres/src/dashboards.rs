@@ -500,6 +500,7 @@ impl DashboardStore for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        crate::source::record_pool_gauges(self.pool());
         sqlx::query("select 1")
             .execute(self.pool())
             .await

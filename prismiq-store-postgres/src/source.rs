@@ -249,10 +249,12 @@ impl DataSource for PgDataSource {
         ));
         let result = task.await.map_err(|e| SourceError::Backend(Box::new(e)));
         drop(gone_tx);
+        record_pool_gauges(&self.pool);
         result?
     }
 
     async fn ping(&self) -> Result<(), SourceError> {
+        record_pool_gauges(&self.pool);
         sqlx::query("select 1")
             .execute(&self.pool)
             .await
@@ -366,6 +368,15 @@ fn describe(columns: &[sqlx::postgres::PgColumn]) -> (Vec<String>, Vec<String>) 
         .iter()
         .map(|c| (c.name().to_owned(), decode::type_name(c.type_info())))
         .unzip()
+}
+
+/// Publishes the pool's connection counts as the `prismiq_active_connections` and
+/// `prismiq_idle_connections` gauges.
+pub(crate) fn record_pool_gauges(pool: &PgPool) {
+    let idle = pool.num_idle();
+    let size = pool.size() as usize;
+    metrics::gauge!("prismiq_active_connections").set(size.saturating_sub(idle) as f64);
+    metrics::gauge!("prismiq_idle_connections").set(idle as f64);
 }
 
 /// Asks the server to cancel whatever backend `pid` is running.

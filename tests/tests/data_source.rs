@@ -354,3 +354,16 @@ async fn times_out_and_cancels_abandoned_queries() {
     }
     assert_eq!(still_running, 0, "the abandoned statement was cancelled");
 }
+
+#[tokio::test]
+async fn publishes_pool_gauges() {
+    let handle = prismiq_axum::install_recorder();
+    let source = PgDataSource::new(sample::pool().await);
+    source
+        .execute(&context(10), &query("select 1", vec![]))
+        .await
+        .unwrap();
+    let text = handle.render();
+    assert!(text.contains("prismiq_active_connections"), "{text}");
+    assert!(text.contains("prismiq_idle_connections"), "{text}");
+}
