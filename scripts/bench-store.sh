@@ -6,11 +6,13 @@
 #   list      GET /dashboards               50 dashboards (LIST_WIDGETS widgets each)
 #   layout    PUT /dashboards/{id}/layout   moves the 12 widgets
 #
-# For each: `http-load` (benches/http-load) against the demo in release mode, then `pgbench`
-# running the exact statements the store sends for that request (benches/store-sql/*.sql:
-# BEGIN, the tenant setup statement, the statements, COMMIT; prepared, as sqlx sends them), with
-# the same number of connections for the same time. Prints requests/s, p50 and p99 of both and
-# the ratio HTTP / database-only.
+# For each: `http-load` (benches/http-load) against the demo in release mode; then the exact
+# statements the store sends for that request (benches/store-sql/*.sql: BEGIN, the tenant setup
+# statement, the statements, then ROLLBACK for a read or COMMIT for a write; prepared, as sqlx
+# sends them) on the database alone, twice: with `pgbench`, and with `sql-load`
+# (benches/sql-load), which replays them through sqlx and the pool of PostgresStore::connect,
+# the way the store does. All with the same number of connections for the same time. Prints
+# requests/s, p50 and p99 of each and the ratios HTTP / database-only.
 #
 #     scripts/bench-store.sh
 #     CONNECTIONS=16 DURATION=20 scripts/bench-store.sh
@@ -48,11 +50,12 @@ if [ -z "$PGBENCH" ] || [ ! -x "$PGBENCH" ]; then
 fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building release binaries (prismiq-demo, http-load)"
-    cargo build --release -p prismiq-demo -p http-load
+    log "building release binaries (prismiq-demo, http-load, sql-load)"
+    cargo build --release -p prismiq-demo -p http-load -p sql-load
 fi
 DEMO=target/release/prismiq-demo
 LOAD=target/release/http-load
+SQL_LOAD=target/release/sql-load
 
 # shellcheck source=scripts/pg-env.sh
 source scripts/pg-env.sh
@@ -132,16 +135,20 @@ for i in $(seq 1 50); do
 done
 
 # The layout: every widget moves one row down. As an HTTP body, and as pgbench's arrays.
-layout_json="[" ids_array="{" positions_array="{" sep=""
+# (sql-load takes the ids comma-separated and the positions as a JSON array.)
+layout_json="[" ids_array="{" positions_array="{" ids_list="" positions_json="[" sep=""
 for i in "${!WIDGET_IDS[@]}"; do
     x=$((i % 3 * 4)) y=$((i / 3 * 3 + 1))
-    layout_json+="$sep{\"widget_id\":\"${WIDGET_IDS[i]}\",\"position\":{\"x\":$x,\"y\":$y,\"w\":4,\"h\":3}}"
+    position="{\"x\":$x,\"y\":$y,\"w\":4,\"h\":3}"
+    layout_json+="$sep{\"widget_id\":\"${WIDGET_IDS[i]}\",\"position\":$position}"
     ids_array+="$sep${WIDGET_IDS[i]}"
     positions_array+="$sep\"{\\\"x\\\": $x, \\\"y\\\": $y, \\\"w\\\": 4, \\\"h\\\": 3}\""
+    ids_list+="$sep${WIDGET_IDS[i]}"
+    positions_json+="$sep$position"
     sep=,
 done
 printf '%s]' "$layout_json" >"$WORK/layout.json"
-ids_array+="}" positions_array+="}"
+ids_array+="}" positions_array+="}" positions_json+="]"
 
 # --- runs ------------------------------------------------------------------------------------
 
@@ -181,20 +188,34 @@ pgbench_run() {
         }'
 }
 
+# sqlx_run NAME SCRIPT VARIABLES...: prints sql-load's line.
+sqlx_run() {
+    local name=$1 script=$2 defines=() var
+    shift 2
+    for var in "$@"; do defines+=(-D "$var"); done
+    log "$name: sql-load $(basename "$script") ($CONNECTIONS connections, ${DURATION}s)"
+    "$SQL_LOAD" -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" -f "$script" \
+        "${defines[@]}" "$BENCH_URL"
+}
+
 field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\\2/p" <<<"$2"; }
 
-declare -A HTTP DBONLY
+declare -A HTTP DBONLY SQLX
 for op in $OPS; do
     case $op in
         get)
             HTTP[get]=$(http_run get GET "/dashboards/$DASHBOARD" "$TENANT")
             DBONLY[get]=$(pgbench_run get benches/store-sql/get_dashboard.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD")
+            SQLX[get]=$(sqlx_run get benches/store-sql/get_dashboard.sql \
+                "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD")
             ;;
         list)
             HTTP[list]=$(http_run list GET /dashboards "$LIST_TENANT")
             DBONLY[list]=$(pgbench_run list benches/store-sql/list_dashboards.sql \
                 "tenant=$LIST_TENANT" "admin=false" "user=$USER_ID")
+            SQLX[list]=$(sqlx_run list benches/store-sql/list_dashboards.sql \
+                "tenant:text=$LIST_TENANT" "admin:bool=false" "user:text=$USER_ID")
             ;;
         layout)
             HTTP[layout]=$(http_run layout PUT "/dashboards/$DASHBOARD/layout" "$TENANT" \
@@ -202,6 +223,9 @@ for op in $OPS; do
             DBONLY[layout]=$(pgbench_run layout benches/store-sql/put_layout.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD" "ids=$ids_array" \
                 "positions=$positions_array")
+            SQLX[layout]=$(sqlx_run layout benches/store-sql/put_layout.sql \
+                "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD" "ids:uuid[]=$ids_list" \
+                "positions:jsonb[]=$positions_json")
             ;;
         *) die "unknown operation $op (OPS takes get, list, layout)" ;;
     esac
@@ -212,21 +236,21 @@ done
 server=$(psql "$BENCH_URL" -XAtc "select current_setting('server_version')")
 printf '\n%s connections, %ss per run (after %ss of warm-up), PostgreSQL %s, %s cores, %s\n\n' \
     "$CONNECTIONS" "$DURATION" "$WARMUP" "$server" "$(nproc)" "$(date -u +%Y-%m-%d)"
-printf '| %-44s | %9s | %8s | %8s | %9s | %8s | %8s | %7s |\n' \
-    operation "HTTP r/s" "p50 ms" "p99 ms" "DB tx/s" "p50 ms" "p99 ms" "HTTP/DB"
-printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..46})" \
-    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..9})" \
-    "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..9})" \
-    "$(printf -- '-%.0s' {1..8})"
+row() { printf '| %-42s | %9s | %8s | %8s | %9s | %8s | %8s | %9s | %8s | %8s | %8s | %8s |\n' "$@"; }
+row operation "HTTP r/s" "p50 ms" "p99 ms" "sqlx tx/s" "p50 ms" "p99 ms" \
+    "pgbench/s" "p50 ms" "p99 ms" "HTTP/sqlx" "HTTP/pgb"
+row "$(printf -- '-%.0s' {1..42})" "--------:" "-------:" "-------:" "--------:" "-------:" \
+    "-------:" "--------:" "-------:" "-------:" "-------:" "-------:"
+ratio() { awk -v a="$(field rps "$1")" -v b="$(field rps "$2")" 'BEGIN { printf "%.2f", a / b }'; }
 for op in $OPS; do
     case $op in
         get) label="GET /dashboards/{id} (12 widgets)" ;;
         list) label="GET /dashboards (50 dashboards)" ;;
         layout) label="PUT /dashboards/{id}/layout (12 widgets)" ;;
     esac
-    h=${HTTP[$op]} d=${DBONLY[$op]}
-    ratio=$(awk -v a="$(field rps "$h")" -v b="$(field rps "$d")" 'BEGIN { printf "%.2f", a / b }')
-    printf '| %-44s | %9s | %8s | %8s | %9s | %8s | %8s | %7s |\n' "$label" \
-        "$(field rps "$h")" "$(field p50_ms "$h")" "$(field p99_ms "$h")" \
-        "$(field rps "$d")" "$(field p50_ms "$d")" "$(field p99_ms "$d")" "$ratio"
+    h=${HTTP[$op]} q=${SQLX[$op]} d=${DBONLY[$op]}
+    row "$label" "$(field rps "$h")" "$(field p50_ms "$h")" "$(field p99_ms "$h")" \
+        "$(field rps "$q")" "$(field p50_ms "$q")" "$(field p99_ms "$q")" \
+        "$(field rps "$d")" "$(field p50_ms "$d")" "$(field p99_ms "$d")" \
+        "$(ratio "$h" "$q")" "$(ratio "$h" "$d")"
 done
