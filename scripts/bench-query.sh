@@ -4,7 +4,8 @@
 #   uncached  /query/execute with the result cache off (PRISMIQ_CACHE=off), against pgbench
 #             running the exact statements PgDataSource sends for it: the read-only BEGIN, the
 #             setup statement (statement timeout, search_path, tenant setting), the compiled
-#             query with its bound values, ROLLBACK;
+#             query with its bound values, and the ROLLBACK (which the data source sends when it
+#             hands the connection back, after the response);
 #   cached    the same request to a demo with the cache on (every request after the first is a
 #             hit), against the uncached HTTP rate.
 #
@@ -68,7 +69,8 @@ free_port() {
     echo "$port"
 }
 
-# start_demo CACHE: starts the demo (release) with PRISMIQ_CACHE=CACHE, prints its base URL.
+# start_demo CACHE VAR: starts the demo (release) with PRISMIQ_CACHE=CACHE and sets VAR to its
+# base URL. (Not run in a subshell, so that cleanup knows the process.)
 start_demo() {
     local port
     port=$(free_port)
@@ -81,16 +83,16 @@ start_demo() {
     done
     curl -sf "http://127.0.0.1:$port/api/prismiq/health/ready" >/dev/null ||
         { cat "$WORK/demo-$1.log" >&2; die "the demo did not start"; }
-    echo "http://127.0.0.1:$port/api/prismiq"
+    printf -v "$2" '%s' "http://127.0.0.1:$port/api/prismiq"
 }
 
 QUERY='{"tables":[{"id":"o","name":"orders"},{"id":"c","name":"customers"}],"joins":[{"from_table_id":"o","from_column":"customer_id","to_table_id":"c","to_column":"id"}],"columns":[{"table_id":"c","column":"region"},{"table_id":"o","column":"total_amount","aggregation":"sum","alias":"revenue"}],"filters":[{"table_id":"o","column":"status","operator":"eq","value":"completed"}],"order_by":[{"table_id":"c","column":"region"}]}'
 printf '{"query":%s}' "$QUERY" >"$WORK/execute.json"
 
 log "starting the demo with the result cache off (it loads the sample dataset)"
-UNCACHED=$(start_demo off)
+start_demo off UNCACHED
 log "starting the demo with the result cache on"
-CACHED=$(start_demo on)
+start_demo on CACHED
 
 # The statements PgDataSource sends for the request. The query is compiled with the row cap
 # (LIMIT max_rows + 1 = 10001); its text comes from the running demo.
