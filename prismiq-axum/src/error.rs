@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use prismiq_core::{EngineError, SourceError, StoreError};
+use prismiq_core::{EngineError, SourceError, StoreError, error_chain};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -152,16 +152,4 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
-}
-
-/// An error and its sources, joined with `": "`, for logs.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -76,3 +76,15 @@ impl EngineError {
             || matches!(self, Self::Query(err) if !err.is_client_error())
     }
 }
+
+/// An error and its sources, joined with `": "`: the whole story, for logs and health reports.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

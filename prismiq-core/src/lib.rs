@@ -67,7 +67,7 @@ pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, MetricTrendRequest, PinnedDashboards,
     TimeSeriesRequest,
 };
-pub use error::EngineError;
+pub use error::{EngineError, error_chain};
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardLayout,

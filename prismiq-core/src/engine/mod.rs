@@ -69,18 +69,6 @@ pub struct HealthCheck {
     pub outcome: Result<Duration, String>,
 }
 
-/// An error with its sources, for health reports.
-fn error_text(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// The user's pins in one context, with their dashboards (`GET /pins`): two parallel lists in
 /// position order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -316,7 +304,11 @@ impl Engine {
         };
         let mut checks = Vec::with_capacity(3);
         let started = Instant::now();
-        let store = self.dashboards.ping().await.map_err(|e| error_text(&e));
+        let store = self
+            .dashboards
+            .ping()
+            .await
+            .map_err(|e| crate::error::error_chain(&e));
         checks.push(timed(
             self.dashboards.health_check_name(),
             true,
@@ -325,12 +317,18 @@ impl Engine {
         ));
         if let Some(source) = &self.analytics.source {
             let started = Instant::now();
-            let outcome = source.ping().await.map_err(|e| error_text(&e));
+            let outcome = source
+                .ping()
+                .await
+                .map_err(|e| crate::error::error_chain(&e));
             checks.push(timed("data_source", true, started, outcome));
         }
         if let Some(cache) = &self.analytics.cache {
             let started = Instant::now();
-            let outcome = cache.ping().await.map_err(|e| error_text(&*e));
+            let outcome = cache
+                .ping()
+                .await
+                .map_err(|e| crate::error::error_chain(&*e));
             checks.push(timed("cache", false, started, outcome));
         }
         checks
