@@ -252,6 +252,31 @@ pub fn prepare_sql(
     values: &[FilterValue],
     policy: &SqlPolicy,
 ) -> Result<CompiledQuery, SqlError> {
+    prepare(sql, params, filters, values, policy).map(|prepared| prepared.statement)
+}
+
+/// A statement ready to run and the tables it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedSql {
+    /// What [`prepare_sql`] returns.
+    pub statement: CompiledQuery,
+    /// The real tables the caller's SQL reads, as in [`SqlValidation::tables`].
+    pub tables: Vec<String>,
+}
+
+/// [`prepare_sql`], also returning the tables read (for cache invalidation by table), from the
+/// same single parse and check.
+///
+/// # Errors
+///
+/// As [`prepare_sql`].
+pub fn prepare(
+    sql: &str,
+    params: &serde_json::Map<String, Value>,
+    filters: &[DashboardFilter],
+    values: &[FilterValue],
+    policy: &SqlPolicy,
+) -> Result<PreparedSql, SqlError> {
     let mut query = parse::parse_query(sql).map_err(|error| SqlError::new(vec![error]))?;
     let report = check::check(&query, policy);
     if !report.errors.is_empty() {
@@ -264,9 +289,12 @@ pub fn prepare_sql(
     let mut query = rewrite::cap_rows(query, policy.max_rows);
     let values = binder.number(&mut query).map_err(SqlError::new)?;
 
-    Ok(CompiledQuery {
-        sql: query.to_string(),
-        values,
+    Ok(PreparedSql {
+        statement: CompiledQuery {
+            sql: query.to_string(),
+            values,
+        },
+        tables: report.tables,
     })
 }
 

@@ -38,7 +38,7 @@ impl Engine {
     /// the host's row filters on each, the row cap and today's date.
     async fn sql_policy(&self, auth: &dyn AuthContext) -> Result<(SqlPolicy, String)> {
         let schema_name = self.schema_name_of(auth);
-        let schema = self.schema(auth).await?;
+        let schema = self.visible_schema(auth).await?;
         let tables: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
         let mut row_filters = BTreeMap::new();
         if let Some(filter) = &self.analytics.row_filter {
@@ -72,7 +72,7 @@ impl Engine {
     ) -> Result<QueryResult> {
         let (policy, schema) = self.sql_policy(auth).await?;
         let empty = Map::new();
-        let statement = custom_sql::prepare_sql(
+        let prepared = custom_sql::prepare(
             &request.sql,
             request.params.as_ref().unwrap_or(&empty),
             request.dashboard_filters.as_deref().unwrap_or_default(),
@@ -80,7 +80,6 @@ impl Engine {
             &policy,
         )
         .map_err(|err| EngineError::BadRequest(err.to_string()))?;
-        let tables = custom_sql::validate_sql(&request.sql, &policy).tables;
         let context = ExecutionContext {
             schema,
             tenant_id: auth.tenant_id().to_owned(),
@@ -92,9 +91,9 @@ impl Engine {
             .execute_through_cache(
                 auth,
                 &context,
-                &statement,
+                &prepared.statement,
                 &["sql", &today],
-                tables,
+                prepared.tables,
                 Caching::Use,
                 |r| r,
             )
