@@ -70,12 +70,12 @@ pub use engine::{
 pub use error::{EngineError, error_chain};
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
-    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardLayout,
-    DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue, Hyperlink,
-    LayoutItem, LinkTarget, MAX_CONTEXT_LEN, Patch, PinRequest, PinnedDashboard, QueryDefinition,
-    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest,
-    Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
-    WidgetType, WidgetUpdate, check_context,
+    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardJson,
+    DashboardLayout, DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue,
+    Hyperlink, LayoutItem, LinkTarget, MAX_CONTEXT_LEN, Patch, PinRequest, PinnedDashboard,
+    QueryDefinition, ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp,
+    UnpinRequest, Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition,
+    WidgetSave, WidgetType, WidgetUpdate, check_context,
 };
 pub use permissions::Viewer;
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};

@@ -13,7 +13,7 @@
 //! id counts as no user.
 
 use crate::auth::AuthContext;
-use crate::model::{Dashboard, SavedQuery};
+use crate::model::{Dashboard, DashboardJson, SavedQuery};
 
 /// What a caller may see, as stores need it to filter listings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -41,14 +41,29 @@ impl Viewer {
 
     /// Whether this viewer may view `dashboard`.
     pub fn can_view_dashboard(&self, dashboard: &Dashboard) -> bool {
+        self.can_view(
+            dashboard.is_public,
+            dashboard.owner_id.as_deref(),
+            &dashboard.allowed_viewers,
+        )
+    }
+
+    /// Whether this viewer may view the dashboard `document` holds.
+    pub fn can_view_dashboard_json(&self, document: &DashboardJson) -> bool {
+        self.can_view(
+            document.is_public,
+            document.owner_id.as_deref(),
+            &document.allowed_viewers,
+        )
+    }
+
+    fn can_view(&self, is_public: bool, owner_id: Option<&str>, viewers: &[String]) -> bool {
         match self {
             Self::Admin => true,
             Self::User(user) => {
-                dashboard.is_public
-                    || dashboard.owner_id.as_deref() == Some(user)
-                    || dashboard.allowed_viewers.iter().any(|v| v == user)
+                is_public || owner_id == Some(user) || viewers.iter().any(|v| v == user)
             }
-            Self::Anonymous => dashboard.is_public,
+            Self::Anonymous => is_public,
         }
     }
 

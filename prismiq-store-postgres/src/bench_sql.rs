@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use crate::dashboards::{LIST_DASHBOARDS, SELECT_DASHBOARD, UPDATE_LAYOUT};
+use crate::dashboards::{
+    LIST_DASHBOARDS, SELECT_DASHBOARD, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
+};
 use crate::store::BEGIN_SCOPE;
 
 /// `sql` with its parameters `$1`, `$2`, … replaced by the pgbench variables `vars`.
@@ -17,6 +19,19 @@ fn with_variables(sql: &str, vars: &[&str]) -> String {
         out = out.replace(&format!("${}", index + 1), &format!(":{var}"));
     }
     assert!(!out.contains('$'), "a parameter of {sql:?} has no variable");
+    // pgbench takes every `:name` outside a `::` cast for a variable, even in a string literal.
+    let bytes = out.as_bytes();
+    for (at, _) in out.match_indices(':') {
+        let cast = (at > 0 && bytes[at - 1] == b':') || bytes.get(at + 1) == Some(&b':');
+        let name: String = out[at + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            cast || name.is_empty() || vars.contains(&name.as_str()),
+            "pgbench would read `:{name}` in {sql:?} as a variable"
+        );
+    }
     out
 }
 
@@ -49,6 +64,13 @@ fn script(what: &str, transactions: &[String]) -> String {
 /// The scripts, by file name.
 fn scripts() -> Vec<(&'static str, String)> {
     let get = transaction(
+        &[with_variables(
+            SELECT_DASHBOARD_DOCUMENT,
+            &["tenant", "dashboard"],
+        )],
+        "ROLLBACK",
+    );
+    let read_for_edit = transaction(
         &[with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"])],
         "ROLLBACK",
     );
@@ -70,7 +92,7 @@ fn scripts() -> Vec<(&'static str, String)> {
         (
             "get_dashboard.sql",
             script(
-                "GET /dashboards/{id} (DashboardStore::get_dashboard)",
+                "GET /dashboards/{id} (DashboardStore::get_dashboard_json)",
                 std::slice::from_ref(&get),
             ),
         ),
@@ -83,7 +105,7 @@ fn scripts() -> Vec<(&'static str, String)> {
             script(
                 "PUT /dashboards/{id}/layout (the engine reads the dashboard to check the \
                  caller may edit it, then DashboardStore::update_layout)",
-                &[get, layout],
+                &[read_for_edit, layout],
             ),
         ),
     ]

@@ -4,8 +4,9 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use prismiq_core::{
-    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardStore, NewDashboard, Patch, Scope,
-    StoreError, StoreResult, Viewer, Widget, WidgetContent, WidgetId, WidgetPosition,
+    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
+    NewDashboard, Patch, Scope, StoreError, StoreResult, Viewer, Widget, WidgetContent, WidgetId,
+    WidgetPosition,
 };
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -14,13 +15,21 @@ use crate::PostgresStore;
 use crate::error::{db, encode};
 use crate::pins::LOCK_PINS;
 use crate::rows::{
-    DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns, viewer_params, widget_json,
+    DashboardDocumentRow, DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns,
+    dashboard_document_columns, viewer_params, widget_json,
 };
 use crate::store::end_read;
 
 pub(crate) const SELECT_DASHBOARD: &str = concat!(
     "select ",
     dashboard_columns!(),
+    " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
+);
+
+/// The statement of [`DashboardStore::get_dashboard_json`].
+pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str = concat!(
+    "select ",
+    dashboard_document_columns!(),
     " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
 );
 
@@ -267,6 +276,22 @@ impl DashboardStore for PostgresStore {
         let dashboard = fetch_dashboard(&mut tx, scope, id).await?;
         end_read(tx);
         Ok(dashboard)
+    }
+
+    async fn get_dashboard_json(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<DashboardJson>> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let row: Option<DashboardDocumentRow> = sqlx::query_as(SELECT_DASHBOARD_DOCUMENT)
+            .bind(scope.tenant_id())
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        end_read(tx);
+        Ok(row.map(DashboardJson::from))
     }
 
     async fn create_dashboard(

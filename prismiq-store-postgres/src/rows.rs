@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use prismiq_core::{
-    Dashboard, DashboardFilter, DashboardId, DashboardLayout, PinId, PinnedDashboard,
-    QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Viewer, Widget, WidgetContent, WidgetId,
-    WidgetType,
+    Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, PinId,
+    PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Viewer, Widget,
+    WidgetContent, WidgetId, WidgetType,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -21,6 +21,17 @@ macro_rules! widget_json {
 }
 pub(crate) use widget_json;
 
+/// The widgets of dashboard `d`, as the `from` and `where` of an aggregate over them, with the
+/// aggregate's `order by` first: display order (row, column, creation, id).
+macro_rules! widgets_of_dashboard {
+    () => {
+        " order by (w.position ->> 'y')::bigint, (w.position ->> 'x')::bigint, \
+                   w.created_at, w.id) \
+           from prismiq.widgets w \
+           where w.tenant_id = d.tenant_id and w.dashboard_id = d.id)"
+    };
+}
+
 /// The columns of a [`DashboardRow`] for a dashboard of alias `d`: its widgets come along as
 /// one JSON array, in display order (row, column, creation, id), so a dashboard or a whole list
 /// of them is one query.
@@ -31,14 +42,73 @@ macro_rules! dashboard_columns {
              d.allowed_viewers, d.created_at, d.updated_at, \
              coalesce((select jsonb_agg(",
             $crate::rows::widget_json!(),
-            " order by (w.position ->> 'y')::bigint, (w.position ->> 'x')::bigint, \
-                       w.created_at, w.id) \
-               from prismiq.widgets w \
-               where w.tenant_id = d.tenant_id and w.dashboard_id = d.id), '[]'::jsonb) as widgets"
+            $crate::rows::widgets_of_dashboard!(),
+            ", '[]'::jsonb) as widgets"
         )
     };
 }
 pub(crate) use dashboard_columns;
+
+/// A `timestamptz` expression as [`prismiq_core::Timestamp`] writes it:
+/// `2026-11-21T21:35:40.181441Z`, or `2026-11-21T21:35:40Z` when the microseconds are zero.
+/// (The colons are quoted literals so that no `:name` appears in the statement, which pgbench
+/// would take for a variable when it replays it.)
+macro_rules! wire_timestamp {
+    ($at:literal) => {
+        concat!(
+            "replace(to_char(",
+            $at,
+            " at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24\":\"MI\":\"SS.US\"Z\"'), '.000000Z', 'Z')"
+        )
+    };
+}
+
+/// The columns of a [`DashboardJson`](prismiq_core::DashboardJson) for a dashboard of alias
+/// `d`: the fields the view rule reads, and the whole dashboard as the API writes it (the
+/// stored JSON columns hold what the typed values serialize to, so they go out as they are).
+macro_rules! dashboard_document_columns {
+    () => {
+        concat!(
+            "d.owner_id, d.is_public, d.allowed_viewers, \
+             json_build_object('id', d.id, 'name', d.name, 'description', d.description, \
+               'layout', d.layout, 'widgets', coalesce((select json_agg(\
+                 json_build_object('id', w.id, 'type', w.widget_type, 'title', w.title, \
+                   'query', w.query, 'position', w.position, 'config', w.config, \
+                   'created_at', ",
+            $crate::rows::wire_timestamp!("w.created_at"),
+            ", 'updated_at', ",
+            $crate::rows::wire_timestamp!("w.updated_at"),
+            ")",
+            $crate::rows::widgets_of_dashboard!(),
+            ", '[]'::json), 'filters', d.filters, 'owner_id', d.owner_id, 'created_at', ",
+            $crate::rows::wire_timestamp!("d.created_at"),
+            ", 'updated_at', ",
+            $crate::rows::wire_timestamp!("d.updated_at"),
+            ", 'is_public', d.is_public, 'allowed_viewers', d.allowed_viewers)::text as document"
+        )
+    };
+}
+pub(crate) use {dashboard_document_columns, widgets_of_dashboard, wire_timestamp};
+
+/// A dashboard as [`dashboard_document_columns!`] selects it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DashboardDocumentRow {
+    owner_id: Option<String>,
+    is_public: bool,
+    allowed_viewers: Vec<String>,
+    document: String,
+}
+
+impl From<DashboardDocumentRow> for DashboardJson {
+    fn from(row: DashboardDocumentRow) -> Self {
+        Self::from_parts(
+            row.owner_id,
+            row.is_public,
+            row.allowed_viewers,
+            row.document,
+        )
+    }
+}
 
 /// A viewer as the parameters of the listing statements: whether it is an admin, and its
 /// user id (none when anonymous, which makes every owner or viewer test fail).

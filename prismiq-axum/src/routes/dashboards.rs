@@ -9,7 +9,7 @@ use prismiq_core::{
 };
 use serde::Serialize;
 
-use super::{SuccessResponse, dashboard_id};
+use super::{JsonText, SuccessResponse, dashboard_id};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::PrismiqState;
@@ -55,7 +55,7 @@ async fn list<A: AuthContext>(
     Ok(Json(DashboardList { dashboards }))
 }
 
-/// One dashboard with its widgets.
+/// One dashboard with its widgets. The store builds the JSON (see `DashboardJson`).
 #[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/dashboards/{dashboard_id}",
@@ -72,9 +72,10 @@ async fn read<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
-) -> Result<Json<Dashboard>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let id = dashboard_id(&id)?;
-    Ok(Json(state.engine().get_dashboard(&auth, id).await?))
+    let document = state.engine().get_dashboard_json(&auth, id).await?;
+    Ok(JsonText(document.into_string()))
 }
 
 /// Creates a dashboard, with initial widgets and filters.

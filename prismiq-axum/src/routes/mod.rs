@@ -11,6 +11,8 @@ pub(crate) mod schema;
 pub(crate) mod transform;
 pub(crate) mod widgets;
 
+use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -43,4 +45,17 @@ pub(crate) fn parse_id<T: std::str::FromStr>(
 
 pub(crate) fn dashboard_id(raw: &str) -> Result<prismiq_core::DashboardId, ApiError> {
     parse_id(raw, prismiq_core::EngineError::DashboardNotFound)
+}
+
+/// A JSON body that is already serialized (e.g. built by the store), sent as it is.
+pub(crate) struct JsonText(pub(crate) String);
+
+impl IntoResponse for JsonText {
+    fn into_response(self) -> Response {
+        (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.0,
+        )
+            .into_response()
+    }
 }

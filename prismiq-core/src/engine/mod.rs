@@ -15,10 +15,10 @@ use crate::cache::{ResultCache, SingleFlight};
 use crate::error::EngineError;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 use crate::model::{
-    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardLayout,
-    DashboardUpdate, LayoutItem, PinRequest, PinnedDashboard, ReorderPinsRequest, SavedQuery,
-    SavedQueryCreate, SavedQueryUpdate, UnpinRequest, Widget, WidgetContent, WidgetCreate,
-    WidgetUpdate,
+    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardJson,
+    DashboardLayout, DashboardUpdate, LayoutItem, PinRequest, PinnedDashboard, ReorderPinsRequest,
+    SavedQuery, SavedQueryCreate, SavedQueryUpdate, UnpinRequest, Widget, WidgetContent,
+    WidgetCreate, WidgetUpdate,
 };
 use crate::permissions::{self, Viewer};
 use crate::row_filter::RowFilter;
@@ -358,6 +358,24 @@ impl Engine {
         let dashboard = self.load_dashboard(auth, id).await?;
         ensure(permissions::can_view_dashboard(auth, &dashboard))?;
         Ok(dashboard)
+    }
+
+    /// One dashboard the caller may view, as the JSON the API returns for it (see
+    /// [`DashboardJson`]): what [`get_dashboard`](Self::get_dashboard) returns, serialized,
+    /// without decoding the stored widgets when the store can build the document itself.
+    pub async fn get_dashboard_json(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<DashboardJson> {
+        let document = self
+            .dashboards
+            .get_dashboard_json(&Scope::of(auth), id)
+            .await
+            .map_err(EngineError::Store)?
+            .ok_or_else(|| dashboard_not_found(id))?;
+        ensure(Viewer::of(auth).can_view_dashboard_json(&document))?;
+        Ok(document)
     }
 
     /// Creates a dashboard, with its initial widgets, owned by the caller.

@@ -88,6 +88,64 @@ impl Dashboard {
     }
 }
 
+/// A dashboard as the JSON the API returns for it, with the fields the view rule reads.
+///
+/// Reading a dashboard is the API's most frequent call. A store that keeps dashboards as JSON
+/// can produce this document itself ([`DashboardStore::get_dashboard_json`]), so the read never
+/// decodes every widget into a [`Dashboard`] only to encode it again.
+///
+/// [`DashboardStore::get_dashboard_json`]: crate::DashboardStore::get_dashboard_json
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardJson {
+    /// The owner, as [`Dashboard::owner_id`].
+    pub owner_id: Option<String>,
+    /// As [`Dashboard::is_public`].
+    pub is_public: bool,
+    /// As [`Dashboard::allowed_viewers`].
+    pub allowed_viewers: Vec<String>,
+    json: String,
+}
+
+impl DashboardJson {
+    /// A document from its parts. `json` must be a JSON object equal (as JSON values) to
+    /// `dashboard`'s serialization, and the other fields its own; the store conformance suite
+    /// checks both.
+    pub fn from_parts(
+        owner_id: Option<String>,
+        is_public: bool,
+        allowed_viewers: Vec<String>,
+        json: String,
+    ) -> Self {
+        Self {
+            owner_id,
+            is_public,
+            allowed_viewers,
+            json,
+        }
+    }
+
+    /// The document of `dashboard`, serialized here.
+    pub fn from_dashboard(dashboard: &Dashboard) -> Self {
+        let json = serde_json::to_string(dashboard).expect("a dashboard serializes to JSON");
+        Self::from_parts(
+            dashboard.owner_id.clone(),
+            dashboard.is_public,
+            dashboard.allowed_viewers.clone(),
+            json,
+        )
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The JSON text, taken out.
+    pub fn into_string(self) -> String {
+        self.json
+    }
+}
+
 /// Body of `POST /dashboards`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -12,8 +12,8 @@ mod widget;
 
 pub use config::{DataSourceMode, Hyperlink, LinkTarget, WidgetConfig};
 pub use dashboard::{
-    Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardLayout, DashboardUpdate,
-    EXPORT_VERSION, WidgetExport,
+    Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardLayout,
+    DashboardUpdate, EXPORT_VERSION, WidgetExport,
 };
 pub use filter::{DashboardFilter, FilterType, FilterValue};
 pub use patch::Patch;

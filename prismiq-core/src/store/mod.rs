@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use crate::auth::Scope;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 use crate::model::{
-    Dashboard, DashboardFilter, DashboardLayout, Patch, PinnedDashboard, QueryDefinition,
-    SavedQuery, Widget, WidgetContent, WidgetPosition,
+    Dashboard, DashboardFilter, DashboardJson, DashboardLayout, Patch, PinnedDashboard,
+    QueryDefinition, SavedQuery, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
 use crate::schema::SchemaConfig;
@@ -169,6 +169,23 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
     /// One dashboard with its widgets.
     async fn get_dashboard(&self, scope: &Scope, id: DashboardId)
     -> StoreResult<Option<Dashboard>>;
+
+    /// One dashboard as the JSON the API returns for it: the same dashboard as
+    /// [`get_dashboard`](Self::get_dashboard), serialized.
+    ///
+    /// The default serializes what `get_dashboard` returns. A store that keeps dashboards as
+    /// JSON overrides it to build the document where the data is, which spares the host
+    /// decoding every widget and encoding it again on the API's most frequent read.
+    async fn get_dashboard_json(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<DashboardJson>> {
+        Ok(self
+            .get_dashboard(scope, id)
+            .await?
+            .map(|dashboard| DashboardJson::from_dashboard(&dashboard)))
+    }
 
     /// Creates a dashboard and its widgets, all or nothing.
     ///
