@@ -72,6 +72,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             Value::Null,
         ));
     }
+    // Valid bodies, the usual case, decode without tracking the path; a failing one is decoded
+    // again with tracking, to say where the problem is.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer)
         .map_err(|err| body_error(bytes, err))?;

@@ -219,7 +219,6 @@ impl Engine {
         let compiled = query::compile(&def, &prepared.schema, &prepared.options)
             .map_err(EngineError::Query)?;
         let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
-        let time_series = serde_json::to_string(&def.time_series).unwrap_or_default();
         let fill = |result: QueryResult| match &def.time_series {
             Some(config) => query::fill_time_series_gaps(
                 result,
@@ -234,13 +233,23 @@ impl Engine {
             ),
             None => result,
         };
-        let row_filters = format!("{:?}", prepared.options.row_filters);
-        let today = prepared.options.today.to_string();
+        // What else the result depends on, for the cache key (not made when nothing is cached).
+        let extra = if caching != Caching::Off && self.analytics.cache.is_some() {
+            let time_series = serde_json::to_string(&def.time_series).unwrap_or_default();
+            [
+                format!("{:?}", prepared.options.row_filters),
+                time_series,
+                prepared.options.today.to_string(),
+            ]
+        } else {
+            Default::default()
+        };
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         self.execute_through_cache(
             auth,
             &prepared.context,
             &compiled.query,
-            &[&row_filters, &time_series, &today],
+            &extra,
             tables,
             caching,
             fill,
