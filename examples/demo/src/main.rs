@@ -13,6 +13,11 @@
 //! dashboards live in memory and the query routes answer 503. `PRISMIQ_CACHE=off` turns the
 //! result cache off. Prometheus metrics are at `/metrics`.
 
+/// mimalloc rather than the system allocator: a request allocates many small, short-lived
+/// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
