@@ -11,7 +11,6 @@ use prismiq_core::{
 };
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Column, Executor, Row, SqlSafeStr, Statement};
-use tokio::sync::oneshot;
 
 use crate::decode;
 use crate::sql::compiled;
@@ -237,20 +236,9 @@ impl DataSource for PgDataSource {
                 context.schema
             )));
         }
-        // The statement runs in a task of its own, which holds the connection until the
-        // statement is over. If the caller goes away (the request is dropped), the task cancels
-        // the statement on the server, then returns the connection.
-        let (gone_tx, gone_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(
-            self.pool.clone(),
-            context.clone(),
-            query.clone(),
-            gone_rx,
-        ));
-        let result = task.await.map_err(|e| SourceError::Backend(Box::new(e)));
-        drop(gone_tx);
+        let result = run(&self.pool, context, query).await;
         record_pool_gauges(&self.pool);
-        result?
+        result
     }
 
     async fn ping(&self) -> Result<(), SourceError> {
@@ -264,10 +252,9 @@ impl DataSource for PgDataSource {
 }
 
 async fn run(
-    pool: PgPool,
-    context: ExecutionContext,
-    query: CompiledQuery,
-    gone: oneshot::Receiver<()>,
+    pool: &PgPool,
+    context: &ExecutionContext,
+    query: &CompiledQuery,
 ) -> Result<QueryResult, SourceError> {
     let mut tx = pool
         .begin_with("begin transaction read only")
@@ -285,38 +272,39 @@ async fn run(
     .await
     .map_err(source_error)?;
 
+    // From here the statement may run long: if the caller goes away (the request is dropped),
+    // `running` cancels it on the server before the connection is reused.
+    let mut running = Running {
+        pool: pool.clone(),
+        pid,
+        tx: Some(tx),
+    };
     let started = Instant::now();
     let outcome = {
-        let fetch = fetch(&mut tx, &query, context.max_rows);
+        let tx = running.tx.as_mut().expect("set above");
+        let fetch = fetch(tx, query, context.max_rows);
         tokio::pin!(fetch);
         let deadline = tokio::time::sleep(context.timeout + CANCEL_GRACE);
         tokio::pin!(deadline);
-        let mut gone = gone;
         tokio::select! {
             biased;
-            outcome = &mut fetch => outcome,
-            _ = &mut gone => {
-                cancel(&pool, pid).await;
-                let _ = fetch.await;
-                return Err(SourceError::Rejected("the request was cancelled".to_owned()));
-            }
+            outcome = &mut fetch => Some(outcome),
             () = &mut deadline => {
-                cancel(&pool, pid).await;
+                // The server did not stop the statement at its timeout.
+                cancel(pool, pid).await;
                 let _ = fetch.await;
-                return Err(SourceError::Timeout(context.timeout));
+                None
             }
         }
     };
-    let (columns, column_types, mut rows) = match outcome {
-        Ok(fetched) => fetched,
-        Err(err) if is_timeout(&err) => return Err(SourceError::Timeout(context.timeout)),
-        Err(err) => return Err(source_error(err)),
-    };
     let elapsed = started.elapsed();
-    // Nothing to commit: dropping the transaction queues its ROLLBACK, which sqlx sends with
-    // the check the pool runs on every returned connection, before the connection is reused
-    // (as the store's reads do). The caller does not wait a round trip for it.
-    drop(tx);
+    running.finish();
+    let (columns, column_types, mut rows) = match outcome {
+        None => return Err(SourceError::Timeout(context.timeout)),
+        Some(Ok(fetched)) => fetched,
+        Some(Err(err)) if is_timeout(&err) => return Err(SourceError::Timeout(context.timeout)),
+        Some(Err(err)) => return Err(source_error(err)),
+    };
     let truncated = rows.len() > context.max_rows;
     rows.truncate(context.max_rows);
     Ok(QueryResult {
@@ -327,6 +315,43 @@ async fn run(
         truncated,
         execution_time_ms: elapsed.as_secs_f64() * 1000.0,
     })
+}
+
+/// A read-only transaction whose statement may still be running on backend `pid`.
+///
+/// Dropped before [`finish`](Self::finish) (the caller went away mid-statement), it hands the
+/// connection to a task that first cancels the statement, then releases the connection: the
+/// cancel cannot reach whatever the connection runs next.
+struct Running {
+    pool: PgPool,
+    pid: i32,
+    tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+}
+
+impl Running {
+    /// The statement is over. Nothing to commit: dropping the transaction queues its ROLLBACK,
+    /// which sqlx sends with the check the pool runs on every returned connection, before the
+    /// connection is reused (as the store's reads do), so the caller does not wait a round trip
+    /// for it.
+    fn finish(&mut self) {
+        drop(self.tx.take());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(tx) = self.tx.take() else { return };
+        // Outside a runtime (it is shutting down) there is nothing to cancel with; the
+        // connection goes as sqlx drops it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.pool.clone();
+            let pid = self.pid;
+            runtime.spawn(async move {
+                cancel(&pool, pid).await;
+                drop(tx);
+            });
+        }
+    }
 }
 
 type Fetched = (Vec<String>, Vec<String>, Vec<Vec<serde_json::Value>>);

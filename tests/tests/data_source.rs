@@ -333,13 +333,16 @@ async fn times_out_and_cancels_abandoned_queries() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(err.to_string(), "Query exceeded timeout of 0.3 seconds");
 
-    // A request that goes away cancels its statement on the server.
+    // A request that goes away cancels its statement on the server, long before the
+    // statement's own timeout would.
     let marker = format!("select pg_sleep(30), {} as marker", std::process::id());
-    let (ctx, sleeping) = (context(10), query(&marker, vec![]));
+    let mut ctx = context(10);
+    ctx.timeout = Duration::from_secs(60);
+    let sleeping = query(&marker, vec![]);
     let running = source.execute(&ctx, &sleeping);
     let _ = tokio::time::timeout(Duration::from_millis(500), running).await;
     let mut still_running = 1_i64;
-    for _ in 0..50 {
+    for _ in 0..30 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         still_running = prismiq_store_postgres::sqlx::query_scalar(
             "select count(*) from pg_stat_activity where query = $1 and state = 'active'",
@@ -353,6 +356,15 @@ async fn times_out_and_cancels_abandoned_queries() {
         }
     }
     assert_eq!(still_running, 0, "the abandoned statement was cancelled");
+
+    // The connection that ran it serves the next queries.
+    for _ in 0..12 {
+        let result = source
+            .execute(&ctx, &query("select 1 as one", vec![]))
+            .await
+            .expect("query after a cancellation");
+        assert_eq!(result.rows, vec![vec![json!(1)]]);
+    }
 }
 
 #[tokio::test]
