@@ -21,16 +21,22 @@
 # The server comes from scripts/pg-env.sh (DATABASE_URL, else 127.0.0.1:5432, else a throwaway
 # cluster). The script creates a database of its own there and drops it at the end.
 #
+# The runs go in ROUNDS rounds (each round: every operation over HTTP, with pgbench, with
+# sql-load), each run on freshly vacuumed and analysed tables, so that no side gets the quieter
+# moments of the machine or another's dead rows; each operation's row is its round with the median
+# HTTP/pgbench ratio, and every round's ratio is printed below the table.
+#
 # Settings (environment): CONNECTIONS (8), DURATION seconds per run (10), WARMUP seconds before
-# each run (2), LIST_WIDGETS widgets per listed dashboard (4), PORT of the demo (a free one),
-# OPS the operations to run ("get list layout"), SKIP_BUILD=1 to use the binaries already in
-# target/release.
+# each run (2), ROUNDS (3), LIST_WIDGETS widgets per listed dashboard (4), PORT of the demo (a
+# free one), OPS the operations to run ("get list layout"), SKIP_BUILD=1 to use the binaries
+# already in target/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CONNECTIONS=${CONNECTIONS:-8}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-3}
 LIST_WIDGETS=${LIST_WIDGETS:-4}
 OPS=${OPS:-get list layout}
 TENANT=bench
@@ -157,6 +163,7 @@ http_run() {
     local args=(-c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" -X "$2"
         -H "X-Tenant-ID: $4" -H "X-User-ID: $USER_ID")
     [ -n "${5:-}" ] && args+=(--body-file "$5" -H 'Content-Type: application/json')
+    settle
     log "$1: HTTP $2 $3 ($CONNECTIONS connections, ${DURATION}s)"
     "$LOAD" "${args[@]}" "$BASE$3"
 }
@@ -166,6 +173,7 @@ pgbench_run() {
     local name=$1 script=$2 defines=() var out tps failed
     shift 2
     for var in "$@"; do defines+=(-D "$var"); done
+    settle
     log "$name: pgbench $(basename "$script") ($CONNECTIONS connections, ${DURATION}s)"
     "$PGBENCH" -n -M prepared -c "$CONNECTIONS" -j 1 -T "$WARMUP" -f "$script" "${defines[@]}" \
         "$BENCH_URL" >/dev/null 2>"$WORK/pgbench.err" || { cat "$WORK/pgbench.err" >&2; die "pgbench failed"; }
@@ -193,6 +201,7 @@ sqlx_run() {
     local name=$1 script=$2 defines=() var
     shift 2
     for var in "$@"; do defines+=(-D "$var"); done
+    settle
     log "$name: sql-load $(basename "$script") ($CONNECTIONS connections, ${DURATION}s)"
     "$SQL_LOAD" -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" -f "$script" \
         "${defines[@]}" "$BENCH_URL"
@@ -200,57 +209,79 @@ sqlx_run() {
 
 field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\\2/p" <<<"$2"; }
 
+# Every run starts on vacuumed, analysed tables (the layout runs leave dead rows behind), so
+# that no run pays for an earlier one's garbage or meets an autovacuum.
+settle() { psql "$BENCH_URL" -Xq -c "vacuum (analyze)" >/dev/null; }
+
 declare -A HTTP DBONLY SQLX
+for round in $(seq 1 "$ROUNDS"); do
 for op in $OPS; do
+    log "round $round/$ROUNDS"
     case $op in
         get)
-            HTTP[get]=$(http_run get GET "/dashboards/$DASHBOARD" "$TENANT")
-            DBONLY[get]=$(pgbench_run get benches/store-sql/get_dashboard.sql \
+            HTTP[get.$round]=$(http_run get GET "/dashboards/$DASHBOARD" "$TENANT")
+            DBONLY[get.$round]=$(pgbench_run get benches/store-sql/get_dashboard.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD")
-            SQLX[get]=$(sqlx_run get benches/store-sql/get_dashboard.sql \
+            SQLX[get.$round]=$(sqlx_run get benches/store-sql/get_dashboard.sql \
                 "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD")
             ;;
         list)
-            HTTP[list]=$(http_run list GET /dashboards "$LIST_TENANT")
-            DBONLY[list]=$(pgbench_run list benches/store-sql/list_dashboards.sql \
+            HTTP[list.$round]=$(http_run list GET /dashboards "$LIST_TENANT")
+            DBONLY[list.$round]=$(pgbench_run list benches/store-sql/list_dashboards.sql \
                 "tenant=$LIST_TENANT" "admin=false" "user=$USER_ID")
-            SQLX[list]=$(sqlx_run list benches/store-sql/list_dashboards.sql \
+            SQLX[list.$round]=$(sqlx_run list benches/store-sql/list_dashboards.sql \
                 "tenant:text=$LIST_TENANT" "admin:bool=false" "user:text=$USER_ID")
             ;;
         layout)
-            HTTP[layout]=$(http_run layout PUT "/dashboards/$DASHBOARD/layout" "$TENANT" \
+            HTTP[layout.$round]=$(http_run layout PUT "/dashboards/$DASHBOARD/layout" "$TENANT" \
                 "$WORK/layout.json")
-            DBONLY[layout]=$(pgbench_run layout benches/store-sql/put_layout.sql \
+            DBONLY[layout.$round]=$(pgbench_run layout benches/store-sql/put_layout.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD" "ids=$ids_array" \
                 "positions=$positions_array")
-            SQLX[layout]=$(sqlx_run layout benches/store-sql/put_layout.sql \
+            SQLX[layout.$round]=$(sqlx_run layout benches/store-sql/put_layout.sql \
                 "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD" "ids:uuid[]=$ids_list" \
                 "positions:jsonb[]=$positions_json")
             ;;
         *) die "unknown operation $op (OPS takes get, list, layout)" ;;
     esac
 done
+done
 
 # --- report ----------------------------------------------------------------------------------
 
 server=$(psql "$BENCH_URL" -XAtc "select current_setting('server_version')")
-printf '\n%s connections, %ss per run (after %ss of warm-up), PostgreSQL %s, %s cores, %s\n\n' \
-    "$CONNECTIONS" "$DURATION" "$WARMUP" "$server" "$(nproc)" "$(date -u +%Y-%m-%d)"
+printf '\n%s connections, %ss per run (after %ss of warm-up), %s rounds, PostgreSQL %s, %s cores, %s\n\n' \
+    "$CONNECTIONS" "$DURATION" "$WARMUP" "$ROUNDS" "$server" "$(nproc)" "$(date -u +%Y-%m-%d)"
 row() { printf '| %-42s | %9s | %8s | %8s | %9s | %8s | %8s | %9s | %8s | %8s | %8s | %8s |\n' "$@"; }
 row operation "HTTP r/s" "p50 ms" "p99 ms" "sqlx tx/s" "p50 ms" "p99 ms" \
     "pgbench/s" "p50 ms" "p99 ms" "HTTP/sqlx" "HTTP/pgb"
 row "$(printf -- '-%.0s' {1..42})" "--------:" "-------:" "-------:" "--------:" "-------:" \
     "-------:" "--------:" "-------:" "-------:" "-------:" "-------:"
 ratio() { awk -v a="$(field rps "$1")" -v b="$(field rps "$2")" 'BEGIN { printf "%.2f", a / b }'; }
+ROUND_LINES=()
 for op in $OPS; do
     case $op in
         get) label="GET /dashboards/{id} (12 widgets)" ;;
         list) label="GET /dashboards (50 dashboards)" ;;
         layout) label="PUT /dashboards/{id}/layout (12 widgets)" ;;
     esac
-    h=${HTTP[$op]} q=${SQLX[$op]} d=${DBONLY[$op]}
+    # The round whose HTTP/pgbench ratio is the median one stands for the operation.
+    ratios=() rounds_text=""
+    for round in $(seq 1 "$ROUNDS"); do
+        r=$(ratio "${HTTP[$op.$round]}" "${DBONLY[$op.$round]}")
+        ratios+=("$r")
+        rounds_text+=" $(field rps "${HTTP[$op.$round]}")/$(field rps "${DBONLY[$op.$round]}")=$r"
+    done
+    median_ratio=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    for round in $(seq 1 "$ROUNDS"); do
+        [ "${ratios[round - 1]}" = "$median_ratio" ] && break
+    done
+    ROUND_LINES+=("$op (HTTP r/s / pgbench tx/s = ratio):$rounds_text")
+    h=${HTTP[$op.$round]} q=${SQLX[$op.$round]} d=${DBONLY[$op.$round]}
     row "$label" "$(field rps "$h")" "$(field p50_ms "$h")" "$(field p99_ms "$h")" \
         "$(field rps "$q")" "$(field p50_ms "$q")" "$(field p99_ms "$q")" \
         "$(field rps "$d")" "$(field p50_ms "$d")" "$(field p99_ms "$d")" \
         "$(ratio "$h" "$q")" "$(ratio "$h" "$d")"
 done
+printf '\nEach row is the round with the median HTTP/pgbench ratio. All rounds:\n'
+printf '  %s\n' "${ROUND_LINES[@]}"
