@@ -149,6 +149,27 @@ async fn get<S: FullStore>(store: &S, tenant: &str, id: DashboardId) -> Option<D
     dashboard
 }
 
+/// Lists dashboards both ways, checking that the JSON documents are the dashboards serialized.
+async fn list<S: FullStore>(store: &S, scope: &Scope, viewer: &Viewer) -> Vec<Dashboard> {
+    let dashboards = store
+        .list_dashboards(scope, viewer)
+        .await
+        .expect("list dashboards");
+    let documents = store
+        .list_dashboards_json(scope, viewer)
+        .await
+        .expect("list dashboards as JSON");
+    assert_eq!(
+        documents.len(),
+        dashboards.len(),
+        "list_dashboards_json must list what list_dashboards lists"
+    );
+    for (dashboard, document) in dashboards.iter().zip(&documents) {
+        assert_document_matches(dashboard, document);
+    }
+    dashboards
+}
+
 /// Panics unless `document` is `dashboard` as the API returns it.
 fn assert_document_matches(dashboard: &Dashboard, document: &DashboardJson) {
     let parsed: serde_json::Value = serde_json::from_str(document.as_str())
@@ -322,6 +343,13 @@ pub async fn dashboard_json_is_the_serialized_dashboard<S: FullStore>(store: &S)
             .is_none(),
         "another tenant's dashboard is not found as JSON either"
     );
+    for viewer in [
+        Viewer::Admin,
+        Viewer::User("bob".to_owned()),
+        Viewer::Anonymous,
+    ] {
+        list(store, &scope("t1"), &viewer).await;
+    }
 }
 
 /// Listing returns exactly what the viewer may view, most recently updated first.
@@ -351,12 +379,7 @@ pub async fn dashboard_list_filters_by_viewer_and_orders_by_update<S: FullStore>
     let ownerless = create(store, "t1", new_dashboard("nobody's", None, vec![])).await;
 
     let ids = |list: Vec<Dashboard>| list.into_iter().map(|d| d.id).collect::<Vec<_>>();
-    let list = |viewer: Viewer| async move {
-        store
-            .list_dashboards(&scope("t1"), &viewer)
-            .await
-            .expect("list")
-    };
+    let list = |viewer: Viewer| async move { list(store, &scope("t1"), &viewer).await };
     assert_eq!(
         ids(list(Viewer::User("alice".to_owned())).await),
         [shared.id, public.id, own.id]
@@ -395,13 +418,7 @@ pub async fn tenants_are_isolated<S: FullStore>(store: &S) {
     let b = scope("tenant-b");
 
     assert!(get(store, "tenant-b", a.id).await.is_none());
-    assert!(
-        store
-            .list_dashboards(&b, &Viewer::Admin)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(list(store, &b, &Viewer::Admin).await.is_empty());
     assert_not_found(
         store
             .update_dashboard(
@@ -540,11 +557,8 @@ pub async fn dashboard_names_are_unique_per_tenant<S: FullStore>(store: &S) {
         )
         .await
         .expect("rename to own name");
-    let list = store
-        .list_dashboards(&scope("t1"), &Viewer::Admin)
-        .await
-        .unwrap();
-    assert_eq!(list.len(), 2, "the failed create left nothing behind");
+    let listed = list(store, &scope("t1"), &Viewer::Admin).await;
+    assert_eq!(listed.len(), 2, "the failed create left nothing behind");
 }
 
 /// Absent fields stay, given fields change, `Patch::Null` clears.

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use crate::dashboards::{
-    LIST_DASHBOARDS, SELECT_DASHBOARD, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
+    LIST_DASHBOARD_DOCUMENTS, SELECT_DASHBOARD, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
 };
 use crate::store::BEGIN_SCOPE;
 
@@ -76,7 +76,7 @@ fn scripts() -> Vec<(&'static str, String)> {
     );
     let list = transaction(
         &[with_variables(
-            LIST_DASHBOARDS,
+            LIST_DASHBOARD_DOCUMENTS,
             &["tenant", "admin", "user"],
         )],
         "ROLLBACK",
@@ -98,7 +98,10 @@ fn scripts() -> Vec<(&'static str, String)> {
         ),
         (
             "list_dashboards.sql",
-            script("GET /dashboards (DashboardStore::list_dashboards)", &[list]),
+            script(
+                "GET /dashboards (DashboardStore::list_dashboards_json)",
+                &[list],
+            ),
         ),
         (
             "put_layout.sql",

@@ -20,28 +20,40 @@ use crate::rows::{
 };
 use crate::store::end_read;
 
-pub(crate) const SELECT_DASHBOARD: &str = concat!(
-    "select ",
-    dashboard_columns!(),
-    " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
-);
+/// The dashboard `$2` of tenant `$1`, after a `select` of its columns.
+macro_rules! one_dashboard {
+    () => {
+        " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
+    };
+}
+
+/// Tenant `$1`'s dashboards that a viewer may view, most recently updated first, after a
+/// `select` of their columns. The rule of `Viewer::can_view_dashboard`: `$2` is "admin", `$3`
+/// the user (null when anonymous, which makes the owner and viewer tests fail).
+macro_rules! visible_dashboards {
+    () => {
+        " from prismiq.dashboards d \
+          where d.tenant_id = $1 \
+            and ($2 or d.is_public or d.owner_id = $3 or $3 = any(d.allowed_viewers)) \
+          order by d.updated_at desc, d.id desc"
+    };
+}
+
+pub(crate) const SELECT_DASHBOARD: &str =
+    concat!("select ", dashboard_columns!(), one_dashboard!());
 
 /// The statement of [`DashboardStore::get_dashboard_json`].
-pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str = concat!(
+pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
+    concat!("select ", dashboard_document_columns!(), one_dashboard!());
+
+pub(crate) const LIST_DASHBOARDS: &str =
+    concat!("select ", dashboard_columns!(), visible_dashboards!());
+
+/// The statement of [`DashboardStore::list_dashboards_json`].
+pub(crate) const LIST_DASHBOARD_DOCUMENTS: &str = concat!(
     "select ",
     dashboard_document_columns!(),
-    " from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2"
-);
-
-/// The rule of `Viewer::can_view_dashboard`: `$2` is "admin", `$3` the user (null when
-/// anonymous, which makes the owner and viewer tests fail).
-pub(crate) const LIST_DASHBOARDS: &str = concat!(
-    "select ",
-    dashboard_columns!(),
-    " from prismiq.dashboards d \
-      where d.tenant_id = $1 \
-        and ($2 or d.is_public or d.owner_id = $3 or $3 = any(d.allowed_viewers)) \
-      order by d.updated_at desc, d.id desc"
+    visible_dashboards!()
 );
 
 /// Serialises creations per (tenant, owner), so that counting and inserting are atomic.
@@ -251,12 +263,20 @@ fn check_distinct(widgets: &[(WidgetId, WidgetContent)]) -> StoreResult<()> {
     }
 }
 
-#[async_trait]
-impl DashboardStore for PostgresStore {
-    async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
+impl PostgresStore {
+    /// The rows of a listing statement (`$1` tenant, `$2` admin, `$3` user) for a viewer.
+    async fn list_rows<R>(
+        &self,
+        statement: &'static str,
+        scope: &Scope,
+        viewer: &Viewer,
+    ) -> StoreResult<Vec<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
         let (admin, user) = viewer_params(viewer);
         let mut tx = self.begin(scope).await.map_err(db)?;
-        let rows: Vec<DashboardRow> = sqlx::query_as(LIST_DASHBOARDS)
+        let rows = sqlx::query_as(statement)
             .bind(scope.tenant_id())
             .bind(admin)
             .bind(user)
@@ -264,6 +284,14 @@ impl DashboardStore for PostgresStore {
             .await
             .map_err(db)?;
         end_read(tx);
+        Ok(rows)
+    }
+}
+
+#[async_trait]
+impl DashboardStore for PostgresStore {
+    async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
+        let rows: Vec<DashboardRow> = self.list_rows(LIST_DASHBOARDS, scope, viewer).await?;
         Ok(rows.into_iter().map(Dashboard::from).collect())
     }
 
@@ -276,6 +304,17 @@ impl DashboardStore for PostgresStore {
         let dashboard = fetch_dashboard(&mut tx, scope, id).await?;
         end_read(tx);
         Ok(dashboard)
+    }
+
+    async fn list_dashboards_json(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+    ) -> StoreResult<Vec<DashboardJson>> {
+        let rows: Vec<DashboardDocumentRow> = self
+            .list_rows(LIST_DASHBOARD_DOCUMENTS, scope, viewer)
+            .await?;
+        Ok(rows.into_iter().map(DashboardJson::from).collect())
     }
 
     async fn get_dashboard_json(

@@ -349,6 +349,20 @@ impl Engine {
         Ok(list)
     }
 
+    /// [`list_dashboards`](Self::list_dashboards) as the JSON the API returns for each
+    /// dashboard (see [`get_dashboard_json`](Self::get_dashboard_json)).
+    pub async fn list_dashboards_json(&self, auth: &dyn AuthContext) -> Result<Vec<DashboardJson>> {
+        let viewer = Viewer::of(auth);
+        let mut list = self
+            .dashboards
+            .list_dashboards_json(&Scope::of(auth), &viewer)
+            .await
+            .map_err(EngineError::Store)?;
+        // The store filters already; this keeps a faulty store from leaking.
+        list.retain(|d| viewer.can_view_dashboard_json(d));
+        Ok(list)
+    }
+
     /// One dashboard the caller may view.
     pub async fn get_dashboard(
         &self,

@@ -166,6 +166,22 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
     /// [`Viewer::can_view_dashboard`]), most recently updated first.
     async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>>;
 
+    /// [`list_dashboards`](Self::list_dashboards) as the JSON the API returns for each
+    /// dashboard, in the same order. The default serializes what `list_dashboards` returns;
+    /// see [`get_dashboard_json`](Self::get_dashboard_json).
+    async fn list_dashboards_json(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+    ) -> StoreResult<Vec<DashboardJson>> {
+        Ok(self
+            .list_dashboards(scope, viewer)
+            .await?
+            .iter()
+            .map(DashboardJson::from_dashboard)
+            .collect())
+    }
+
     /// One dashboard with its widgets.
     async fn get_dashboard(&self, scope: &Scope, id: DashboardId)
     -> StoreResult<Option<Dashboard>>;
