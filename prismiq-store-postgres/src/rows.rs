@@ -65,7 +65,8 @@ macro_rules! wire_timestamp {
 
 /// The columns of a [`DashboardJson`](prismiq_core::DashboardJson) for a dashboard of alias
 /// `d`: the fields the view rule reads, and the whole dashboard as the API writes it (the
-/// stored JSON columns hold what the typed values serialize to, so they go out as they are).
+/// stored JSON columns hold what the typed values serialize to, so they go out as they are; a
+/// change to how one of those types serializes needs a migration rewriting the stored rows).
 macro_rules! dashboard_document_columns {
     () => {
         concat!(

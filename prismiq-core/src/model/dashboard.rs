@@ -107,9 +107,9 @@ pub struct DashboardJson {
 }
 
 impl DashboardJson {
-    /// A document from its parts. `json` must be a JSON object equal (as JSON values) to
-    /// `dashboard`'s serialization, and the other fields its own; the store conformance suite
-    /// checks both.
+    /// A document from its parts. `json` must be a JSON object equal (as JSON values) to the
+    /// serialization of the [`Dashboard`] it stands for, and the other fields that dashboard's;
+    /// the store conformance suite checks both.
     pub fn from_parts(
         owner_id: Option<String>,
         is_public: bool,
