@@ -31,6 +31,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+#[path = "../../tally.rs"]
+mod tally;
+use tally::Tally;
+
 const USAGE: &str = "\
 usage: http-load [OPTIONS] URL
 
@@ -163,30 +167,6 @@ fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> 
         .map_err(|_| format!("{option} needs a number, got {value:?}"))
 }
 
-/// What one connection measured.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Latencies of the counted requests, in microseconds.
-    latencies: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-impl Tally {
-    fn error(&mut self, message: String) {
-        self.errors += 1;
-        self.first_error.get_or_insert(message);
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.latencies.extend(other.latencies);
-        self.errors += other.errors;
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
-}
-
 async fn connect(options: &Options) -> Result<SendRequest<Full<Bytes>>, String> {
     let stream = TcpStream::connect((options.host.as_str(), options.port))
         .await
@@ -243,10 +223,7 @@ async fn drive(options: Arc<Options>, measure_from: Instant, until: Instant) -> 
             match result {
                 Ok((status, _)) if status == options.expect => {
                     if started >= measure_from {
-                        let micros = started.elapsed().as_micros();
-                        tally
-                            .latencies
-                            .push(u64::try_from(micros).unwrap_or(u64::MAX));
+                        tally.record(started.elapsed().as_micros());
                     }
                 }
                 Ok((status, body)) => {
@@ -282,15 +259,6 @@ async fn run(options: Arc<Options>) -> Tally {
     total
 }
 
-/// The latency at quantile `q` (nearest rank), in milliseconds, of sorted microseconds.
-fn quantile_ms(sorted: &[u64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
-}
-
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => Arc::new(options),
@@ -319,31 +287,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut tally = runtime.block_on(run(options.clone()));
-    tally.latencies.sort_unstable();
-
-    let seconds = options.duration.as_secs_f64();
-    let requests = tally.latencies.len();
-    let mean_ms = if requests == 0 {
-        f64::NAN
-    } else {
-        tally.latencies.iter().sum::<u64>() as f64 / requests as f64 / 1000.0
-    };
-    println!(
-        "requests={requests} errors={} seconds={seconds:.3} rps={:.1} mean_ms={mean_ms:.3} \
-         p50_ms={:.3} p99_ms={:.3}",
-        tally.errors,
-        requests as f64 / seconds,
-        quantile_ms(&tally.latencies, 0.50),
-        quantile_ms(&tally.latencies, 0.99),
-    );
-    if let Some(error) = tally.first_error {
-        eprintln!("http-load: {} errors; the first: {error}", tally.errors);
-        return ExitCode::FAILURE;
-    }
-    if requests == 0 {
-        eprintln!("http-load: no request completed");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    runtime
+        .block_on(run(options.clone()))
+        .report("http-load", "request", options.duration)
 }

@@ -31,6 +31,10 @@ use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Postgres};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+#[path = "../../tally.rs"]
+mod tally;
+use tally::Tally;
+
 const USAGE: &str = "\
 usage: sql-load [OPTIONS] -f SCRIPT DATABASE_URL
 
@@ -261,15 +265,6 @@ async fn run_once(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// What one task measured.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Latencies of the counted runs, in microseconds.
-    latencies: Vec<u64>,
-    errors: u64,
-    first_error: Option<String>,
-}
-
 async fn drive(
     pool: PgPool,
     options: Arc<Options>,
@@ -287,29 +282,12 @@ async fn drive(
             break;
         };
         match result {
-            Ok(()) if started >= measure_from => {
-                let micros = started.elapsed().as_micros();
-                tally
-                    .latencies
-                    .push(u64::try_from(micros).unwrap_or(u64::MAX));
-            }
+            Ok(()) if started >= measure_from => tally.record(started.elapsed().as_micros()),
             Ok(()) => {}
-            Err(error) => {
-                tally.errors += 1;
-                tally.first_error.get_or_insert_with(|| error.to_string());
-            }
+            Err(error) => tally.error(error.to_string()),
         }
     }
     tally
-}
-
-/// The latency at quantile `q` (nearest rank), in milliseconds, of sorted microseconds.
-fn quantile_ms(sorted: &[u64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
 #[tokio::main]
@@ -347,46 +325,10 @@ async fn main() -> ExitCode {
     let mut tally = Tally::default();
     for task in tasks {
         match task.await {
-            Ok(one) => {
-                tally.latencies.extend(one.latencies);
-                tally.errors += one.errors;
-                if tally.first_error.is_none() {
-                    tally.first_error = one.first_error;
-                }
-            }
-            Err(error) => {
-                tally.errors += 1;
-                tally
-                    .first_error
-                    .get_or_insert_with(|| format!("a task failed: {error}"));
-            }
+            Ok(one) => tally.merge(one),
+            Err(error) => tally.error(format!("a task failed: {error}")),
         }
     }
     store.pool().close().await;
-    tally.latencies.sort_unstable();
-
-    let seconds = options.duration.as_secs_f64();
-    let requests = tally.latencies.len();
-    let mean_ms = if requests == 0 {
-        f64::NAN
-    } else {
-        tally.latencies.iter().sum::<u64>() as f64 / requests as f64 / 1000.0
-    };
-    println!(
-        "requests={requests} errors={} seconds={seconds:.3} rps={:.1} mean_ms={mean_ms:.3} \
-         p50_ms={:.3} p99_ms={:.3}",
-        tally.errors,
-        requests as f64 / seconds,
-        quantile_ms(&tally.latencies, 0.50),
-        quantile_ms(&tally.latencies, 0.99),
-    );
-    if let Some(error) = tally.first_error {
-        eprintln!("sql-load: {} errors; the first: {error}", tally.errors);
-        return ExitCode::FAILURE;
-    }
-    if requests == 0 {
-        eprintln!("sql-load: no run completed");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+    tally.report("sql-load", "run", options.duration)
 }
