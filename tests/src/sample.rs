@@ -51,3 +51,23 @@ pub async fn run(sql: &'static str) {
     let mut conn = connection().await;
     sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
 }
+
+/// The rows of a two-column result body (a label, an amount) as pairs, the amount rounded to
+/// cents: the shape of the known answers (e.g. revenue by region).
+///
+/// # Panics
+///
+/// When the body has no `rows` array or an amount is not a number.
+pub fn label_and_amount(result: &serde_json::Value) -> Vec<(serde_json::Value, f64)> {
+    result["rows"]
+        .as_array()
+        .expect("a result body with rows")
+        .iter()
+        .map(|r| {
+            (
+                r[0].clone(),
+                (r[1].as_f64().expect("an amount") * 100.0).round() / 100.0,
+            )
+        })
+        .collect()
+}

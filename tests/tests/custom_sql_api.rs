@@ -23,20 +23,6 @@ async fn sql(app: &TestApp, body: Value) -> Value {
         .expect(200)
 }
 
-fn rounded(result: &Value) -> Vec<(Value, f64)> {
-    result["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r[0].clone(),
-                (r[1].as_f64().unwrap() * 100.0).round() / 100.0,
-            )
-        })
-        .collect()
-}
-
 const REVENUE: &str = "select c.region, sum(o.total_amount) as revenue from orders o \
     join customers c on c.id = o.customer_id where o.status = 'completed' \
     group by c.region order by c.region";
@@ -59,7 +45,7 @@ async fn legitimate_shapes_run_with_known_answers() {
     let plain = sql(&app, json!({"sql": REVENUE})).await;
     assert_eq!(plain["columns"], json!(["region", "revenue"]));
     assert_eq!(
-        rounded(&plain),
+        sample::label_and_amount(&plain),
         [
             (json!("East"), 1092395.68),
             (json!("North"), 546612.82),
@@ -72,7 +58,10 @@ async fn legitimate_shapes_run_with_known_answers() {
     let cte = sql(&app, json!({"sql": "with done as (select * from orders where status = 'completed'), \
         by_region as (select c.region, sum(d.total_amount) as revenue from done d join customers c on c.id = d.customer_id group by c.region) \
         select region, revenue from by_region where region = 'East'"})).await;
-    assert_eq!(rounded(&cte), [(json!("East"), 1092395.68)]);
+    assert_eq!(
+        sample::label_and_amount(&cte),
+        [(json!("East"), 1092395.68)]
+    );
 
     let window = sql(&app, json!({"sql": "select region, revenue, rank() over (order by revenue desc) as r from \
         (select c.region, sum(o.total_amount) as revenue from orders o join customers c on c.id = o.customer_id \
@@ -97,7 +86,10 @@ async fn legitimate_shapes_run_with_known_answers() {
         "dashboard_filters": [{"id": "region", "type": "select", "label": "Region", "field": "region", "table": "customers"}],
         "filter_values": [{"filter_id": "region", "value": "East"}]
     })).await;
-    assert_eq!(rounded(&filtered), [(json!("East"), 1092395.68)]);
+    assert_eq!(
+        sample::label_and_amount(&filtered),
+        [(json!("East"), 1092395.68)]
+    );
 
     let capped = TestApp::new(engine().await.with_max_rows(5));
     let rows = capped

@@ -28,20 +28,6 @@ fn revenue_by_region() -> Value {
     })
 }
 
-fn by_region(result: &Value) -> Vec<(Value, f64)> {
-    result["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r[0].clone(),
-                (r[1].as_f64().unwrap() * 100.0).round() / 100.0,
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn executes_with_known_answers() {
     let app = TestApp::new(engine().await);
@@ -55,7 +41,7 @@ async fn executes_with_known_answers() {
     assert_eq!(result["columns"], json!(["region", "revenue"]));
     assert_eq!(result["column_types"], json!(["varchar", "numeric"]));
     assert_eq!(
-        by_region(&result),
+        sample::label_and_amount(&result),
         [
             (json!("East"), 1092395.68),
             (json!("North"), 546612.82),
@@ -295,7 +281,7 @@ async fn executes_widgets_with_dashboard_filters() {
         .await
         .expect(200);
     assert_eq!(
-        by_region(&east),
+        sample::label_and_amount(&east),
         [(json!("East"), 1092395.68), (Value::Null, 1675457.88)]
     );
     let every = app
@@ -400,7 +386,7 @@ async fn row_filters_apply_to_every_reference() {
         .expect(200);
     // customers is LEFT-joined: orders stay, but no customer outside East is seen.
     assert_eq!(
-        by_region(&joined),
+        sample::label_and_amount(&joined),
         [(json!("East"), 1092395.68), (Value::Null, 1675457.88)],
         "{joined}"
     );
@@ -413,7 +399,11 @@ async fn row_filters_apply_to_every_reference() {
         .send()
         .await
         .expect(200);
-    assert_eq!(by_region(&inner), [(json!("East"), 1092395.68)], "{inner}");
+    assert_eq!(
+        sample::label_and_amount(&inner),
+        [(json!("East"), 1092395.68)],
+        "{inner}"
+    );
     let base = app
         .post("/query/execute")
         .as_user("alice")
