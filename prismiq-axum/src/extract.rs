@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -78,8 +78,15 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer)
-        .map_err(|err| body_error(bytes, err))?;
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|err| {
+        // serde_json files some problems of well-formed JSON as syntax (a list longer than the
+        // field takes is "trailing characters"), so what decides between a JSON error located
+        // by offset and a field error located by path is whether the document itself parses.
+        match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Err(syntax) => syntax_error(bytes, &syntax),
+            Ok(_) => body_error(bytes, err),
+        }
+    })?;
     deserializer
         .end()
         .map_err(|err| syntax_error(bytes, &err))?;
@@ -101,11 +108,9 @@ fn syntax_error(bytes: &[u8], err: &serde_json::Error) -> ApiError {
     )
 }
 
+/// A field error in a well-formed document, located by the path of the field at fault.
 fn body_error(bytes: &[u8], err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = err.inner();
-    if inner.is_syntax() || inner.is_eof() {
-        return syntax_error(bytes, inner);
-    }
     let mut loc = vec![json!("body")];
     for segment in err.path().iter() {
         match segment {
@@ -131,6 +136,10 @@ fn body_error(bytes: &[u8], err: serde_path_to_error::Error<serde_json::Error>) 
         node.clone()
     };
     let message = strip_position(&inner.to_string());
+    if message == "trailing characters" {
+        let input = at(&loc);
+        return ApiError::validation("too_long", loc, "List has too many items", input);
+    }
     if let Some(field) = between(&message, "missing field `", "`") {
         let input = at(&loc);
         loc.push(json!(field));
@@ -238,6 +247,18 @@ mod tests {
     #[allow(dead_code)]
     struct Item {
         n: u32,
+        #[serde(default, deserialize_with = "pair_of_positive")]
+        pair: Option<[u32; 2]>,
+    }
+
+    fn pair_of_positive<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<[u32; 2]>, D::Error> {
+        let pair = <[u32; 2]>::deserialize(deserializer)?;
+        if pair.contains(&0) {
+            return Err(serde::de::Error::custom("must be positive"));
+        }
+        Ok(Some(pair))
     }
 
     fn issue(result: Result<Body, ApiError>) -> (String, Vec<Value>) {
@@ -278,5 +299,33 @@ mod tests {
             ("missing".to_owned(), vec![json!("body")])
         );
         assert!(parse_json::<Body>(br#"{"name": "a", "items": [], "extra": 1}"#).is_ok());
+    }
+
+    #[test]
+    fn well_formed_documents_are_located_by_field_path_never_by_offset() {
+        // serde_json reports a list longer than a fixed-size field as a syntax error.
+        assert_eq!(
+            issue(parse_json(
+                br#"{"name": "a", "items": [{"n": 1, "pair": [1, 2, 3]}]}"#
+            )),
+            (
+                "too_long".to_owned(),
+                vec![json!("body"), json!("items"), json!(0), json!("pair")]
+            )
+        );
+        assert_eq!(
+            issue(parse_json(
+                br#"{"name": "a", "items": [{"n": 1, "pair": [1, 0]}]}"#
+            )),
+            (
+                "value_error".to_owned(),
+                vec![json!("body"), json!("items"), json!(0), json!("pair")]
+            )
+        );
+        // A document that does not parse is located by offset, wherever the field error is.
+        assert_eq!(
+            issue(parse_json(br#"{"name": 1, "items": [}"#)),
+            ("json_invalid".to_owned(), vec![json!("body"), json!(22)])
+        );
     }
 }

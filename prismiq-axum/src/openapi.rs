@@ -142,6 +142,7 @@ impl<'r> ToResponse<'r> for Unprocessable {
         routes::schema::config,
         routes::schema::set_config,
         routes::schema::tables,
+        routes::schema::data_sources,
         routes::schema::table,
         routes::schema::enhanced_table,
         routes::query::validate,

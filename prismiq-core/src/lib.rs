@@ -80,8 +80,9 @@ pub use model::{
 pub use permissions::Viewer;
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
-    ColumnConfig, ColumnSchema, DatabaseSchema, EnhancedColumnSchema, EnhancedDatabaseSchema,
-    EnhancedTableSchema, Relationship, SchemaConfig, TableConfig, TableSchema,
+    ColumnConfig, ColumnSchema, DataSourceEntry, DatabaseSchema, EnhancedColumnSchema,
+    EnhancedDatabaseSchema, EnhancedTableSchema, Relationship, SchemaConfig, TableConfig,
+    TableSchema,
 };
 pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
 #[cfg(feature = "memory-store")]

@@ -283,6 +283,38 @@ pub struct EnhancedTableSchema {
     pub description: Option<String>,
 }
 
+/// One table the caller may query, as the React client lists it (`GET /data-sources`): the
+/// tenant's display name as the title (else the table name), its description as the subtitle
+/// (else empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DataSourceEntry {
+    /// The table name, which identifies the entry.
+    pub id: String,
+    /// The table name.
+    pub table: String,
+    /// What the table is called in the interface.
+    pub title: String,
+    /// A line about the table; empty when the tenant gave no description.
+    pub subtitle: String,
+}
+
+impl DataSourceEntry {
+    /// The entry for a table as the tenant presents it.
+    pub fn of(table: &EnhancedTableSchema) -> Self {
+        Self {
+            id: table.name.clone(),
+            table: table.name.clone(),
+            title: table
+                .display_name
+                .clone()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| table.name.clone()),
+            subtitle: table.description.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// The schema as a tenant presents it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

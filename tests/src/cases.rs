@@ -13,6 +13,24 @@ fn query() -> Value {
     })
 }
 
+/// [`query`] as the API writes it back: every key, with its default.
+fn echoed_query() -> Value {
+    json!({
+        "tables": [{"id": "t1", "name": "orders", "alias": null}],
+        "joins": [],
+        "columns": [{"table_id": "t1", "column": "total_amount", "aggregation": "sum",
+                     "alias": null, "date_trunc": null, "date_format": null,
+                     "sql_expression": null}],
+        "filters": [],
+        "group_by": [],
+        "order_by": [],
+        "limit": null,
+        "offset": null,
+        "time_series": null,
+        "calculated_fields": []
+    })
+}
+
 fn widget_body(title: &str, x: u32, y: u32) -> Value {
     json!({
         "type": "bar_chart",
@@ -682,7 +700,7 @@ pub async fn positions_are_validated(engine: Engine) {
         .send()
         .await
         .expect_validation();
-    assert_eq!(loc, json!(["body", "position"]));
+    assert_eq!(loc, json!(["body", "position", "w"]));
     app.post(&path)
         .as_user("alice")
         .json(&body(json!({"x": 10, "y": 0, "w": 4, "h": 1})))
@@ -723,7 +741,7 @@ pub async fn widget_routes(engine: Engine) {
         .expect(201);
     let wid = id_of(&created);
     assert_eq!(created["title"], "Revenue");
-    assert_eq!(created["query"], query());
+    assert_eq!(created["query"], echoed_query());
     assert_eq!(created["config"]["x_axis"], "region");
 
     let patched = app
@@ -1796,4 +1814,348 @@ pub async fn transform_routes(engine: Engine) {
         .send()
         .await
         .expect_detail(400, "Column not found: x");
+}
+
+/// A field that fails deep inside a well-formed body is a 422 whose `loc` is the path of that
+/// field, on every route that takes a body; never a byte offset.
+pub async fn nested_body_errors_are_located_by_field_path(engine: Engine) {
+    let app = TestApp::new(engine);
+    let dashboard = create_dashboard(&app, "alice", json!({"name": "Nested"})).await;
+    let id = id_of(&dashboard);
+    let widget = app
+        .post(&format!("/dashboards/{id}/widgets"))
+        .as_user("alice")
+        .json(&widget_body("w", 0, 0))
+        .send()
+        .await
+        .expect(201);
+    let wid = id_of(&widget);
+    let bad_query = json!({"tables": [{"id": "t1", "name": "orders"}],
+                           "columns": [{"table_id": "t1", "column": "id", "aggregation": "median"}]});
+    let bad_position = json!({"x": 0, "y": 0, "w": 4, "h": "tall"});
+    let cases: Vec<(Method, String, Value, Value)> = vec![
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "x", "layout": {"margin": [10, 10, 10]}}),
+            json!(["body", "layout", "margin"]),
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "x", "layout": {"columns": 0}}),
+            json!(["body", "layout", "columns"]),
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"layout": {"row_height": 50, "margin": [1, 2, 3]}}),
+            json!(["body", "layout", "margin"]),
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"widgets": [{"type": "table", "title": "t", "position": bad_position}]}),
+            json!(["body", "widgets", 0, "position", "h"]),
+        ),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets"),
+            json!({"type": "table", "title": "t", "position": bad_position}),
+            json!(["body", "position", "h"]),
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            json!({"query": bad_query}),
+            json!(["body", "query", "columns", 0, "aggregation"]),
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            json!({"config": {"fiscalYearStartMonth": "June"}}),
+            json!(["body", "config", "fiscalYearStartMonth"]),
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/layout"),
+            json!([{"widget_id": wid, "position": bad_position}]),
+            json!(["body", 0, "position", "h"]),
+        ),
+        (
+            Method::POST,
+            "/dashboards/import".into(),
+            json!({"export_data": {"name": "i", "widgets": [
+                {"type": "table", "title": "t", "position": bad_position}]}}),
+            json!(["body", "export_data", "widgets", 0, "position", "h"]),
+        ),
+        (
+            Method::POST,
+            "/saved-queries".into(),
+            json!({"name": "q", "query": bad_query}),
+            json!(["body", "query", "columns", 0, "aggregation"]),
+        ),
+        (
+            Method::POST,
+            "/pins".into(),
+            json!({"dashboard_id": id, "context": "home", "position": [1]}),
+            json!(["body", "position"]),
+        ),
+        (
+            Method::PUT,
+            "/pins/order".into(),
+            json!({"context": "home", "dashboard_ids": [id, 7]}),
+            json!(["body", "dashboard_ids", 1]),
+        ),
+        (
+            Method::DELETE,
+            "/pins".into(),
+            json!({"dashboard_id": id, "context": ["home"]}),
+            json!(["body", "context"]),
+        ),
+        (
+            Method::PUT,
+            "/schema/config".into(),
+            json!({"tables": {"orders": {"columns": {"id": {"hidden": "yes"}}}}}),
+            json!(["body", "tables", "orders", "columns", "id", "hidden"]),
+        ),
+        (
+            Method::POST,
+            "/query/execute".into(),
+            json!({"query": bad_query}),
+            json!(["body", "query", "columns", 0, "aggregation"]),
+        ),
+        (
+            Method::POST,
+            "/query/validate".into(),
+            json!({"tables": [{"id": "t1", "name": "orders"}],
+                   "columns": [{"table_id": "t1", "column": "id"}],
+                   "order_by": [{"table_id": "t1", "column": "id", "direction": "down"}]}),
+            json!(["body", "order_by", 0, "direction"]),
+        ),
+        (
+            Method::POST,
+            "/query/execute-sql".into(),
+            json!({"sql": "select 1", "filter_values": [{"filter_id": 5}]}),
+            json!(["body", "filter_values", 0, "filter_id"]),
+        ),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets/{wid}/execute"),
+            json!([{"filter_id": "f", "value": 1}, {"value": 2}]),
+            json!(["body", 1, "filter_id"]),
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let (_, loc) = app
+            .request(method.clone(), &path)
+            .as_user("alice")
+            .admin()
+            .json(&body)
+            .send()
+            .await
+            .expect_validation();
+        assert_eq!(loc, expected, "{method} {path} {body}");
+    }
+}
+
+/// `GET /data-sources` lists the tables the caller may query as the React client reads them: a
+/// bare array of `{id, table, title, subtitle}`, with the tenant's display names and
+/// descriptions, hidden tables left out, and `[]` without a data source.
+pub async fn data_sources_route(engine: Engine) {
+    let bare = TestApp::new(engine.clone());
+    assert_eq!(
+        bare.get("/data-sources")
+            .as_user("alice")
+            .send()
+            .await
+            .expect(200),
+        json!([])
+    );
+    bare.get("/data-sources").send().await.expect(400);
+
+    let app = TestApp::new(with_static_source(engine));
+    assert_eq!(
+        app.get("/data-sources")
+            .as_user("alice")
+            .send()
+            .await
+            .expect(200),
+        json!([
+            {"id": "customers", "table": "customers", "title": "customers", "subtitle": ""},
+            {"id": "orders", "table": "orders", "title": "orders", "subtitle": ""}
+        ])
+    );
+    app.put("/schema/config")
+        .as_user("root")
+        .admin()
+        .json(&json!({"tables": {
+            "customers": {"display_name": "Customers", "description": "People who buy"},
+            "orders": {"hidden": true}
+        }}))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        app.get("/data-sources")
+            .as_user("alice")
+            .send()
+            .await
+            .expect(200),
+        json!([{"id": "customers", "table": "customers", "title": "Customers",
+                "subtitle": "People who buy"}])
+    );
+    assert_eq!(
+        app.get("/data-sources")
+            .tenant("t2")
+            .send()
+            .await
+            .expect(200)
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the config is the tenant's own"
+    );
+    app.get("/data-sources")
+        .as_user("alice")
+        .header("x-schema-name", "nope")
+        .send()
+        .await
+        .expect_detail(404, "PostgreSQL schema 'nope' does not exist");
+}
+
+/// Wherever a query definition comes back (a widget, a whole dashboard, the list, pins, an
+/// export, an import, saved queries), it carries every key with its default.
+pub async fn queries_are_echoed_with_every_key(engine: Engine) {
+    let app = TestApp::new(engine);
+    let dashboard = create_dashboard(
+        &app,
+        "alice",
+        json!({"name": "Echo", "widgets": [widget_body("In create", 0, 0)]}),
+    )
+    .await;
+    assert_eq!(dashboard["widgets"][0]["query"], echoed_query(), "create");
+    let id = id_of(&dashboard);
+    let added = app
+        .post(&format!("/dashboards/{id}/widgets"))
+        .as_user("alice")
+        .json(&widget_body("Added", 4, 0))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(added["query"], echoed_query(), "add widget");
+    let wid = id_of(&added);
+    let updated = app
+        .put(&format!("/dashboards/{id}/widgets/{wid}"))
+        .as_user("alice")
+        .json(&json!({"query": query()}))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(updated["query"], echoed_query(), "update widget");
+    let duplicate = app
+        .post(&format!("/dashboards/{id}/widgets/{wid}/duplicate"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(duplicate["query"], echoed_query(), "duplicate");
+    let mut saved = dashboard.clone();
+    saved["widgets"] = json!([widget_body("Saved whole", 0, 0)]);
+    let saved = app
+        .patch(&format!("/dashboards/{id}"))
+        .as_user("alice")
+        .json(&saved)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(saved["widgets"][0]["query"], echoed_query(), "whole save");
+    let read = app
+        .get(&format!("/dashboards/{id}"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(read["widgets"][0]["query"], echoed_query(), "read");
+    let list = app
+        .get("/dashboards")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        list["dashboards"][0]["widgets"][0]["query"],
+        echoed_query(),
+        "list"
+    );
+    let export = app
+        .get(&format!("/dashboards/{id}/export"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(export["widgets"][0]["query"], echoed_query(), "export");
+    let mut export_data = export.clone();
+    export_data["widgets"][0]["query"] = query();
+    let imported = app
+        .post("/dashboards/import")
+        .as_user("alice")
+        .json(&json!({"export_data": export_data, "name_override": "Imported"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(imported["widgets"][0]["query"], echoed_query(), "import");
+    app.post("/pins")
+        .as_user("alice")
+        .json(&json!({"dashboard_id": id, "context": "home"}))
+        .send()
+        .await
+        .expect(201);
+    let pins = app
+        .get("/pins?context=home")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        pins["dashboards"][0]["widgets"][0]["query"],
+        echoed_query(),
+        "pins"
+    );
+
+    let saved_query = app
+        .post("/saved-queries")
+        .as_user("alice")
+        .json(&json!({"name": "Q", "query": query()}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(saved_query["query"], echoed_query(), "saved query create");
+    let qid = id_of(&saved_query);
+    let patched = app
+        .patch(&format!("/saved-queries/{qid}"))
+        .as_user("alice")
+        .json(&json!({"query": query()}))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(patched["query"], echoed_query(), "saved query update");
+    let one = app
+        .get(&format!("/saved-queries/{qid}"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(one["query"], echoed_query(), "saved query read");
+    let queries = app
+        .get("/saved-queries")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        queries["queries"][0]["query"],
+        echoed_query(),
+        "saved query list"
+    );
 }

@@ -285,6 +285,7 @@ macro_rules! http_suite {
             other_tenants_objects_are_404,
             permissions_are_enforced,
             malformed_bodies_are_422_lists,
+            nested_body_errors_are_located_by_field_path,
             duplicate_names_are_409,
             positions_are_validated,
             widget_routes,
@@ -292,6 +293,7 @@ macro_rules! http_suite {
             whole_dashboard_save,
             layout_update,
             export_and_import,
+            queries_are_echoed_with_every_key,
             saved_queries,
             pins,
             pins_respect_view_permission,
@@ -299,6 +301,7 @@ macro_rules! http_suite {
             llm_endpoints,
             schema_routes,
             schema_names_and_missing_source,
+            data_sources_route,
             transform_routes,
         );
     };

@@ -4,8 +4,8 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use prismiq_core::{
-    AuthContext, DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema, SchemaConfig,
-    TableSchema,
+    AuthContext, DataSourceEntry, DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema,
+    SchemaConfig, TableSchema,
 };
 use serde::Serialize;
 
@@ -24,6 +24,7 @@ where
         .route("/schema/enhanced", get(enhanced::<A>))
         .route("/schema/config", get(config::<A>).put(set_config::<A>))
         .route("/tables", get(tables::<A>))
+        .route("/data-sources", get(data_sources::<A>))
         .route("/tables/{table}", get(table::<A>))
         .route("/tables/{table}/enhanced", get(enhanced_table::<A>))
 }
@@ -90,6 +91,26 @@ async fn tables<A: AuthContext>(
 ) -> Result<Json<TableList>, ApiError> {
     let tables = state.engine().table_names(&auth).await?;
     Ok(Json(TableList { tables }))
+}
+
+/// The tables the caller may query as the React client lists them: a bare array of
+/// `{id, table, title, subtitle}`, `[]` without a data source.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/data-sources",
+    tag = "schema",
+    operation_id = "list_data_sources",
+    responses(
+        (status = 200, description = "One entry per visible table", body = Vec<DataSourceEntry>),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+    security(("tenant_header" = [])),
+))]
+async fn data_sources<A: AuthContext>(
+    State(state): State<PrismiqState>,
+    auth: A,
+) -> Result<Json<Vec<DataSourceEntry>>, ApiError> {
+    Ok(Json(state.engine().data_sources(&auth).await?))
 }
 
 /// One table as introspected.

@@ -8,7 +8,8 @@ use super::Engine;
 use crate::auth::{AuthContext, Scope};
 use crate::error::EngineError;
 use crate::schema::{
-    DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema, SchemaConfig, TableSchema,
+    DataSourceEntry, DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema, SchemaConfig,
+    TableSchema,
 };
 use crate::source::DataSource;
 
@@ -233,6 +234,21 @@ impl Engine {
     pub async fn enhanced_schema(&self, auth: &dyn AuthContext) -> Result<EnhancedDatabaseSchema> {
         let (_, raw) = self.raw_schema(auth).await?;
         Ok(raw.enhance(&*self.config_of(auth).await?))
+    }
+
+    /// The tables the caller may query, one entry each with the tenant's display name and
+    /// description (hidden tables left out); empty when the engine has no data source.
+    pub async fn data_sources(&self, auth: &dyn AuthContext) -> Result<Vec<DataSourceEntry>> {
+        if self.analytics.source.is_none() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .enhanced_schema(auth)
+            .await?
+            .tables
+            .iter()
+            .map(DataSourceEntry::of)
+            .collect())
     }
 
     /// The names of the tables and views the caller may query, sorted.

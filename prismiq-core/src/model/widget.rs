@@ -2,7 +2,6 @@
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
 
 use super::config::WidgetConfig;
 use super::patch::Patch;
@@ -77,7 +76,9 @@ impl<'de> Deserialize<'de> for WidgetPosition {
         struct Raw {
             x: u32,
             y: u32,
+            #[serde(deserialize_with = "positive")]
             w: u32,
+            #[serde(deserialize_with = "positive")]
             h: u32,
         }
         let raw = Raw::deserialize(deserializer)?;
@@ -230,45 +231,61 @@ pub struct LayoutItem {
 
 impl<'de> Deserialize<'de> for LayoutItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let item = Map::<String, Value>::deserialize(deserializer)?;
-        let widget_id = match item.get("widget_id").or_else(|| item.get("id")) {
-            Some(Value::String(id)) => id.clone(),
-            Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "widget_id must be a string, got {other}"
-                )));
-            }
-            None => return Err(D::Error::missing_field("widget_id")),
-        };
-        let source = match item.get("position") {
-            Some(Value::Object(position)) => position,
-            Some(_) => return Err(D::Error::custom("position must be an object")),
-            None => &item,
-        };
-        let coordinate = |key: &str, default: u32| -> Result<u32, D::Error> {
-            match source.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(value) => value
-                    .as_u64()
-                    .and_then(|v| u32::try_from(v).ok())
-                    .ok_or_else(|| {
-                        D::Error::custom(format!(
-                            "position.{key} must be a non-negative integer, got {value}"
-                        ))
-                    }),
-            }
-        };
+        // Typed fields, so that a bad value is reported at its own path.
+        #[derive(Deserialize)]
+        struct Coordinates {
+            #[serde(default)]
+            x: Option<u32>,
+            #[serde(default)]
+            y: Option<u32>,
+            #[serde(default, deserialize_with = "positive_or_null")]
+            w: Option<u32>,
+            #[serde(default, deserialize_with = "positive_or_null")]
+            h: Option<u32>,
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(default)]
+            widget_id: Option<String>,
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default)]
+            position: Option<Coordinates>,
+            #[serde(flatten)]
+            inline: Coordinates,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        let widget_id = raw
+            .widget_id
+            .or(raw.id)
+            .ok_or_else(|| D::Error::missing_field("widget_id"))?;
+        let at = raw.position.unwrap_or(raw.inline);
         let position = WidgetPosition::new(
-            coordinate("x", 0)?,
-            coordinate("y", 0)?,
-            coordinate("w", 4)?,
-            coordinate("h", 3)?,
+            at.x.unwrap_or(0),
+            at.y.unwrap_or(0),
+            at.w.unwrap_or(4),
+            at.h.unwrap_or(3),
         )
         .map_err(D::Error::custom)?;
         Ok(Self {
             widget_id,
             position,
         })
+    }
+}
+
+/// A width or height: at least 1.
+fn positive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    match u32::deserialize(deserializer)? {
+        0 => Err(D::Error::custom("must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+fn positive_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(deserializer)? {
+        Some(0) => Err(D::Error::custom("must be at least 1")),
+        n => Ok(n),
     }
 }
 

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
@@ -33,30 +34,22 @@ pub struct QueryDefinition {
     /// The tables the query reads; the first is the FROM table.
     pub tables: Vec<QueryTable>,
     /// Joins, applied in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub joins: Vec<JoinDefinition>,
     /// The SELECT list, in order.
     pub columns: Vec<ColumnSelection>,
     /// Conditions, all ANDed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterDefinition>,
     /// Explicit grouping; used only when something is aggregated.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_by: Vec<GroupByDefinition>,
     /// Ordering.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<SortDefinition>,
     /// At most this many rows.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Rows to skip.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     /// Date bucketing.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_series: Option<TimeSeriesConfig>,
     /// Named expressions that columns, filters, grouping and ordering may refer to by name.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calculated_fields: Vec<CalculatedField>,
 }
 
@@ -69,7 +62,7 @@ pub struct QueryTable {
     /// The real table or view name.
     pub name: String,
     /// The name the table goes by in the SQL, if not its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub alias: Option<String>,
 }
 
@@ -247,7 +240,7 @@ impl<'de> Deserialize<'de> for TimeUnit {
 }
 
 /// One entry of the SELECT list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawColumnSelection")]
 pub struct ColumnSelection {
@@ -258,13 +251,10 @@ pub struct ColumnSelection {
     /// The aggregate applied.
     pub aggregation: Aggregation,
     /// The output column name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// Truncate the (date or timestamp) value to this unit.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_trunc: Option<TimeUnit>,
     /// A display hint for the client; not used in SQL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_format: Option<String>,
 }
 
@@ -382,7 +372,7 @@ impl fmt::Display for FilterOperator {
 }
 
 /// One condition on a column (or calculated field).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawFilterDefinition")]
 pub struct FilterDefinition {
@@ -466,7 +456,6 @@ pub struct TimeSeriesConfig {
     /// The value numeric columns of added buckets get.
     pub fill_value: Value,
     /// The bucket column's name; `<date_column>_bucket` when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
 }
 
@@ -513,7 +502,7 @@ pub enum CalculatedDataType {
 
 /// A named expression in the calculated-field language (`[total] * 2`,
 /// `if([status] == "paid", [amount], 0)`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawCalculatedField")]
 pub struct CalculatedField {
@@ -645,6 +634,48 @@ impl QueryDefinition {
             }
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire shapes, written out. Every key is written with its default, as the original server does,
+// `sql_expression` included: it is always null, since it is never taken from a client.
+
+impl Serialize for ColumnSelection {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("ColumnSelection", 7)?;
+        out.serialize_field("table_id", &self.table_id)?;
+        out.serialize_field("column", &self.column)?;
+        out.serialize_field("aggregation", &self.aggregation)?;
+        out.serialize_field("alias", &self.alias)?;
+        out.serialize_field("date_trunc", &self.date_trunc)?;
+        out.serialize_field("date_format", &self.date_format)?;
+        out.serialize_field("sql_expression", &None::<&str>)?;
+        out.end()
+    }
+}
+
+impl Serialize for FilterDefinition {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("FilterDefinition", 5)?;
+        out.serialize_field("table_id", &self.table_id)?;
+        out.serialize_field("column", &self.column)?;
+        out.serialize_field("operator", &self.operator)?;
+        out.serialize_field("value", &self.value)?;
+        out.serialize_field("sql_expression", &None::<&str>)?;
+        out.end()
+    }
+}
+
+impl Serialize for CalculatedField {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("CalculatedField", 5)?;
+        out.serialize_field("name", &self.name)?;
+        out.serialize_field("expression", &self.expression)?;
+        out.serialize_field("sql_expression", &None::<&str>)?;
+        out.serialize_field("has_internal_aggregation", &self.has_internal_aggregation)?;
+        out.serialize_field("data_type", &self.data_type)?;
+        out.end()
     }
 }
 
@@ -902,9 +933,65 @@ mod tests {
     }
 
     #[test]
-    fn minimal_query_round_trips_unchanged() {
+    fn minimal_query_is_written_with_every_key_and_its_default() {
         let query = parse(minimal()).unwrap();
-        assert_eq!(query.to_value(), minimal());
+        assert_eq!(
+            query.to_value(),
+            json!({
+                "tables": [{"id": "t1", "name": "orders", "alias": null}],
+                "joins": [],
+                "columns": [{"table_id": "t1", "column": "total_amount", "aggregation": "sum",
+                             "alias": null, "date_trunc": null, "date_format": null,
+                             "sql_expression": null}],
+                "filters": [],
+                "group_by": [],
+                "order_by": [],
+                "limit": null,
+                "offset": null,
+                "time_series": null,
+                "calculated_fields": []
+            })
+        );
+    }
+
+    #[test]
+    fn written_query_reads_back_equal_and_writes_the_same() {
+        let query = parse(minimal()).unwrap();
+        let written = query.to_value();
+        let again = parse(written.clone()).unwrap();
+        assert_eq!(again, query);
+        assert_eq!(again.to_value(), written);
+    }
+
+    #[test]
+    fn per_item_defaults_are_written() {
+        let query = parse(json!({
+            "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "customers"}],
+            "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                       "to_column": "id"}],
+            "columns": [{"table_id": "t1", "column": "id"}],
+            "filters": [{"table_id": "t1", "column": "status", "operator": "is_null"}],
+            "order_by": [{"table_id": "t1", "column": "id"}],
+            "time_series": {"table_id": "t1", "date_column": "order_date", "interval": "Day"},
+            "calculated_fields": [{"name": "x", "expression": "[id] + 1"}]
+        }))
+        .unwrap();
+        let written = query.to_value();
+        assert_eq!(written["joins"][0]["join_type"], "INNER");
+        assert_eq!(written["columns"][0]["aggregation"], "none");
+        assert_eq!(written["filters"][0]["value"], Value::Null);
+        assert_eq!(written["filters"][0]["sql_expression"], Value::Null);
+        assert_eq!(written["order_by"][0]["direction"], "ASC");
+        assert_eq!(
+            written["time_series"],
+            json!({"table_id": "t1", "date_column": "order_date", "interval": "day",
+                   "fill_missing": true, "fill_value": 0, "alias": null})
+        );
+        assert_eq!(
+            written["calculated_fields"][0],
+            json!({"name": "x", "expression": "[id] + 1", "sql_expression": null,
+                   "has_internal_aggregation": false, "data_type": "number"})
+        );
     }
 
     #[test]
@@ -929,10 +1016,25 @@ mod tests {
             "time_series": {"table_id": "t1", "date_column": "order_date", "interval": "week",
                             "fill_missing": false, "fill_value": null, "alias": "wk"},
             "calculated_fields": [{"name": "double", "expression": "[total_amount] * 2",
+                                   "sql_expression": null,
                                    "has_internal_aggregation": false, "data_type": "number"}]
         });
         let query = parse(wire.clone()).unwrap();
-        assert_eq!(query.to_value(), wire);
+        let mut written = wire.clone();
+        written["tables"][1]["alias"] = Value::Null;
+        for column in written["columns"].as_array_mut().unwrap() {
+            for key in ["alias", "date_trunc", "date_format", "sql_expression"] {
+                column
+                    .as_object_mut()
+                    .unwrap()
+                    .entry(key)
+                    .or_insert(Value::Null);
+            }
+        }
+        for filter in written["filters"].as_array_mut().unwrap() {
+            filter["sql_expression"] = Value::Null;
+        }
+        assert_eq!(query.to_value(), written);
         assert_eq!(query.joins[0].join_type, JoinType::Left);
         assert_eq!(query.filters[0].operator, FilterOperator::In);
     }
