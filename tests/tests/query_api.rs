@@ -529,3 +529,54 @@ async fn slow_queries_time_out_with_504() {
         .await
         .expect_detail(504, "Query exceeded timeout of 0.2 seconds");
 }
+
+/// A table joined to itself needs no aliases from the client: each reference goes by its id.
+/// The answer is the same statement written by hand.
+#[tokio::test]
+async fn a_table_joined_to_itself_runs_with_the_right_answer() {
+    let app = TestApp::new(engine().await);
+    let query = json!({
+        "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "orders"}],
+        "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                   "to_column": "customer_id"}],
+        "columns": [{"table_id": "t1", "column": "status"},
+                    {"table_id": "t2", "column": "id", "aggregation": "count", "alias": "pairs"}],
+        "filters": [{"table_id": "t2", "column": "total_amount", "operator": "gt", "value": 500}],
+        "order_by": [{"table_id": "t1", "column": "status"}]
+    });
+    let validation = app
+        .post("/query/validate")
+        .as_user("alice")
+        .json(&query)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(validation, json!({"valid": true, "errors": []}));
+    let result = app
+        .post("/query/execute")
+        .as_user("alice")
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .expect(200);
+    let expected: Vec<(Option<String>, i64)> = prismiq_store_postgres::sqlx::query_as(
+        "select a.status::text, count(b.id) from orders a \
+         join orders b on a.customer_id = b.customer_id \
+         where b.total_amount > 500 group by a.status order by a.status",
+    )
+    .fetch_all(&sample::pool().await)
+    .await
+    .unwrap();
+    assert!(
+        expected.len() > 1,
+        "the sample has several statuses: {expected:?}"
+    );
+    let rows: Vec<(Option<String>, i64)> = result["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row[0].as_str().map(str::to_owned), row[1].as_i64().unwrap()))
+        .collect();
+    assert_eq!(rows, expected);
+    assert_eq!(result["columns"], json!(["status", "pairs"]));
+}

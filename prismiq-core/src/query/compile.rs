@@ -155,6 +155,8 @@ pub fn compile(
 struct Bound<'a> {
     table: &'a QueryTable,
     schema: &'a TableSchema,
+    /// What its columns are qualified with ([`QueryDefinition::table_reference`]).
+    reference: &'a str,
 }
 
 /// An operand: its SQL and how values compared with it are bound.
@@ -177,8 +179,8 @@ struct Compiler<'a> {
     calc: HashMap<&'a str, CalcState>,
 }
 
-fn column_ref(table: &QueryTable, column: &str) -> Expr {
-    Expr::col((table.reference().to_owned(), column.to_owned()))
+fn column_ref(table: Bound<'_>, column: &str) -> Expr {
+    Expr::col((table.reference.to_owned(), column.to_owned()))
 }
 
 fn date_trunc(unit: TimeUnit, expr: Expr) -> Expr {
@@ -224,6 +226,7 @@ impl<'a> Compiler<'a> {
                 Bound {
                     table,
                     schema: table_schema,
+                    reference: def.table_reference(table),
                 },
             );
         }
@@ -258,7 +261,7 @@ impl<'a> Compiler<'a> {
         let bound = self.bound(table_id)?;
         let schema_column = Self::schema_column(bound, column)?;
         Ok(Term {
-            expr: column_ref(bound.table, column),
+            expr: column_ref(bound, column),
             kind: Kind::of(&schema_column.data_type),
             aggregates: false,
         })
@@ -333,7 +336,7 @@ impl<'a> Compiler<'a> {
         }
         let column_field = |bound: Bound<'a>, column: &str| {
             bound.schema.column(column).map(|c| FieldRef {
-                expr: column_ref(bound.table, column),
+                expr: column_ref(bound, column),
                 aggregates: false,
                 boolean: Kind::of(&c.data_type) == Kind::Bool,
             })
@@ -348,6 +351,7 @@ impl<'a> Compiler<'a> {
                 b.table.id == prefix
                     || b.table.name == prefix
                     || b.table.alias.as_deref() == Some(prefix)
+                    || b.reference == prefix
             });
             if let Some(found) = owner.and_then(|b| column_field(b, column)) {
                 return Ok(found);
@@ -396,7 +400,7 @@ impl<'a> Compiler<'a> {
         Self::schema_column(bound, &ts.date_column)?;
         Ok(Some(date_trunc(
             ts.interval,
-            column_ref(bound.table, &ts.date_column),
+            column_ref(bound, &ts.date_column),
         )))
     }
 
@@ -409,10 +413,9 @@ impl<'a> Compiler<'a> {
             .get(&table.name)
             .filter(|p| !p.is_empty());
         let Some(predicates) = predicates else {
-            return Ok(TableRef::Table(
-                name,
-                table.alias.clone().map(IntoIden::into_iden),
-            ));
+            let alias =
+                (bound.reference != table.name).then(|| bound.reference.to_owned().into_iden());
+            return Ok(TableRef::Table(name, alias));
         };
         // The restricted table is read through a filtered derived table, so the restriction
         // holds whatever the join type (an ON clause would not restrict the preserved side
@@ -422,7 +425,7 @@ impl<'a> Compiler<'a> {
         for predicate in predicates {
             inner.and_where(Self::row_predicate(bound.schema, predicate)?);
         }
-        let alias: DynIden = table.reference().to_owned().into_iden();
+        let alias: DynIden = bound.reference.to_owned().into_iden();
         Ok(TableRef::SubQuery(Box::new(inner), alias))
     }
 
@@ -520,9 +523,8 @@ impl<'a> Compiler<'a> {
             let to = self.bound(&join.to_table_id)?;
             Self::schema_column(from, &join.from_column)?;
             Self::schema_column(to, &join.to_column)?;
-            let mut condition = Cond::all().add(
-                column_ref(from.table, &join.from_column).eq(column_ref(to.table, &join.to_column)),
-            );
+            let mut condition = Cond::all()
+                .add(column_ref(from, &join.from_column).eq(column_ref(to, &join.to_column)));
             for expr in extra {
                 condition = condition.add(expr);
             }
@@ -716,7 +718,7 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(Some(
-            column_ref(base.table, &join.from_column).not_in_subquery(inner),
+            column_ref(base, &join.from_column).not_in_subquery(inner),
         ))
     }
 

@@ -75,11 +75,6 @@ impl QueryTable {
             alias: None,
         }
     }
-
-    /// The name columns are qualified with: the alias if set, else the table name.
-    pub fn reference(&self) -> &str {
-        self.alias.as_deref().unwrap_or(&self.name)
-    }
 }
 
 /// How two tables are joined.
@@ -559,6 +554,23 @@ impl QueryDefinition {
     /// The table with query-local id `id` (the last one, if ids repeat).
     pub fn table(&self, id: &str) -> Option<&QueryTable> {
         self.tables.iter().rev().find(|t| t.id == id)
+    }
+
+    /// The name `table` goes by in the SQL: its alias if it has one; else its id when its name
+    /// is not enough to tell it apart (another table of the same name without an alias, as in
+    /// a self-join, or another table's alias equal to its name); else its name.
+    pub fn table_reference<'a>(&self, table: &'a QueryTable) -> &'a str {
+        if let Some(alias) = &table.alias {
+            return alias;
+        }
+        let shared = self.tables.iter().any(|other| {
+            !std::ptr::eq(other, table)
+                && match &other.alias {
+                    Some(alias) => *alias == table.name,
+                    None => other.name == table.name,
+                }
+        });
+        if shared { &table.id } else { &table.name }
     }
 
     /// The calculated field named `name`.

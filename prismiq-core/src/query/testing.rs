@@ -113,7 +113,8 @@ pub fn sample_schema() -> DatabaseSchema {
 }
 
 /// Query definitions over [`sample_schema`] that validate and compile, and that PostgreSQL
-/// accepts: up to three tables joined along foreign keys (any join type, optional aliases),
+/// accepts: up to three tables joined along foreign keys (any join type, optional aliases, a
+/// table now and then joined twice),
 /// selected columns with type-appropriate aggregations and truncations, filters of every
 /// operator with values of the column's type (strings include quotes, wildcards and SQL
 /// text), calculated fields, ordering by selected columns, paging and time series.
@@ -201,13 +202,17 @@ impl Builder {
         let mut joins = Vec::new();
         let extra_tables = self.pick(3);
         for _ in 0..extra_tables {
+            // Now and then a table already in the query is joined again (a self-join, or the
+            // same table reached by two paths), which its id then tells apart.
+            let repeat = self.chance(25);
             let present: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
             let candidates: Vec<(usize, &str, &str, &str)> = RELATIONSHIPS
                 .iter()
                 .flat_map(|(ft, fc, tt, tc)| [(*ft, *fc, *tt, *tc), (*tt, *tc, *ft, *fc)])
                 .filter_map(|(from, from_col, to, to_col)| {
                     let index = present.iter().position(|p| p == from)?;
-                    (!present.iter().any(|p| p == to)).then_some((index, from_col, to, to_col))
+                    (repeat || !present.iter().any(|p| p == to))
+                        .then_some((index, from_col, to, to_col))
                 })
                 .collect();
             if candidates.is_empty() {

@@ -1334,6 +1334,120 @@ fn validation_of_time_series_joins_and_calculated_fields() {
 }
 
 #[test]
+fn a_table_used_twice_is_referenced_by_its_ids() {
+    // Orders placed by the same customer: `orders` joined to itself.
+    let (sql, values) = sql(json!({
+        "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "orders"},
+                   {"id": "t3", "name": "customers"}],
+        "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                   "to_column": "customer_id", "join_type": "LEFT"},
+                  {"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t3",
+                   "to_column": "id"}],
+        "columns": [{"table_id": "t1", "column": "id"},
+                    {"table_id": "t2", "column": "id", "aggregation": "count"},
+                    {"table_id": "t3", "column": "region"}],
+        "filters": [{"table_id": "t2", "column": "status", "operator": "eq", "value": "paid"}],
+        "order_by": [{"table_id": "t2", "column": "id", "direction": "DESC"}]
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT "t1"."id", COUNT("t2"."id"), "customers"."region" FROM "orders" AS "t1" LEFT JOIN "orders" AS "t2" ON "t1"."customer_id" = "t2"."customer_id" AND "t2"."status" = $1 INNER JOIN "customers" ON "t1"."customer_id" = "customers"."id" GROUP BY "t1"."id", "customers"."region" ORDER BY COUNT("t2"."id") DESC"#
+    );
+    assert_eq!(values, [text("paid")]);
+}
+
+#[test]
+fn a_table_whose_name_is_another_tables_alias_is_referenced_by_its_id() {
+    let (sql, _) = sql(json!({
+        "tables": [{"id": "t1", "name": "orders", "alias": "customers"},
+                   {"id": "t2", "name": "customers"}],
+        "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                   "to_column": "id"}],
+        "columns": [{"table_id": "t2", "column": "region"}]
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT "t2"."region" FROM "orders" AS "customers" INNER JOIN "customers" AS "t2" ON "customers"."customer_id" = "t2"."id""#
+    );
+}
+
+#[test]
+fn self_joins_reach_row_filters_and_calculated_fields_by_id() {
+    let options = options().with_row_filter("orders", [RowPredicate::eq("status", "paid")]);
+    let (sql, values) = compile_with(
+        json!({
+            "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "orders"}],
+            "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                       "to_column": "customer_id"}],
+            "columns": [{"table_id": "t1", "column": "gap"}],
+            "calculated_fields": [{"name": "gap", "expression": "[t2.total_amount] - [t1.total_amount]"}]
+        }),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(
+        sql,
+        r#"SELECT "t2"."total_amount" - "t1"."total_amount" FROM (SELECT * FROM "orders" WHERE "status" = $1) AS "t1" INNER JOIN (SELECT * FROM "orders" WHERE "status" = $2) AS "t2" ON "t1"."customer_id" = "t2"."customer_id""#
+    );
+    assert_eq!(values, [text("paid"), text("paid")]);
+}
+
+#[test]
+fn tables_that_cannot_be_told_apart_fail_validation() {
+    let two = |first: Value, second: Value| {
+        json!({
+            "tables": [first, second],
+            "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                       "to_column": "id"}],
+            "columns": [{"table_id": "t1", "column": "id"}]
+        })
+    };
+    assert_eq!(
+        validated(two(
+            json!({"id": "t1", "name": "orders", "alias": "x"}),
+            json!({"id": "t2", "name": "customers", "alias": "x"})
+        )),
+        vec![err(
+            "AMBIGUOUS_COLUMN",
+            "Table name or alias 'x' is used by tables[0] and tables[1]",
+            "tables[1].alias",
+            Some("Give each of them an alias of its own")
+        )]
+    );
+    // An alias equal to another table's id, which that table goes by as a self-join.
+    let query = json!({
+        "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "orders"},
+                   {"id": "t3", "name": "customers", "alias": "t1"}],
+        "columns": [{"table_id": "t1", "column": "id"}]
+    });
+    assert_eq!(
+        validated(query)[0].1,
+        "Table name or alias 't1' is used by tables[0] and tables[2]"
+    );
+    let duplicate_id = json!({
+        "tables": [{"id": "t1", "name": "orders"}, {"id": "t1", "name": "customers"}],
+        "columns": [{"table_id": "t1", "column": "id"}]
+    });
+    assert_eq!(
+        validated(duplicate_id),
+        vec![err(
+            "AMBIGUOUS_COLUMN",
+            "Table id 't1' is used by tables[0] and tables[1]",
+            "tables[1].id",
+            Some("Give every table of the query its own id")
+        )]
+    );
+    assert_eq!(
+        validated(two(
+            json!({"id": "t1", "name": "orders"}),
+            json!({"id": "t2", "name": "orders"})
+        )),
+        vec![],
+        "a self-join without aliases is fine"
+    );
+}
+
+#[test]
 fn hidden_tables_and_columns_are_not_found() {
     let config = SchemaConfig {
         tables: [

@@ -30,7 +30,7 @@ pub enum ValidationCode {
     EmptyQuery,
     /// A join connects a table to itself.
     CircularJoin,
-    /// Reserved by the wire contract; not emitted.
+    /// Two tables of the query share an id, or the name or alias that qualifies their columns.
     AmbiguousColumn,
     /// The time-series column is missing or not a date.
     InvalidTimeSeries,
@@ -133,9 +133,10 @@ fn column_names(table: &TableSchema) -> impl Iterator<Item = &str> {
 /// Checks `def` against `schema`, the tables and columns queries may use (hidden ones left
 /// out, so they are reported as not found). Every problem is collected.
 ///
-/// Checks, in order: tables; selected columns and their aggregations; join columns;
-/// filter columns and value types; order-by columns; group-by columns; the time-series
-/// column; joins of a table to itself.
+/// Checks, in order: tables, and that each can be told apart (its id, and the name or alias
+/// that qualifies its columns); selected columns and their aggregations; join columns; filter
+/// columns and value types; order-by columns; group-by columns; the time-series column; joins
+/// of a table to itself.
 pub fn validate(def: &QueryDefinition, schema: &DatabaseSchema) -> ValidationResult {
     let mut out = Collector { errors: Vec::new() };
     let table_of = |id: &str| def.table(id).and_then(|t| schema.table(&t.name));
@@ -148,6 +149,37 @@ pub fn validate(def: &QueryDefinition, schema: &DatabaseSchema) -> ValidationRes
                 format!("Table '{}' not found in schema", table.name),
                 format!("tables[{i}].name"),
                 suggest(&table.name, schema.tables.iter().map(|t| t.name.as_str())),
+            );
+        }
+    }
+
+    // Each table must be told apart: by its id in the query, by its reference in the SQL.
+    for (i, table) in def.tables.iter().enumerate() {
+        let earlier = &def.tables[..i];
+        if let Some(first) = earlier.iter().position(|t| t.id == table.id) {
+            out.push(
+                ValidationCode::AmbiguousColumn,
+                format!(
+                    "Table id '{}' is used by tables[{first}] and tables[{i}]",
+                    table.id
+                ),
+                format!("tables[{i}].id"),
+                Some("Give every table of the query its own id".to_owned()),
+            );
+            continue;
+        }
+        let reference = def.table_reference(table);
+        if let Some(first) = earlier
+            .iter()
+            .position(|t| def.table_reference(t) == reference)
+        {
+            out.push(
+                ValidationCode::AmbiguousColumn,
+                format!(
+                    "Table name or alias '{reference}' is used by tables[{first}] and tables[{i}]"
+                ),
+                format!("tables[{i}].alias"),
+                Some("Give each of them an alias of its own".to_owned()),
             );
         }
     }
