@@ -5,12 +5,14 @@ use std::convert::Infallible;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement,
-    TableFactor, Value, ValueWithSpan, Visit, Visitor,
+    ArrayElemTypeDef, BinaryOperator, DataType, Expr, Ident, ObjectName, ObjectNamePart, Query,
+    Select, SetExpr, Statement, TableFactor, TypedString, Value, ValueWithSpan, Visit, Visitor,
 };
 
 use super::SqlPolicy;
-use super::functions::{is_allowed_in_from, is_denied};
+use super::functions::{
+    is_allowed, is_allowed_in_from, is_catalog_lookup_type, is_keyword_function,
+};
 use super::parse::not_allowed;
 use super::scope::{Scopes, normalize};
 
@@ -34,6 +36,7 @@ pub(super) fn check(query: &Query, policy: &SqlPolicy) -> Report {
         denied_tables: BTreeSet::new(),
         from_functions: BTreeSet::new(),
         denied_functions: BTreeSet::new(),
+        denied_types: BTreeSet::new(),
         positional: BTreeSet::new(),
     };
     let _ = query.visit(&mut checker);
@@ -70,8 +73,10 @@ struct Checker<'p> {
     denied_tables: BTreeSet<String>,
     /// Functions used in FROM that are not table functions we allow.
     from_functions: BTreeSet<String>,
-    /// Dangerous functions called anywhere.
+    /// Functions called anywhere that are not on the allow-list, as written.
     denied_functions: BTreeSet<String>,
+    /// Object-identifier types cast to, in lower case.
+    denied_types: BTreeSet<String>,
     /// Placeholders other than `:name`.
     positional: BTreeSet<String>,
 }
@@ -107,6 +112,9 @@ impl Checker<'_> {
                 .iter()
                 .map(|name| format!("Function '{name}' is not allowed")),
         );
+        errors.extend(self.denied_types.iter().map(|name| {
+            format!("Type '{name}' is not allowed: it looks objects up in the system catalogs")
+        }));
         errors.extend(self.positional.iter().map(|placeholder| {
             format!(
                 "Positional parameter {placeholder} is not supported; use a named parameter \
@@ -160,7 +168,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Splits a function name into its schema (if any) and its name, checking the schema.
+    /// Splits a function (or type) name into its schema (if any) and its name, checking the
+    /// schema.
     fn function_name<'n>(&mut self, name: &'n ObjectName) -> Option<&'n Ident> {
         let idents = self.idents(name)?;
         match idents.as_slice() {
@@ -178,9 +187,15 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether a function (its unqualified name) is built-in and allowed, or allowed by the
+    /// host.
+    fn is_allowed_function(&self, name: &str) -> bool {
+        is_allowed(name) || self.policy.allows_function(name)
+    }
+
     fn check_function(&mut self, name: &ObjectName) {
         if let Some(function) = self.function_name(name)
-            && is_denied(&function.value)
+            && !self.is_allowed_function(&function.value)
         {
             self.denied_functions.insert(function.value.clone());
         }
@@ -190,10 +205,38 @@ impl Checker<'_> {
         let Some(function) = self.function_name(name) else {
             return;
         };
-        if is_denied(&function.value) {
+        if !self.is_allowed_function(&function.value) {
             self.denied_functions.insert(function.value.clone());
-        } else if !is_allowed_in_from(&function.value) {
+        } else if !is_allowed_in_from(&function.value)
+            && !self.policy.allows_function(&function.value)
+        {
             self.from_functions.insert(name.to_string());
+        }
+    }
+
+    /// Checks the type of a cast: its schema like a function's (a row type of another
+    /// schema's table would tell its columns), and no object-identifier type (`regclass`,
+    /// `regproc`, …), however written and in arrays too.
+    fn check_type(&mut self, data_type: &DataType) {
+        match data_type {
+            DataType::Regclass => {
+                self.denied_types.insert("regclass".to_owned());
+            }
+            DataType::Custom(name, _) => {
+                if let Some(type_name) = self.function_name(name)
+                    && is_catalog_lookup_type(&type_name.value)
+                {
+                    self.denied_types
+                        .insert(type_name.value.to_ascii_lowercase());
+                }
+            }
+            DataType::Array(
+                ArrayElemTypeDef::AngleBracket(element)
+                | ArrayElemTypeDef::SquareBracket(element, _)
+                | ArrayElemTypeDef::Parenthesis(element)
+                | ArrayElemTypeDef::Qualified(element, _),
+            ) => self.check_type(element),
+            _ => {}
         }
     }
 
@@ -282,6 +325,17 @@ impl Visitor for Checker<'_> {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Infallible> {
         match expr {
             Expr::Function(function) => self.check_function(&function.name),
+            // `current_role`, `current_schema`, …: PostgreSQL calls a function.
+            Expr::Identifier(ident)
+                if ident.quote_style.is_none()
+                    && is_keyword_function(&ident.value)
+                    && !self.is_allowed_function(&ident.value) =>
+            {
+                self.denied_functions.insert(ident.value.clone());
+            }
+            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. }) => {
+                self.check_type(data_type);
+            }
             Expr::BinaryOp {
                 op: BinaryOperator::PGCustomBinaryOperator(parts),
                 ..

@@ -15,6 +15,8 @@
 //! # What is rejected
 //!
 //! Every rejection is a message that names the problem:
+//! - a statement longer than [`SqlPolicy::max_sql_bytes`] (64 KiB by default), or holding
+//!   the NUL character, before it is parsed;
 //! - empty SQL, parse errors, more than one statement;
 //! - any statement other than a query (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, DDL, `COPY`,
 //!   `SET`, `EXPLAIN`, `CALL`, `GRANT`, …), at the top level or nested (a data-modifying CTE);
@@ -24,11 +26,18 @@
 //! - a schema qualifier other than the caller's schema (on tables and functions; functions may
 //!   also be qualified with `pg_catalog`);
 //! - functions in `FROM` other than a fixed set of set-returning functions (`generate_series`,
-//!   `unnest`, the `json`/`jsonb` expansion functions, `regexp_matches`, …);
-//! - dangerous functions anywhere in the statement, whatever their quoting or schema: sleeping,
-//!   file and large-object access, settings (`set_config`, `current_setting`), sequences
-//!   (`nextval`, `setval`), advisory locks, backend signalling, `dblink`, and the `*_to_xml`
-//!   functions that run arbitrary SQL;
+//!   `unnest`, the `json`/`jsonb` expansion functions, `regexp_matches`, …) and the host's
+//!   [`SqlPolicy::allowed_functions`];
+//! - casts to object-identifier types (`'other.orders'::regclass`, `regproc`, `regrole`, …),
+//!   which look objects up in the system catalogs;
+//! - any function, anywhere in the statement and whatever its quoting or schema, that is not
+//!   on the built-in allow-list (aggregates, window functions, mathematics, strings, dates and
+//!   times, conditionals, casts and formatting, JSON, arrays, ranges, full-text search, UUIDs,
+//!   set-returning functions) nor in [`SqlPolicy::allowed_functions`]. Left out are functions
+//!   that run SQL given as text, act outside the result (sleeping, files, large objects,
+//!   settings, sequences, locks, notifications, `dblink`) or reveal server state (`version()`,
+//!   `txid_current()`, `pg_backend_pid()`, `inet_server_addr()`, `current_setting`,
+//!   `current_user`, `pg_stat_*`, `pg_*_size`, …);
 //! - positional placeholders (`$1`) and PostgreSQL unicode-escape identifiers (`U&"…"`), which
 //!   the parser would read differently from the server.
 //!
@@ -110,14 +119,22 @@ pub struct SqlPolicy {
     pub max_rows: usize,
     /// The day date presets (`last_7_days`, …) are resolved against.
     pub today: NaiveDate,
+    /// Functions the host allows on top of the built-in allow-list (compared
+    /// case-insensitively, without schema or quotes), in expressions and in `FROM`.
+    pub allowed_functions: BTreeSet<String>,
+    /// The longest statement, in bytes, that is parsed at all.
+    pub max_sql_bytes: usize,
 }
 
 impl SqlPolicy {
     /// The default row cap.
     pub const DEFAULT_MAX_ROWS: usize = 10_000;
 
+    /// The default size limit: 64 KiB.
+    pub const DEFAULT_MAX_SQL_BYTES: usize = 64 * 1024;
+
     /// A policy reading `exposed_tables` in `schema_name`, with no row filters, the default
-    /// row cap and today's date (UTC).
+    /// row cap and size limit, only the built-in functions and today's date (UTC).
     pub fn new<T: Into<String>>(
         schema_name: impl Into<String>,
         exposed_tables: impl IntoIterator<Item = T>,
@@ -128,6 +145,8 @@ impl SqlPolicy {
             row_filters: BTreeMap::new(),
             max_rows: Self::DEFAULT_MAX_ROWS,
             today: chrono::Utc::now().date_naive(),
+            allowed_functions: BTreeSet::new(),
+            max_sql_bytes: Self::DEFAULT_MAX_SQL_BYTES,
         }
     }
 
@@ -160,6 +179,30 @@ impl SqlPolicy {
     pub fn with_today(mut self, today: NaiveDate) -> Self {
         self.today = today;
         self
+    }
+
+    /// Allows functions beyond the built-in allow-list (to any already allowed), such as the
+    /// host's own functions in the caller's schema. They are then allowed in `FROM` too.
+    pub fn with_allowed_functions<T: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.allowed_functions
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the size limit: longer statements are refused before they are parsed.
+    pub fn with_max_sql_bytes(mut self, max_sql_bytes: usize) -> Self {
+        self.max_sql_bytes = max_sql_bytes;
+        self
+    }
+
+    /// Whether the host allowed a function (its unqualified name) beyond the built-ins.
+    fn allows_function(&self, name: &str) -> bool {
+        self.allowed_functions
+            .iter()
+            .any(|allowed| eq_ignore_case(allowed, name))
     }
 
     /// The exposed spelling of a table name, when the caller may read it. An exact match
@@ -214,6 +257,13 @@ impl SqlError {
 /// Checks that `sql` is one read-only query over the caller's exposed tables (see the
 /// [module documentation](self) for the rules).
 pub fn validate_sql(sql: &str, policy: &SqlPolicy) -> SqlValidation {
+    if let Err(error) = check_size(sql, policy.max_sql_bytes).and_then(|()| check_characters(sql)) {
+        return SqlValidation {
+            valid: false,
+            errors: vec![error],
+            tables: Vec::new(),
+        };
+    }
     match parse::parse_query(sql) {
         Ok(query) => {
             let report = check::check(&query, policy);
@@ -277,6 +327,9 @@ pub fn prepare(
     values: &[FilterValue],
     policy: &SqlPolicy,
 ) -> Result<PreparedSql, SqlError> {
+    check_size(sql, policy.max_sql_bytes)
+        .and_then(|()| check_characters(sql))
+        .map_err(|error| SqlError::new(vec![error]))?;
     let mut query = parse::parse_query(sql).map_err(|error| SqlError::new(vec![error]))?;
     let report = check::check(&query, policy);
     if !report.errors.is_empty() {
@@ -296,6 +349,26 @@ pub fn prepare(
         },
         tables: report.tables,
     })
+}
+
+/// Refuses a statement longer than `max_sql_bytes`, before any parsing, naming the limit.
+pub(crate) fn check_size(sql: &str, max_sql_bytes: usize) -> Result<(), String> {
+    if sql.len() > max_sql_bytes {
+        return Err(format!(
+            "SQL statement is {} bytes long; the limit is {max_sql_bytes} (max_sql_bytes)",
+            sql.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a statement holding U+0000: PostgreSQL's protocol ends statement text at it, so
+/// what would run is not what was checked.
+fn check_characters(sql: &str) -> Result<(), String> {
+    if sql.contains('\0') {
+        return Err("SQL must not contain the NUL character (\\u0000)".to_owned());
+    }
+    Ok(())
 }
 
 /// Case-insensitive comparison of names (Unicode lower case).

@@ -359,14 +359,22 @@ const HOSTILE: &[(&str, &str)] = &[
         "select pg_switch_wal()",
         "Function 'pg_switch_wal' is not allowed",
     ),
-    // Functions in FROM that are not plain set-returning functions.
+    // Functions in FROM: only set-returning ones, and nothing off the allow-list.
     (
         "select * from my_function() f",
-        "Function 'my_function' is not allowed in FROM",
+        "Function 'my_function' is not allowed",
     ),
     (
         "select * from acme.my_function() f",
-        "Function 'acme.my_function' is not allowed in FROM",
+        "Function 'my_function' is not allowed",
+    ),
+    (
+        "select * from lower('x') f",
+        "Function 'lower' is not allowed in FROM",
+    ),
+    (
+        "select * from acme.lower('x') f",
+        "Function 'acme.lower' is not allowed in FROM",
     ),
     // Tables and schemas outside the caller's.
     ("select * from secrets", "Access denied to tables: secrets"),
@@ -416,6 +424,14 @@ const HOSTILE: &[(&str, &str)] = &[
     ),
     (
         "select other_schema.do_things()",
+        "Query references schema \"other_schema\"",
+    ),
+    (
+        "select null::other_schema.orders",
+        "Query references schema \"other_schema\"",
+    ),
+    (
+        "select '{}'::pg_catalog.int4[], '{}'::other_schema.orders[]",
         "Query references schema \"other_schema\"",
     ),
     (
@@ -559,6 +575,335 @@ fn the_error_lists_every_message() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The function allow-list and the size limit
+// ---------------------------------------------------------------------------------------------
+
+/// Calls of functions outside the allow-list, and the name the refusal gives: server state,
+/// side effects, resources, SQL given as text, catalog lookups, and unknown functions.
+const OFF_THE_LIST: &[(&str, &str)] = &[
+    // Server, session and role information.
+    ("select version()", "version"),
+    ("select id, VERSION() from orders", "VERSION"),
+    ("select current_user", "current_user"),
+    ("select session_user", "session_user"),
+    ("select user", "user"),
+    ("select current_role", "current_role"),
+    ("select system_user", "system_user"),
+    ("select current_catalog", "current_catalog"),
+    ("select current_schema", "current_schema"),
+    ("select current_schema()", "current_schema"),
+    ("select current_schemas(true)", "current_schemas"),
+    ("select current_database()", "current_database"),
+    ("select current_query()", "current_query"),
+    ("select inet_server_addr()", "inet_server_addr"),
+    ("select inet_server_port()", "inet_server_port"),
+    ("select inet_client_addr()", "inet_client_addr"),
+    ("select pg_backend_pid()", "pg_backend_pid"),
+    (
+        "select pg_postmaster_start_time()",
+        "pg_postmaster_start_time",
+    ),
+    ("select pg_conf_load_time()", "pg_conf_load_time"),
+    ("select pg_is_in_recovery()", "pg_is_in_recovery"),
+    ("select pg_current_wal_lsn()", "pg_current_wal_lsn"),
+    ("select pg_jit_available()", "pg_jit_available"),
+    ("select pg_listening_channels()", "pg_listening_channels"),
+    ("select pg_blocking_pids(1)", "pg_blocking_pids"),
+    // Transactions and snapshots.
+    ("select txid_current()", "txid_current"),
+    ("select txid_current_snapshot()", "txid_current_snapshot"),
+    ("select pg_current_xact_id()", "pg_current_xact_id"),
+    (
+        "select pg_catalog.pg_current_xact_id()",
+        "pg_current_xact_id",
+    ),
+    ("select pg_current_snapshot()", "pg_current_snapshot"),
+    // Settings.
+    (
+        "select current_setting('server_version')",
+        "current_setting",
+    ),
+    ("select set_config('work_mem', '1GB', false)", "set_config"),
+    ("select setseed(0.5)", "setseed"),
+    // Statistics and sizes.
+    ("select pg_stat_get_numscans(1)", "pg_stat_get_numscans"),
+    ("select pg_stat_get_activity(null)", "pg_stat_get_activity"),
+    ("select pg_relation_size('orders')", "pg_relation_size"),
+    (
+        "select pg_total_relation_size('orders')",
+        "pg_total_relation_size",
+    ),
+    ("select pg_database_size('postgres')", "pg_database_size"),
+    ("select pg_column_size(total) from orders", "pg_column_size"),
+    // Privileges and catalog lookups.
+    (
+        "select has_table_privilege('orders', 'select')",
+        "has_table_privilege",
+    ),
+    ("select pg_get_viewdef('orders')", "pg_get_viewdef"),
+    ("select obj_description(1)", "obj_description"),
+    ("select col_description(1, 1)", "col_description"),
+    ("select to_regclass('other.orders')", "to_regclass"),
+    ("select format_type(23, null)", "format_type"),
+    // Resources, files, other sessions and databases.
+    ("select pg_sleep(1)", "pg_sleep"),
+    ("select \"PG_SLEEP_FOR\"('1 second')", "PG_SLEEP_FOR"),
+    ("select pg_read_file('/etc/passwd')", "pg_read_file"),
+    ("select * from pg_ls_dir('.') f", "pg_ls_dir"),
+    ("select lo_import('/etc/passwd')", "lo_import"),
+    (
+        "select * from dblink('host=evil', 'select 1') as t(x int)",
+        "dblink",
+    ),
+    ("select pg_advisory_lock(1)", "pg_advisory_lock"),
+    ("select pg_notify('channel', 'hello')", "pg_notify"),
+    ("select pg_terminate_backend(1)", "pg_terminate_backend"),
+    // Sequences.
+    ("select nextval('orders_id_seq')", "nextval"),
+    ("select currval('orders_id_seq')", "currval"),
+    ("select lastval()", "lastval"),
+    // SQL given as text.
+    (
+        "select query_to_xml('select 1', true, false, '')",
+        "query_to_xml",
+    ),
+    ("select * from ts_stat('select v from t') s", "ts_stat"),
+    // Neither built-in nor allowed by the host, wherever it is.
+    ("select my_function(total) from orders", "my_function"),
+    ("select acme.my_function(1)", "my_function"),
+    (
+        "select * from orders where id in (select lower(txid_current()::text)::int)",
+        "txid_current",
+    ),
+    (
+        "select count(*) filter (where pg_backend_pid() > 0) from orders",
+        "pg_backend_pid",
+    ),
+    (
+        "select sum(total) over (order by version()) from orders",
+        "version",
+    ),
+];
+
+#[test]
+fn functions_off_the_allow_list_are_refused_by_name() {
+    let policy = policy();
+    assert!(OFF_THE_LIST.len() >= 30, "{}", OFF_THE_LIST.len());
+    for (sql, name) in OFF_THE_LIST {
+        let message = format!("Function '{name}' is not allowed");
+        let validation = validate_sql(sql, &policy);
+        assert!(!validation.valid, "accepted: {sql}");
+        assert!(
+            validation.errors.contains(&message),
+            "{sql}: expected {message:?} in {:?}",
+            validation.errors
+        );
+        let error = prepare_sql(sql, &no_params(), &[], &[], &policy)
+            .expect_err(&format!("prepared: {sql}"));
+        assert_eq!(error.errors, validation.errors, "{sql}");
+    }
+}
+
+#[test]
+fn quoted_identifiers_named_like_keyword_functions_are_columns() {
+    // Quoted, `user` and `current_role` are column names, not calls.
+    let validation = validate_sql(
+        "select \"user\", \"current_role\", o.current_schema from orders o",
+        &policy(),
+    );
+    assert!(validation.valid, "{:?}", validation.errors);
+}
+
+#[test]
+fn casts_to_object_identifier_types_are_refused() {
+    for (sql, name) in [
+        ("select 'other.orders'::regclass", "regclass"),
+        ("select cast('pg_authid' as regclass)::oid", "regclass"),
+        ("select regclass 'orders'", "regclass"),
+        ("select 'acme'::pg_catalog.regnamespace", "regnamespace"),
+        ("select '{1}'::regproc[]", "regproc"),
+        ("select 'postgres'::\"regrole\"", "regrole"),
+    ] {
+        let validation = validate_sql(sql, &policy());
+        assert_eq!(
+            validation.errors,
+            [format!(
+                "Type '{name}' is not allowed: it looks objects up in the system catalogs"
+            )],
+            "{sql}"
+        );
+    }
+    assert!(
+        validate_sql(
+            "select 23::oid, '1'::int, 'x'::text, null::acme.orders, 1::pg_catalog.int8",
+            &policy()
+        )
+        .valid
+    );
+}
+
+/// Statements using the functions analytics queries reach for, all on the allow-list.
+const ANALYTICS: &[&str] = &[
+    "select count(*), count(distinct customer_id), sum(total), avg(total), min(total), \
+     max(total), stddev(total), variance(total), corr(total, id), regr_slope(total, id), \
+     bool_and(total > 0), bool_or(total > 0), every(total > 0) from orders",
+    "select percentile_cont(0.5) within group (order by total), \
+     percentile_disc(array[0.25, 0.75]) within group (order by total), \
+     mode() within group (order by status) from orders",
+    "select string_agg(status, ', ' order by status), array_agg(id order by id), \
+     json_agg(status), jsonb_agg(total), jsonb_object_agg(id, total) from orders",
+    "select row_number() over w, rank() over w, dense_rank() over w, percent_rank() over w, \
+     cume_dist() over w, ntile(4) over w, lag(total) over w, lead(total, 2, 0) over w, \
+     first_value(total) over w, last_value(total) over w, nth_value(total, 2) over w \
+     from orders window w as (partition by customer_id order by created_at)",
+    "select abs(total), ceil(total), ceiling(total), floor(total), round(total, 2), \
+     trunc(total), sqrt(abs(total)), power(total, 2), exp(1), ln(2), log(10, 100), mod(id, 7), \
+     sign(total), div(id, 3), width_bucket(total, 0, 1000, 10), pi(), random(), \
+     greatest(total, 0), least(total, 100), cos(0), atan2(1, 1) from orders",
+    "select lower(status), upper(status), initcap(status), length(status), \
+     substring(status from 1 for 3), substr(status, 1, 3), position('a' in status), \
+     trim(both ' ' from status), ltrim(status), concat(status, '-', id), \
+     concat_ws('/', status, id), replace(status, 'a', 'b'), split_part(status, '_', 1), \
+     left(status, 2), right(status, 2), lpad(status, 10, '.'), reverse(status), \
+     regexp_replace(status, '[aeiou]', '', 'g'), regexp_match(status, 'p.'), \
+     starts_with(status, 'p'), format('%s: %s', id, status), md5(status), \
+     status || '!' from orders",
+    "select now(), current_date, current_timestamp, date_trunc('month', created_at), \
+     date_part('year', created_at), extract(dow from created_at), age(created_at), \
+     make_date(2024, 1, 1), make_interval(days => 3), to_char(created_at, 'YYYY-MM'), \
+     to_date('2024-01-01', 'YYYY-MM-DD'), to_timestamp(0), \
+     date_bin('15 minutes', created_at, timestamp '2000-01-01'), \
+     justify_days(interval '40 days'), created_at at time zone 'UTC', \
+     timezone('UTC', created_at), created_at::date, date(created_at) from orders",
+    "select coalesce(total, 0), nullif(status, ''), case when total > 100 then 'big' end, \
+     cast(total as int), total::numeric(10, 2), to_number('1,234', '9G999'), \
+     num_nulls(total, status) from orders",
+    "select attributes -> 'a', attributes ->> 'b', attributes #>> '{c,d}', \
+     jsonb_extract_path_text(attributes, 'a'), jsonb_typeof(attributes), \
+     jsonb_array_length(attributes -> 'items'), jsonb_build_object('id', id), \
+     to_jsonb(status), jsonb_path_query_first(attributes, '$.a'), \
+     jsonb_path_exists(attributes, '$.b') from orders",
+    "select array_length(array[1, 2], 1), cardinality(array[1]), \
+     array_to_string(array['a', 'b'], ','), string_to_array('a,b', ','), \
+     array_position(array[1, 2], 2), array[1, 2] || 3, row(1, 2), \
+     array(select id from orders limit 3), daterange(current_date, current_date + 1)",
+    "select g, u from generate_series(1, 3) g, unnest(array['a', 'b']) u",
+    "select status, grouping(status), count(*) from orders group by rollup (status)",
+    "select pg_catalog.count(*), pg_catalog.lower('A'), \"lower\"('B'), LOWER('C') from orders",
+];
+
+#[test]
+fn common_analytics_functions_pass() {
+    let policy = policy();
+    for sql in ANALYTICS {
+        let validation = validate_sql(sql, &policy);
+        assert!(validation.valid, "{sql}: {:?}", validation.errors);
+        if let Err(error) = prepare_sql(sql, &no_params(), &[], &[], &policy) {
+            panic!("{sql}: {error}");
+        }
+    }
+}
+
+#[test]
+fn the_host_extends_the_allow_list_case_insensitively() {
+    let sql = "select my_func(total), MY_FUNC(1), \"My_Func\"(2), acme.my_func(3) from orders";
+    assert_eq!(
+        validate_sql(sql, &policy()).errors,
+        [
+            "Function 'MY_FUNC' is not allowed",
+            "Function 'My_Func' is not allowed",
+            "Function 'my_func' is not allowed",
+        ]
+    );
+
+    let extended = policy().with_allowed_functions(["My_Func"]);
+    assert!(validate_sql(sql, &extended).valid);
+    assert_eq!(
+        prepare(sql, &extended).sql,
+        "SELECT * FROM (SELECT my_func(total), MY_FUNC(1), \"My_Func\"(2), acme.my_func(3) \
+         FROM \"acme\".\"orders\") AS _prismiq LIMIT 101"
+    );
+    // In FROM too, but still only in the caller's schema.
+    assert!(validate_sql("select * from my_func() f", &extended).valid);
+    assert_eq!(
+        validate_sql("select other.my_func(1)", &extended).errors,
+        ["Query references schema \"other\" but only \"acme\" is allowed"]
+    );
+    // Other functions stay refused.
+    assert_eq!(
+        validate_sql("select my_func(version())", &extended).errors,
+        ["Function 'version' is not allowed"]
+    );
+}
+
+#[test]
+fn statements_over_the_size_limit_are_refused_before_parsing() {
+    /// `select 1` padded with a comment to exactly `len` bytes.
+    fn statement(len: usize) -> String {
+        let sql = format!("select 1 /*{}*/", "x".repeat(len - 13));
+        assert_eq!(sql.len(), len);
+        sql
+    }
+
+    let default = SqlPolicy::DEFAULT_MAX_SQL_BYTES;
+    assert_eq!(default, 65_536);
+    assert_eq!(policy().max_sql_bytes, default);
+    let at_limit = statement(default);
+    assert!(validate_sql(&at_limit, &policy()).valid);
+    assert!(prepare_sql(&at_limit, &no_params(), &[], &[], &policy()).is_ok());
+
+    let over = statement(default + 1);
+    let message = "SQL statement is 65537 bytes long; the limit is 65536 (max_sql_bytes)";
+    assert_eq!(
+        validate_sql(&over, &policy()),
+        super::SqlValidation {
+            valid: false,
+            errors: vec![message.to_owned()],
+            tables: Vec::new(),
+        }
+    );
+    assert_eq!(
+        prepare_sql(&over, &no_params(), &[], &[], &policy())
+            .unwrap_err()
+            .errors,
+        [message]
+    );
+
+    // Before parsing: an oversized statement gets no other message, even a parse error.
+    let small = policy().with_max_sql_bytes(20);
+    assert!(validate_sql("select 1", &small).valid);
+    assert_eq!(
+        validate_sql("selec * from orders where", &small).errors,
+        ["SQL statement is 25 bytes long; the limit is 20 (max_sql_bytes)"]
+    );
+    // Bytes, not characters.
+    assert_eq!(
+        validate_sql("select 'ééééééééé'", &small).errors,
+        ["SQL statement is 27 bytes long; the limit is 20 (max_sql_bytes)"]
+    );
+}
+
+#[test]
+fn the_nul_character_is_refused_anywhere_in_the_statement() {
+    let message = "SQL must not contain the NUL character (\\u0000)";
+    for sql in [
+        "select 1\0; drop table orders",
+        "select '\0' from orders",
+        "select * from orders -- \0",
+        "select \"a\0b\" from orders",
+    ] {
+        assert_eq!(validate_sql(sql, &policy()).errors, [message], "{sql:?}");
+        assert_eq!(
+            prepare_sql(sql, &no_params(), &[], &[], &policy())
+                .unwrap_err()
+                .errors,
+            [message],
+            "{sql:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Legitimate SQL
 // ---------------------------------------------------------------------------------------------
 
@@ -566,7 +911,10 @@ fn the_error_lists_every_message() {
 const LEGITIMATE: &[(&str, &[&str])] = &[
     ("select 1", &[]),
     ("select 1;", &[]),
-    ("select version(), now(), current_date", &[]),
+    (
+        "select now(), current_date, current_timestamp, localtime",
+        &[],
+    ),
     ("select * from orders", &["orders"]),
     ("SELECT * FROM ORDERS", &["ORDERS"]),
     ("select * from \"Events\"", &["Events"]),

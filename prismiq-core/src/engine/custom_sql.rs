@@ -35,7 +35,8 @@ pub struct ExecuteSqlRequest {
 
 impl Engine {
     /// The policy custom SQL runs under for the caller: their schema, the tables they may see,
-    /// the host's row filters on each, the row cap and today's date.
+    /// the host's row filters on each, the row cap, the host's extra functions, the size limit
+    /// and today's date.
     async fn sql_policy(&self, auth: &dyn AuthContext) -> Result<(SqlPolicy, String)> {
         let schema_name = self.schema_name_of(auth);
         let schema = self.visible_schema(auth).await?;
@@ -52,12 +53,22 @@ impl Engine {
         let policy = SqlPolicy::new(schema_name.clone(), tables)
             .with_row_filters(row_filters)
             .with_max_rows(self.analytics.max_rows)
+            .with_allowed_functions(self.analytics.allowed_functions.iter().cloned())
+            .with_max_sql_bytes(self.analytics.max_sql_bytes)
             .with_today(chrono::Local::now().date_naive());
         Ok((policy, schema_name))
     }
 
     /// Checks caller-written SQL: `{valid, errors, tables}`.
     pub async fn validate_sql(&self, auth: &dyn AuthContext, sql: &str) -> Result<SqlValidation> {
+        // Oversized SQL is refused before the schema is even looked up.
+        if let Err(error) = custom_sql::check_size(sql, self.analytics.max_sql_bytes) {
+            return Ok(SqlValidation {
+                valid: false,
+                errors: vec![error],
+                tables: Vec::new(),
+            });
+        }
         let (policy, _) = self.sql_policy(auth).await?;
         Ok(custom_sql::validate_sql(sql, &policy))
     }
@@ -65,11 +76,16 @@ impl Engine {
     /// Runs caller-written SQL: validated, qualified with the caller's schema, every table
     /// restricted by the host's row filters, parameters and dashboard filters bound, capped,
     /// and executed read-only under the timeout, through the result cache.
+    ///
+    /// SQL longer than the size limit is [`EngineError::LimitExceeded`] (naming
+    /// `max_sql_bytes`); any other problem is [`EngineError::BadRequest`] listing them all.
     pub async fn execute_sql(
         &self,
         auth: &dyn AuthContext,
         request: &ExecuteSqlRequest,
     ) -> Result<QueryResult> {
+        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes)
+            .map_err(EngineError::LimitExceeded)?;
         let (policy, schema) = self.sql_policy(auth).await?;
         let empty = Map::new();
         let prepared = custom_sql::prepare(

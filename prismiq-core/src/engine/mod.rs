@@ -128,6 +128,8 @@ struct Analytics {
     cache: Option<Arc<dyn ResultCache>>,
     cache_ttl: Duration,
     max_cached_result_bytes: usize,
+    allowed_functions: std::collections::BTreeSet<String>,
+    max_sql_bytes: usize,
     flights: Arc<SingleFlight<Arc<Executed>>>,
     tenant_gates: Arc<TenantGates>,
     configs: Arc<ConfigCache>,
@@ -150,6 +152,8 @@ impl Default for Analytics {
             cache,
             cache_ttl: Duration::from_secs(300),
             max_cached_result_bytes: 1_000_000,
+            allowed_functions: std::collections::BTreeSet::new(),
+            max_sql_bytes: crate::custom_sql::SqlPolicy::DEFAULT_MAX_SQL_BYTES,
             flights: Arc::default(),
             tenant_gates: Arc::new(TenantGates::new(Some(8))),
             configs: Arc::default(),
@@ -237,6 +241,28 @@ impl Engine {
     /// Results larger than this (about, in bytes of JSON) are not cached (default 1 000 000).
     pub fn with_max_cached_result_bytes(mut self, max: usize) -> Self {
         self.analytics.max_cached_result_bytes = max;
+        self
+    }
+
+    /// Functions custom SQL may call beyond the built-in allow-list (aggregates, window, math,
+    /// string, date/time, conditional, cast, JSON, array and set-returning functions; see
+    /// [`custom_sql`](crate::custom_sql)), such as the host's own functions. Names are compared
+    /// case-insensitively and add to any already given; they are allowed in `FROM` too.
+    pub fn with_allowed_functions<T: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.analytics
+            .allowed_functions
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The longest custom SQL statement, in bytes (default 64 KiB); a longer one is refused
+    /// before it is parsed, naming `max_sql_bytes` (422 from `execute_sql`, `valid: false` from
+    /// `validate_sql`).
+    pub fn with_max_sql_bytes(mut self, max: usize) -> Self {
+        self.analytics.max_sql_bytes = max;
         self
     }
 

@@ -735,6 +735,9 @@ mod tests {
             "count_distinct([amount])",
             "set_config(\"a\", \"b\")",
             "not([is_won])",
+            "txid_current()",
+            "pg_current_xact_id()",
+            "version()",
         ] {
             let err = sql(text).unwrap_err();
             assert!(err.starts_with("Unknown function"), "{text}: {err}");
