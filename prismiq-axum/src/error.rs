@@ -74,6 +74,7 @@ impl ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::Store(StoreError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -116,6 +117,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match self {
             Self::Validation(issues) => json!({ "detail": issues }),
+            Self::Engine(EngineError::Store(StoreError::Rejected(message))) => {
+                json!({ "detail": format!("Value cannot be stored: {message}") })
+            }
             Self::Engine(EngineError::Store(err)) => {
                 let cause = error_chain(&err);
                 if matches!(err, StoreError::Unavailable(_)) {

@@ -75,6 +75,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     // Valid bodies, the usual case, decode without tracking the path; a failing one is decoded
     // again with tracking, to say where the problem is.
     if let Ok(value) = serde_json::from_slice(bytes) {
+        refuse_nul_in_body(bytes)?;
         return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -91,6 +92,55 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         .end()
         .map_err(|err| syntax_error(bytes, &err))?;
     Ok(value)
+}
+
+/// What a string may not hold: PostgreSQL's `text` and `jsonb` cannot store U+0000, and SQL
+/// text carrying it cannot even be sent. Refused wherever a client sends it.
+const NUL_MESSAGE: &str = "String must not contain the NUL character (\\u0000)";
+
+/// A 422 at the first string (or key) of a well-formed body that holds U+0000.
+///
+/// JSON can only carry the character escaped, so a body without the text `\u0000` is clean
+/// and costs one scan; otherwise the document is walked to name the field.
+fn refuse_nul_in_body(bytes: &[u8]) -> Result<(), ApiError> {
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPED_NUL.len()).any(|w| w == ESCAPED_NUL) {
+        return Ok(());
+    }
+    let document: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let mut loc = vec![json!("body")];
+    match nul_location(&document, &mut loc) {
+        Some(input) => Err(ApiError::validation("string_nul", loc, NUL_MESSAGE, input)),
+        None => Ok(()),
+    }
+}
+
+/// Extends `loc` to the first string in `value` holding U+0000 (a key counts as its field) and
+/// returns that string.
+fn nul_location(value: &Value, loc: &mut Vec<Value>) -> Option<Value> {
+    match value {
+        Value::String(text) => text.contains('\0').then(|| value.clone()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            loc.push(json!(index));
+            let found = nul_location(item, loc);
+            if found.is_none() {
+                loc.pop();
+            }
+            found
+        }),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            loc.push(json!(key));
+            if key.contains('\0') {
+                return Some(json!(key));
+            }
+            let found = nul_location(item, loc);
+            if found.is_none() {
+                loc.pop();
+            }
+            found
+        }),
+        _ => None,
+    }
 }
 
 fn syntax_error(bytes: &[u8], err: &serde_json::Error) -> ApiError {
@@ -214,6 +264,21 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if query.contains("%00") {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            if let Some((name, value)) = pairs
+                .into_iter()
+                .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+            {
+                return Err(ApiError::validation(
+                    "string_nul",
+                    vec![json!("query"), json!(name)],
+                    NUL_MESSAGE,
+                    json!(value),
+                ));
+            }
+        }
         serde_urlencoded::from_str(query).map(Self).map_err(|err| {
             let message = err.to_string();
             match between(&message, "missing field `", "`") {
@@ -299,6 +364,29 @@ mod tests {
             ("missing".to_owned(), vec![json!("body")])
         );
         assert!(parse_json::<Body>(br#"{"name": "a", "items": [], "extra": 1}"#).is_ok());
+    }
+
+    #[test]
+    fn nul_in_any_string_or_key_is_refused_at_its_path() {
+        assert_eq!(
+            issue(parse_json(
+                br#"{"name": "a", "items": [{"n": 1}], "extra": {"deep": ["ok", "b\u0000d"]}}"#
+            )),
+            (
+                "string_nul".to_owned(),
+                vec![json!("body"), json!("extra"), json!("deep"), json!(1)]
+            )
+        );
+        assert_eq!(
+            issue(parse_json(br#"{"name": "\u0000", "items": []}"#)),
+            ("string_nul".to_owned(), vec![json!("body"), json!("name")])
+        );
+        assert_eq!(
+            issue(parse_json(br#"{"name": "a", "items": [], "k\u0000": 1}"#)),
+            ("string_nul".to_owned(), vec![json!("body"), json!("k\0")])
+        );
+        // An escaped backslash followed by `u0000` is six ordinary characters.
+        assert!(parse_json::<Body>(br#"{"name": "\\u0000", "items": []}"#).is_ok());
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub enum EngineError {
     /// 503: the engine has no data source to run queries against.
     #[error("No data source is configured: the host must call Engine::with_data_source")]
     NoDataSource,
-    /// 503 if the store is [unavailable](StoreError::Unavailable), else 500.
+    /// 503 if the store is [unavailable](StoreError::Unavailable), 422 if it
+    /// [cannot hold](StoreError::Rejected) a value of the request, else 500.
     #[error("storage failure")]
     Store(#[source] StoreError),
     /// 504 for a [timeout](SourceError::Timeout), 400 when the database
@@ -72,7 +73,8 @@ pub enum EngineError {
 impl EngineError {
     /// Whether the failure is on the server's side (a 5xx).
     pub fn is_server_error(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::NoDataSource | Self::Source(_))
+        matches!(self, Self::NoDataSource | Self::Source(_))
+            || matches!(self, Self::Store(err) if !matches!(err, StoreError::Rejected(_)))
             || matches!(self, Self::Query(err) if !err.is_client_error())
     }
 }

@@ -7,8 +7,9 @@ use sqlx::migrate::MigrateError;
 /// and [`PostgresStore::migrate`](crate::PostgresStore::migrate) return.
 ///
 /// The store traits report the same failures as [`StoreError`], through the `From` impl below:
-/// a broken uniqueness rule becomes [`StoreError::Conflict`], a database that cannot be reached
-/// (connection refused or lost, pool timed out or closed, server shutting down or full)
+/// a broken uniqueness rule becomes [`StoreError::Conflict`], a value PostgreSQL cannot hold
+/// (text with U+0000) [`StoreError::Rejected`], a database that cannot be reached (connection
+/// refused or lost, pool timed out or closed, server shutting down or full)
 /// [`StoreError::Unavailable`], anything else [`StoreError::Backend`], with this error as the
 /// source.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +57,10 @@ impl PgStoreError {
     }
 }
 
-fn unreachable_database(error: &sqlx::Error) -> bool {
+/// Whether the database cannot be reached: the connection failed, was lost or could not be
+/// had, or the server is shutting down or full. Only these are "unavailable" (503): an error
+/// the database returned for one statement never is, whatever its class.
+pub(crate) fn unreachable_database(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -64,18 +68,33 @@ fn unreachable_database(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(error) => error.code().is_some_and(|code| {
-            // Class 08: connection exceptions; 53300: too many connections; 57P01..57P03:
-            // the server is shutting down, crashed, or not accepting connections yet.
-            code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+            // Class 08: connection exceptions, but for 08P01 (protocol violation), which a
+            // malformed statement causes; 53300: too many connections; 57P01..57P03: the
+            // server is shutting down, crashed, or not accepting connections yet.
+            (code.starts_with("08") && code != "08P01")
+                || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }
+}
+
+/// The database's message when it refused to store a value it cannot hold: text with
+/// U+0000 (22021 for `text`, 22P05 for `jsonb`) or in no valid encoding.
+pub(crate) fn unstorable_value(error: &sqlx::Error) -> Option<&str> {
+    let sqlx::Error::Database(error) = error else {
+        return None;
+    };
+    matches!(error.code().as_deref(), Some("22021" | "22P05")).then(|| error.message())
 }
 
 impl From<PgStoreError> for StoreError {
     fn from(error: PgStoreError) -> Self {
         if let Some(conflict) = error.conflict() {
             Self::Conflict(conflict)
+        } else if let PgStoreError::Database(database) = &error
+            && let Some(message) = unstorable_value(database)
+        {
+            Self::Rejected(message.to_owned())
         } else if error.is_unavailable() {
             Self::Unavailable(Box::new(error))
         } else {

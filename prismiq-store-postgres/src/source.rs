@@ -13,6 +13,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Column, Executor, Row, SqlSafeStr, Statement};
 
 use crate::decode;
+use crate::error::unreachable_database;
 use crate::sql::compiled;
 
 /// Schemas that never hold analytics data: prismiq's own tables and the system catalogs.
@@ -74,9 +75,7 @@ fn source_error(err: sqlx::Error) -> SourceError {
             if code == "57014" {
                 // query_canceled: the statement timeout fired.
                 SourceError::Rejected(db.message().to_owned())
-            } else if code.starts_with("08")
-                || matches!(code.as_str(), "53300" | "57P01" | "57P02" | "57P03")
-            {
+            } else if unreachable_database(&err) {
                 SourceError::Unavailable(Box::new(err))
             } else if code.starts_with("42")
                 || code.starts_with("22")
@@ -88,11 +87,7 @@ fn source_error(err: sqlx::Error) -> SourceError {
                 SourceError::Backend(Box::new(err))
             }
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => SourceError::Unavailable(Box::new(err)),
+        _ if unreachable_database(&err) => SourceError::Unavailable(Box::new(err)),
         _ => SourceError::Backend(Box::new(err)),
     }
 }

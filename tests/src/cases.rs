@@ -2159,3 +2159,293 @@ pub async fn queries_are_echoed_with_every_key(engine: Engine) {
         "saved query list"
     );
 }
+
+/// A NUL character (`\u0000`) in any string a client sends is a 422 located at that field, on
+/// every route, before anything is stored or run: PostgreSQL cannot hold it.
+pub async fn nul_characters_are_422_at_their_field(engine: Engine) {
+    let app = TestApp::new(engine);
+    let dashboard = create_dashboard(&app, "alice", json!({"name": "Clean"})).await;
+    let id = id_of(&dashboard);
+    let widget = app
+        .post(&format!("/dashboards/{id}/widgets"))
+        .as_user("alice")
+        .json(&widget_body("w", 0, 0))
+        .send()
+        .await
+        .expect(201);
+    let wid = id_of(&widget);
+    let nul = "a\u{0}b";
+    let with = |mut body: Value, pointer: &str| {
+        *body.pointer_mut(pointer).expect(pointer) = json!(nul);
+        body
+    };
+    let mut query_with_filter = query();
+    query_with_filter["filters"] =
+        json!([{"table_id": "t1", "column": "status", "operator": "eq", "value": "x"}]);
+    query_with_filter["columns"][0]["alias"] = json!("total");
+    let full_widget = json!({
+        "type": "text", "title": "t", "position": {"x": 0, "y": 0, "w": 4, "h": 2},
+        "config": {"content": "hello", "colors": ["#fff"]}
+    });
+    let filter = json!({"id": "f", "type": "select", "label": "Region", "field": "region",
+                        "table": "customers", "default_value": "East"});
+    let cases: Vec<(Method, String, Value, &str)> = vec![
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": ""}),
+            "/name",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "description": ""}),
+            "/description",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "allowed_viewers": ["bob", ""]}),
+            "/allowed_viewers/1",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "layout": {"compact_type": ""}}),
+            "/layout/compact_type",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "filters": [filter.clone()]}),
+            "/filters/0/label",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "filters": [filter.clone()]}),
+            "/filters/0/default_value",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "widgets": [full_widget.clone()]}),
+            "/widgets/0/title",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "widgets": [full_widget.clone()]}),
+            "/widgets/0/config/content",
+        ),
+        (
+            Method::POST,
+            "/dashboards".into(),
+            json!({"name": "n", "widgets": [full_widget.clone()]}),
+            "/widgets/0/config/colors/0",
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"name": ""}),
+            "/name",
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"description": ""}),
+            "/description",
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"filters": [filter]}),
+            "/filters/0/field",
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}"),
+            json!({"widgets": [full_widget.clone()]}),
+            "/widgets/0/config/content",
+        ),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets"),
+            full_widget.clone(),
+            "/title",
+        ),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets"),
+            widget_body("w", 0, 0),
+            "/config/x_axis",
+        ),
+        (
+            Method::PATCH,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            json!({"title": ""}),
+            "/title",
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            json!({"query": query_with_filter.clone()}),
+            "/query/filters/0/value",
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            json!({"query": query_with_filter.clone()}),
+            "/query/columns/0/alias",
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/layout"),
+            json!([{"widget_id": wid, "position": {"x": 0, "y": 0, "w": 1, "h": 1}}]),
+            "/0/widget_id",
+        ),
+        (
+            Method::POST,
+            "/dashboards/import".into(),
+            json!({"export_data": {"name": "i", "widgets": []}, "name_override": ""}),
+            "/name_override",
+        ),
+        (
+            Method::POST,
+            "/dashboards/import".into(),
+            json!({"export_data": {"name": "i", "widgets": [full_widget]}}),
+            "/export_data/widgets/0/title",
+        ),
+        (
+            Method::POST,
+            "/saved-queries".into(),
+            json!({"name": "", "query": query()}),
+            "/name",
+        ),
+        (
+            Method::POST,
+            "/saved-queries".into(),
+            json!({"name": "q", "description": "", "query": query()}),
+            "/description",
+        ),
+        (
+            Method::POST,
+            "/saved-queries".into(),
+            json!({"name": "q", "query": query_with_filter.clone()}),
+            "/query/filters/0/value",
+        ),
+        (
+            Method::POST,
+            "/pins".into(),
+            json!({"dashboard_id": id, "context": ""}),
+            "/context",
+        ),
+        (
+            Method::DELETE,
+            "/pins".into(),
+            json!({"dashboard_id": id, "context": ""}),
+            "/context",
+        ),
+        (
+            Method::PUT,
+            "/pins/order".into(),
+            json!({"context": "", "dashboard_ids": [id]}),
+            "/context",
+        ),
+        (
+            Method::PUT,
+            "/schema/config".into(),
+            json!({"tables": {"orders": {"display_name": ""}}}),
+            "/tables/orders/display_name",
+        ),
+        (
+            Method::POST,
+            "/query/execute".into(),
+            json!({"query": query_with_filter.clone()}),
+            "/query/filters/0/value",
+        ),
+        (
+            Method::POST,
+            "/query/validate".into(),
+            query_with_filter,
+            "/filters/0/value",
+        ),
+        (
+            Method::POST,
+            "/query/validate-sql".into(),
+            json!({"sql": ""}),
+            "/sql",
+        ),
+        (
+            Method::POST,
+            "/query/execute-sql".into(),
+            json!({"sql": ""}),
+            "/sql",
+        ),
+        (
+            Method::POST,
+            "/query/execute-sql".into(),
+            json!({"sql": "select 1", "params": {"p": ""}}),
+            "/params/p",
+        ),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets/{wid}/execute"),
+            json!([{"filter_id": "f", "value": ""}]),
+            "/0/value",
+        ),
+    ];
+    for (method, path, body, pointer) in cases {
+        let body = with(body, pointer);
+        let response = app
+            .request(method.clone(), &path)
+            .as_user("alice")
+            .admin()
+            .json(&body)
+            .send()
+            .await;
+        let (kind, loc) = response.expect_validation();
+        let mut expected = vec![json!("body")];
+        expected.extend(
+            pointer
+                .split('/')
+                .skip(1)
+                .map(|key| match key.parse::<u64>() {
+                    Ok(index) => json!(index),
+                    Err(_) => json!(key),
+                }),
+        );
+        assert_eq!(
+            (kind.as_str(), loc),
+            ("string_nul", json!(expected)),
+            "{method} {path} {body}"
+        );
+    }
+    let (kind, loc) = app
+        .get("/pins?context=a%00b")
+        .as_user("alice")
+        .send()
+        .await
+        .expect_validation();
+    assert_eq!(
+        (kind.as_str(), loc),
+        ("string_nul", json!(["query", "context"]))
+    );
+
+    // Nothing was stored on the way.
+    let read = app
+        .get(&format!("/dashboards/{id}"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(read["name"], "Clean");
+    assert_eq!(read["widgets"].as_array().map(Vec::len), Some(1));
+    let list = app
+        .get("/dashboards")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(list["dashboards"].as_array().map(Vec::len), Some(1));
+}

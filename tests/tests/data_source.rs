@@ -379,3 +379,38 @@ async fn publishes_pool_gauges() {
     assert!(text.contains("prismiq_active_connections"), "{text}");
     assert!(text.contains("prismiq_idle_connections"), "{text}");
 }
+
+/// Errors the database returns for one statement are the caller's (`Rejected`), never
+/// "unavailable": a value the database cannot take, and statement text it cannot even read.
+/// The pool keeps serving afterwards.
+#[tokio::test]
+async fn statement_errors_are_never_unavailable() {
+    let source = PgDataSource::new(sample::pool().await);
+    let bound_nul = source
+        .execute(
+            &context(10),
+            &query(
+                "select count(*) from orders where status = $1",
+                vec![SqlValue::String(Some("a\u{0}b".to_owned()))],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bound_nul, SourceError::Rejected(_)),
+        "{bound_nul:?}"
+    );
+    let text_nul = source
+        .execute(&context(10), &query("select 1 as one \u{0} junk", vec![]))
+        .await
+        .unwrap_err();
+    assert!(
+        !matches!(text_nul, SourceError::Unavailable(_)),
+        "{text_nul:?}"
+    );
+    let fine = source
+        .execute(&context(10), &query("select 1 as one", vec![]))
+        .await
+        .unwrap();
+    assert_eq!(fine.rows, [[json!(1)]]);
+}

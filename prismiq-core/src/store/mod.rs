@@ -49,6 +49,10 @@ pub enum StoreError {
     /// A count limit passed to the store would be exceeded.
     #[error("limit reached")]
     LimitReached,
+    /// The backend cannot hold a value of the request (PostgreSQL refuses text with U+0000,
+    /// say); the message is the backend's. The caller's to fix.
+    #[error("value cannot be stored: {0}")]
+    Rejected(String),
     /// The backend cannot be reached right now (database down, pool exhausted); retrying later
     /// may succeed.
     #[error("store unavailable")]

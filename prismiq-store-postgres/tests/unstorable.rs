@@ -1,0 +1,49 @@
+//! Values PostgreSQL cannot hold (text with U+0000, in `text` or `jsonb` columns) are the
+//! caller's to fix: `StoreError::Rejected`, a 422 from the engine, and nothing is written.
+
+use prismiq_core::{
+    DashboardCreate, DashboardStore, Engine, EngineError, Scope, SimpleAuthContext, StoreError,
+    Viewer, WidgetConfig, WidgetCreate, WidgetPosition, WidgetType,
+};
+use prismiq_store_postgres::testing::fresh_database;
+
+#[tokio::test]
+async fn text_with_nul_is_rejected_not_a_server_error() {
+    let database = fresh_database().await;
+    let store = database.store().clone();
+    let engine = Engine::new(store.clone());
+    let alice = SimpleAuthContext::new("acme").with_user("alice");
+
+    let err = engine
+        .create_dashboard(&alice, DashboardCreate::named("a\u{0}b"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Store(StoreError::Rejected(_))),
+        "{err:?}"
+    );
+    assert!(!err.is_server_error());
+
+    let mut config = WidgetConfig::default();
+    config.content = Some("notes \u{0}".to_owned());
+    let mut create = DashboardCreate::named("With widget");
+    create.widgets.push(WidgetCreate {
+        widget_type: WidgetType::Text,
+        title: "Notes".to_owned(),
+        query: None,
+        position: WidgetPosition::new(0, 0, 4, 2).unwrap(),
+        config,
+    });
+    let err = engine.create_dashboard(&alice, create).await.unwrap_err();
+    assert!(
+        matches!(err, EngineError::Store(StoreError::Rejected(_))),
+        "{err:?}"
+    );
+
+    let stored = store
+        .list_dashboards(&Scope::new("acme"), &Viewer::of(&alice))
+        .await
+        .expect("the store still answers");
+    assert!(stored.is_empty(), "nothing half-written: {stored:?}");
+    database.drop_database().await;
+}
