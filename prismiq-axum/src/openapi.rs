@@ -10,15 +10,22 @@
 //! - operations with a JSON body may answer 413 when it is over the router's body limit, and
 //!   422 when it cannot be read (`{"detail": [issue]}`) or breaks a rule
 //!   (`{"detail": "<message>"}`);
-//! - every operation may answer 504 when it takes longer than the router's request timeout.
+//! - every operation may answer 504 when it takes longer than the router's request timeout;
+//! - responses carry every field, null or not, so their schemas list every property as
+//!   required, nullable ones typed `[T, "null"]`; a type that is also read (where fields may be
+//!   left out) keeps its name for requests, and responses use a `<Name>-Output` copy.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayItems, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{self, ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
@@ -269,12 +276,221 @@ impl Modify for Conventions {
                 }
             }
         }
+        written_schemas(doc);
+    }
+}
+
+/// Keys the API writes that are no field of the type: the raw-SQL fields of the query
+/// definition, always `null` since they are never taken from clients.
+const WRITTEN_ALWAYS_NULL: &[(&str, &str)] = &[
+    ("ColumnSelection", "sql_expression"),
+    ("FilterDefinition", "sql_expression"),
+    ("CalculatedField", "sql_expression"),
+];
+
+/// Response fields written only when they have a value.
+const WRITTEN_WHEN_SET: &[(&str, &[&str])] = &[("LlmStatus", &["provider", "model"])];
+
+/// What the API writes has every key, null or not, so the schemas of responses list every
+/// property as required (a nullable one as `[T, "null"]`). A type that is also read, where
+/// keys may be left out, keeps its name for requests, and responses get a copy named
+/// `<Name>-Output` (as FastAPI names them) when the two differ.
+fn written_schemas(doc: &mut openapi::OpenApi) {
+    // Which schemas requests and responses lead to, found on the serialized document.
+    let document = serde_json::to_value(&*doc).expect("an OpenAPI document always serializes");
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let mut read = BTreeSet::new();
+    let mut written = BTreeSet::new();
+    if let Some(paths) = document["paths"].as_object() {
+        for item in paths.values() {
+            for operation in item.as_object().into_iter().flat_map(|o| o.values()) {
+                schema_refs(&operation["requestBody"], &mut read);
+                schema_refs(&operation["parameters"], &mut read);
+                schema_refs(&operation["responses"], &mut written);
+            }
+        }
+    }
+    schema_refs(&document["components"]["responses"], &mut written);
+    let schemas = &document["components"]["schemas"];
+    let read = reachable(read, schemas);
+    let written = reachable(written, schemas);
+
+    let mut outputs = BTreeMap::new();
+    for name in &written {
+        let Some(mut schema) = components.schemas.get(name).cloned() else {
+            continue;
+        };
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            for (owner, key) in WRITTEN_ALWAYS_NULL {
+                if owner == name {
+                    object.properties.insert(
+                        (*key).to_owned(),
+                        ObjectBuilder::new()
+                            .schema_type(Type::Null)
+                            .description(Some("Always null: never taken from clients"))
+                            .into(),
+                    );
+                }
+            }
+        }
+        let unset = WRITTEN_WHEN_SET
+            .iter()
+            .find(|(owner, _)| owner == name)
+            .map_or(&[][..], |(_, fields)| *fields);
+        visit(&mut schema, &mut |node| {
+            if let RefOr::T(Schema::Object(object)) = node {
+                object.required = object
+                    .properties
+                    .keys()
+                    .filter(|key| !unset.contains(&key.as_str()))
+                    .cloned()
+                    .collect();
+            }
+        });
+        outputs.insert(name.clone(), schema);
+    }
+    // A schema also read needs its own output copy when its output differs, or when it refers
+    // to a schema that needs one.
+    let both: Vec<&String> = read.intersection(&written).collect();
+    let mut shared: BTreeSet<String> = both
+        .iter()
+        .filter(|name| outputs.get(**name) != components.schemas.get(**name))
+        .map(|name| (*name).clone())
+        .collect();
+    loop {
+        let more: Vec<String> = both
+            .iter()
+            .filter(|name| !shared.contains(**name))
+            .filter(|name| {
+                let mut refs = BTreeSet::new();
+                schema_refs(&schemas[name.as_str()], &mut refs);
+                !refs.is_disjoint(&shared)
+            })
+            .map(|name| (*name).clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        shared.extend(more);
+    }
+
+    let mut to_output = |node: &mut RefOr<Schema>| {
+        if let RefOr::Ref(reference) = node
+            && let Some(name) = reference.ref_location.strip_prefix(SCHEMA_REF)
+            && shared.contains(name)
+        {
+            reference.ref_location = format!("{SCHEMA_REF}{name}-Output");
+        }
+    };
+    for (name, mut schema) in outputs {
+        visit(&mut schema, &mut to_output);
+        if shared.contains(&name) {
+            components.schemas.insert(format!("{name}-Output"), schema);
+        } else if !read.contains(&name) {
+            components.schemas.insert(name, schema);
+        }
+    }
+    let mut responses: Vec<&mut RefOr<openapi::Response>> =
+        components.responses.values_mut().collect();
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations(item) {
+            responses.extend(operation.responses.responses.values_mut());
+        }
+    }
+    for response in responses {
+        if let RefOr::T(response) = response {
+            for content in response.content.values_mut() {
+                if let RefOr::T(content) = content
+                    && let Some(schema) = &mut content.schema
+                {
+                    visit(schema, &mut to_output);
+                }
+            }
+        }
+    }
+}
+
+const SCHEMA_REF: &str = "#/components/schemas/";
+
+/// The component schemas `value` (a serialized part of the document) refers to.
+fn schema_refs(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(SCHEMA_REF))
+            {
+                found.insert(name.to_owned());
+            }
+            map.values().for_each(|v| schema_refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| schema_refs(v, found)),
+        _ => {}
+    }
+}
+
+/// `roots` and every schema they lead to (`schemas`: the serialized component schemas).
+fn reachable(roots: BTreeSet<String>, schemas: &Value) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut pending: Vec<String> = roots.into_iter().collect();
+    while let Some(name) = pending.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        let mut next = BTreeSet::new();
+        schema_refs(&schemas[name.as_str()], &mut next);
+        seen.insert(name);
+        pending.extend(next.into_iter().filter(|n| !seen.contains(n)));
+    }
+    seen
+}
+
+/// Calls `f` on `schema` and on every schema inside it.
+fn visit(schema: &mut RefOr<Schema>, f: &mut dyn FnMut(&mut RefOr<Schema>)) {
+    f(schema);
+    let RefOr::T(schema) = schema else {
+        return;
+    };
+    let children: Vec<&mut RefOr<Schema>> = match schema {
+        Schema::Object(object) => {
+            let mut children: Vec<_> = object.properties.values_mut().collect();
+            if let Some(additional) = object.additional_properties.as_deref_mut()
+                && let AdditionalProperties::RefOr(value) = additional
+            {
+                children.push(value);
+            }
+            children
+        }
+        Schema::Array(array) => match &mut array.items {
+            ArrayItems::RefOrSchema(items) => vec![items.as_mut()],
+            ArrayItems::False => Vec::new(),
+        },
+        Schema::OneOf(one_of) => one_of.items.iter_mut().collect(),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().collect(),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    for child in children {
+        visit(child, f);
     }
 }
 
 /// Fields of the query definition that are written in full but may be left out on input,
 /// where they take their defaults.
 const DEFAULTED_ON_INPUT: &[(&str, &[&str])] = &[
+    (
+        "QueryDefinition",
+        &[
+            "joins",
+            "filters",
+            "group_by",
+            "order_by",
+            "calculated_fields",
+        ],
+    ),
     ("ColumnSelection", &["aggregation"]),
     ("FilterDefinition", &["value"]),
     ("TimeSeriesConfig", &["fill_missing", "fill_value"]),

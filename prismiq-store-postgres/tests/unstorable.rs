@@ -24,8 +24,10 @@ async fn text_with_nul_is_rejected_not_a_server_error() {
     );
     assert!(!err.is_server_error());
 
-    let mut config = WidgetConfig::default();
-    config.content = Some("notes \u{0}".to_owned());
+    let config = WidgetConfig {
+        content: Some("notes \u{0}".to_owned()),
+        ..WidgetConfig::default()
+    };
     let mut create = DashboardCreate::named("With widget");
     create.widgets.push(WidgetCreate {
         widget_type: WidgetType::Text,

@@ -1051,3 +1051,84 @@ async fn query_routes_match_the_documented_schemas() {
         200,
     );
 }
+
+/// Response fields are always written, null or not: every property of a response schema is
+/// required, and a nullable one says so in its type. A type also read keeps its lenient schema
+/// for requests and gets a `-Output` copy for responses.
+#[tokio::test]
+async fn response_fields_are_required_and_nullable_where_null() {
+    let doc = served_document().await;
+    let schemas = &doc["components"]["schemas"];
+    let required = |name: &str| -> BTreeSet<String> {
+        schemas[name]["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} lists required fields"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let properties = |name: &str| -> BTreeSet<String> {
+        schemas[name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has properties"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for name in [
+        "Dashboard",
+        "Widget",
+        "SavedQuery",
+        "PinnedDashboard",
+        "HealthCheck",
+        "TableSchema",
+        "ColumnSchema",
+        "ValidationError",
+        "DataSourceEntry",
+        "QueryDefinition-Output",
+        "ColumnSelection-Output",
+        "FilterDefinition-Output",
+        "TimeSeriesConfig-Output",
+        "WidgetConfig-Output",
+        "QueryResult-Output",
+    ] {
+        assert_eq!(
+            required(name),
+            properties(name),
+            "{name}: every field required"
+        );
+    }
+    assert_eq!(
+        schemas["Dashboard"]["properties"]["description"]["type"],
+        json!(["string", "null"])
+    );
+    assert_eq!(
+        schemas["QueryDefinition-Output"]["properties"]["limit"]["type"],
+        json!(["integer", "null"])
+    );
+    assert_eq!(
+        schemas["ColumnSelection-Output"]["properties"]["sql_expression"]["type"],
+        "null"
+    );
+    let query = &schemas["Widget"]["properties"]["query"]["oneOf"];
+    assert!(
+        query
+            .as_array()
+            .is_some_and(|items| items.contains(&json!({"type": "null"}))
+                && items
+                    .iter()
+                    .any(|i| i["$ref"] == "#/components/schemas/QueryDefinition-Output")),
+        "{query}"
+    );
+    // Requests keep the lenient shapes: what may be left out is not required.
+    assert_eq!(
+        required("QueryDefinition"),
+        BTreeSet::from(["tables".to_owned(), "columns".to_owned()])
+    );
+    assert!(!required("ColumnSelection").contains("alias"));
+    assert_eq!(
+        doc["paths"]["/saved-queries"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/SavedQueryCreate"
+    );
+}
