@@ -44,6 +44,19 @@ pub(super) fn check(query: &Query, policy: &SqlPolicy) -> Report {
 }
 
 /// Whether a schema can never be read from custom SQL, even when it is the caller's.
+/// PostgreSQL's system columns, present on every table: transaction ids (`xmin`, `xmax`),
+/// command ids, physical row locations and the table's oid. None carries the caller's data.
+const SYSTEM_COLUMNS: [&str; 6] = ["xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"];
+
+/// Whether `ident` names a system column: unquoted in any case (PostgreSQL folds it), or
+/// quoted in lower case.
+fn is_system_column(ident: &Ident) -> bool {
+    SYSTEM_COLUMNS.iter().any(|name| match ident.quote_style {
+        None => ident.value.eq_ignore_ascii_case(name),
+        Some(_) => ident.value == *name,
+    })
+}
+
 pub(super) fn is_reserved_schema(schema: &str) -> bool {
     let schema = schema.to_ascii_lowercase();
     schema == "information_schema" || schema == "prismiq" || schema.starts_with("pg_")
@@ -82,6 +95,13 @@ struct Checker<'p> {
 }
 
 impl Checker<'_> {
+    fn system_column(&mut self, ident: &Ident) {
+        self.problem(format!(
+            "System column '{}' is not allowed: it reveals transaction ids and row locations",
+            ident.value
+        ));
+    }
+
     fn problem(&mut self, message: impl Into<String>) {
         let message = message.into();
         if !self.structure.contains(&message) {
@@ -332,6 +352,12 @@ impl Visitor for Checker<'_> {
                     && !self.is_allowed_function(&ident.value) =>
             {
                 self.denied_functions.insert(ident.value.clone());
+            }
+            Expr::Identifier(ident) if is_system_column(ident) => self.system_column(ident),
+            Expr::CompoundIdentifier(parts)
+                if parts.last().is_some_and(is_system_column) && parts.len() > 1 =>
+            {
+                self.system_column(&parts[parts.len() - 1]);
             }
             Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. }) => {
                 self.check_type(data_type);

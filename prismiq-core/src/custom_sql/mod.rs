@@ -28,6 +28,8 @@
 //! - functions in `FROM` other than a fixed set of set-returning functions (`generate_series`,
 //!   `unnest`, the `json`/`jsonb` expansion functions, `regexp_matches`, …) and the host's
 //!   [`SqlPolicy::allowed_functions`];
+//! - system columns (`xmin`, `xmax`, `cmin`, `cmax`, `ctid`, `tableoid`), which reveal
+//!   transaction ids and row locations;
 //! - casts to object-identifier types (`'other.orders'::regclass`, `regproc`, `regrole`, …),
 //!   which look objects up in the system catalogs;
 //! - any function, anywhere in the statement and whatever its quoting or schema, that is not

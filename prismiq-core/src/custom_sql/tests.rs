@@ -89,6 +89,19 @@ fn with_filters(
 
 /// Statements that must be refused, and a fragment of the message that says why.
 const HOSTILE: &[(&str, &str)] = &[
+    // System columns: transaction ids, row locations, oids.
+    ("select xmin from orders", "System column 'xmin'"),
+    ("select o.XMAX, o.id from orders o", "System column 'XMAX'"),
+    ("select \"ctid\" from orders", "System column 'ctid'"),
+    (
+        "select id from orders where tableoid > 0",
+        "System column 'tableoid'",
+    ),
+    ("select max(cmin::text) from orders", "System column 'cmin'"),
+    (
+        "select id from orders order by orders.cmax",
+        "System column 'cmax'",
+    ),
     // Empty input and parse errors.
     ("", "Empty SQL statement"),
     ("   \n\t ", "Empty SQL statement"),
