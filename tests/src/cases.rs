@@ -2449,3 +2449,190 @@ pub async fn nul_characters_are_422_at_their_field(engine: Engine) {
         .expect(200);
     assert_eq!(list["dashboards"].as_array().map(Vec::len), Some(1));
 }
+
+/// Every string of every write body, one at a time, carrying a NUL character: always a 422
+/// located at that string (or, for a string that must be one of a fixed set of values, at the
+/// object that holds it), and never a write.
+pub async fn every_string_of_every_write_body_refuses_nul(engine: Engine) {
+    let app = TestApp::new(engine);
+    let dashboard = create_dashboard(&app, "alice", json!({"name": "Target"})).await;
+    let id = id_of(&dashboard);
+    let widget = app
+        .post(&format!("/dashboards/{id}/widgets"))
+        .as_user("alice")
+        .json(&widget_body("w", 0, 0))
+        .send()
+        .await
+        .expect(201);
+    let wid = id_of(&widget);
+    let full_query = json!({
+        "tables": [{"id": "t1", "name": "orders", "alias": "o"}, {"id": "t2", "name": "customers"}],
+        "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                   "to_column": "id", "join_type": "LEFT"}],
+        "columns": [{"table_id": "t2", "column": "region", "alias": "Region",
+                     "date_format": "yyyy"},
+                    {"table_id": "t1", "column": "created_at", "date_trunc": "month"}],
+        "filters": [{"table_id": "t1", "column": "status", "operator": "in_",
+                     "value": ["paid", "open"]}],
+        "group_by": [{"table_id": "t2", "column": "region"}],
+        "order_by": [{"table_id": "t2", "column": "region", "direction": "DESC"}],
+        "time_series": {"table_id": "t1", "date_column": "created_at", "interval": "week",
+                        "alias": "wk", "fill_value": "none"},
+        "calculated_fields": [{"name": "double", "expression": "[total] * 2",
+                               "data_type": "number"}]
+    });
+    let full_config = json!({
+        "x_axis": "region", "y_axis": ["total"], "series_column": "status",
+        "orientation": "horizontal", "colors": ["#fff"], "valueFormat": "currency",
+        "currencySymbol": "$", "compactNotation": "auto", "format": "plain",
+        "trend_comparison": "previous", "trendPeriod": "month", "trendDateColumn": "created_at",
+        "pivot_column": "region", "value_column": "total",
+        "columnFormats": {"total": {"type": "currency"}}, "dateFormats": {"created_at": "yyyy"},
+        "alignment": "left", "fontSize": "large",
+        "referenceLines": [{"label": "target"}], "cross_filter": {"column": "region"},
+        "hyperlink": {"url": "https://example.com/{id}", "title": "Open"}
+    });
+    let full_widget = json!({"type": "bar_chart", "title": "Chart", "query": full_query,
+                             "position": {"x": 0, "y": 0, "w": 4, "h": 3}, "config": full_config});
+    let text_widget = json!({"type": "text", "title": "Notes",
+                             "position": {"x": 4, "y": 0, "w": 4, "h": 3},
+                             "config": {"content": "hello", "raw_sql": "select 1"}});
+    let filter = json!({"id": "f", "type": "select", "label": "Region", "field": "region",
+                        "table": "customers", "default_value": "East",
+                        "options": [{"value": "East", "label": "East"}],
+                        "date_preset": "last_7_days"});
+    let dashboard_body = json!({
+        "name": "Full", "description": "d", "layout": {"compact_type": "vertical"},
+        "filters": [filter], "widgets": [full_widget, text_widget],
+        "allowed_viewers": ["bob"]
+    });
+    let bodies: Vec<(Method, String, Value)> = vec![
+        (Method::POST, "/dashboards".into(), dashboard_body.clone()),
+        (
+            Method::POST,
+            format!("/dashboards/{id}/widgets"),
+            full_widget.clone(),
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/widgets/{wid}"),
+            full_widget.clone(),
+        ),
+        (
+            Method::PUT,
+            format!("/dashboards/{id}/layout"),
+            json!([{"widget_id": wid, "position": {"x": 0, "y": 0, "w": 1, "h": 1}}]),
+        ),
+        // Last of the routes on this dashboard: it replaces the widgets above.
+        (Method::PATCH, format!("/dashboards/{id}"), {
+            let mut renamed = dashboard_body.clone();
+            renamed["name"] = json!("Full, saved whole");
+            renamed
+        }),
+        (
+            Method::POST,
+            "/dashboards/import".into(),
+            json!({"export_data": dashboard_body, "name_override": "Imported"}),
+        ),
+        (
+            Method::POST,
+            "/saved-queries".into(),
+            json!({"name": "q", "description": "d", "query": full_query}),
+        ),
+        (
+            Method::POST,
+            "/pins".into(),
+            json!({"dashboard_id": id, "context": "home"}),
+        ),
+        (
+            Method::PUT,
+            "/pins/order".into(),
+            json!({"context": "home", "dashboard_ids": [id]}),
+        ),
+        (
+            Method::PUT,
+            "/schema/config".into(),
+            json!({"tables": {"orders": {"display_name": "Orders", "description": "d",
+                   "columns": {"id": {"display_name": "Id", "format": "plain",
+                                      "date_format": "yyyy", "description": "d"}}}}}),
+        ),
+    ];
+    let mut checked = 0;
+    for (method, path, body) in bodies {
+        // The clean body is accepted, so every 422 below is the NUL's doing.
+        let clean = app
+            .request(method.clone(), &path)
+            .as_user("alice")
+            .admin()
+            .json(&body)
+            .send()
+            .await;
+        assert!(
+            clean.status.is_success(),
+            "{method} {path}: {} {}",
+            clean.status,
+            clean.body
+        );
+        let mut strings = Vec::new();
+        string_pointers(&body, String::new(), &mut strings);
+        for pointer in strings {
+            let mut tainted = body.clone();
+            let target = tainted.pointer_mut(&pointer).expect("a string");
+            *target = json!(format!("{}\u{0}", target.as_str().unwrap()));
+            let (kind, loc) = app
+                .request(method.clone(), &path)
+                .as_user("alice")
+                .admin()
+                .json(&tainted)
+                .send()
+                .await
+                .expect_validation();
+            let mut field = vec![json!("body")];
+            field.extend(
+                pointer
+                    .split('/')
+                    .skip(1)
+                    .map(|key| match key.parse::<u64>() {
+                        Ok(index) => json!(index),
+                        Err(_) => json!(key),
+                    }),
+            );
+            let loc = loc.as_array().cloned().unwrap_or_default();
+            assert!(
+                (kind == "string_nul" && loc == field)
+                    || (kind != "string_nul" && field.starts_with(&loc) && loc.len() > 1),
+                "{method} {path} at {pointer}: {kind} {loc:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} strings checked");
+    let list = app
+        .get("/dashboards")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    assert!(
+        !list.to_string().contains("\\u0000"),
+        "no NUL was stored: {list}"
+    );
+}
+
+/// JSON pointers of every string in `value` (values, not keys).
+fn string_pointers(value: &Value, at: String, found: &mut Vec<String>) {
+    match value {
+        Value::String(_) => found.push(at),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                string_pointers(item, format!("{at}/{index}"), found);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                string_pointers(item, format!("{at}/{key}"), found);
+            }
+        }
+        _ => {}
+    }
+}

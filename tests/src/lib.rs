@@ -287,6 +287,7 @@ macro_rules! http_suite {
             malformed_bodies_are_422_lists,
             nested_body_errors_are_located_by_field_path,
             nul_characters_are_422_at_their_field,
+            every_string_of_every_write_body_refuses_nul,
             duplicate_names_are_409,
             positions_are_validated,
             widget_routes,
