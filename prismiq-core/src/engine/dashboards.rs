@@ -1,0 +1,237 @@
+//! Dashboards: list, read, create, change, delete, export and import.
+
+use std::collections::HashSet;
+
+use super::{Engine, Result, dashboard_not_found, ensure, limits};
+use crate::auth::{AuthContext, Scope};
+use crate::error::EngineError;
+use crate::ids::{DashboardId, WidgetId};
+use crate::model::{
+    Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardUpdate,
+    WidgetContent, WidgetCreate,
+};
+use crate::permissions::{self, Viewer};
+use crate::store::{DashboardChanges, NewDashboard, StoreError};
+
+impl Engine {
+    /// The dashboards the caller may view, most recently updated first.
+    pub async fn list_dashboards(&self, auth: &dyn AuthContext) -> Result<Vec<Dashboard>> {
+        let viewer = Viewer::of(auth);
+        let mut list = self
+            .dashboards
+            .list_dashboards(&Scope::of(auth), &viewer)
+            .await
+            .map_err(EngineError::Store)?;
+        // The store filters already; this keeps a faulty store from leaking.
+        list.retain(|d| viewer.can_view_dashboard(d));
+        Ok(list)
+    }
+
+    /// [`list_dashboards`](Self::list_dashboards) as the JSON the API returns for each
+    /// dashboard (see [`get_dashboard_json`](Self::get_dashboard_json)).
+    pub async fn list_dashboards_json(&self, auth: &dyn AuthContext) -> Result<Vec<DashboardJson>> {
+        let viewer = Viewer::of(auth);
+        let mut list = self
+            .dashboards
+            .list_dashboards_json(&Scope::of(auth), &viewer)
+            .await
+            .map_err(EngineError::Store)?;
+        // The store filters already; this keeps a faulty store from leaking.
+        list.retain(|d| viewer.can_view_dashboard_json(d));
+        Ok(list)
+    }
+
+    /// One dashboard the caller may view.
+    pub async fn get_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<Dashboard> {
+        let dashboard = self.load_dashboard(auth, id).await?;
+        ensure(permissions::can_view_dashboard(auth, &dashboard))?;
+        Ok(dashboard)
+    }
+
+    /// One dashboard the caller may view, as the JSON the API returns for it (see
+    /// [`DashboardJson`]): what [`get_dashboard`](Self::get_dashboard) returns, serialized,
+    /// without decoding the stored widgets when the store can build the document itself.
+    pub async fn get_dashboard_json(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<DashboardJson> {
+        let document = self
+            .dashboards
+            .get_dashboard_json(&Scope::of(auth), id)
+            .await
+            .map_err(EngineError::Store)?
+            .ok_or_else(|| dashboard_not_found(id))?;
+        ensure(Viewer::of(auth).can_view_dashboard_json(&document))?;
+        Ok(document)
+    }
+
+    /// Creates a dashboard, with its initial widgets, owned by the caller.
+    pub async fn create_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        create: DashboardCreate,
+    ) -> Result<Dashboard> {
+        self.limits.check_name("Dashboard name", &create.name)?;
+        self.limits
+            .check_description(create.description.as_deref())?;
+        self.limits.check_filters(&create.filters)?;
+        let widgets: Vec<(WidgetId, WidgetContent)> = create
+            .widgets
+            .into_iter()
+            .map(|w| (WidgetId::new(), WidgetContent::from(w)))
+            .collect();
+        self.limits
+            .check_widgets(&create.layout, widgets.iter().map(|(_, c)| c))?;
+        let new = NewDashboard {
+            id: DashboardId::new(),
+            name: create.name,
+            description: create.description,
+            layout: create.layout,
+            filters: create.filters,
+            owner_id: permissions::user(auth).map(str::to_owned),
+            is_public: create.is_public,
+            allowed_viewers: create.allowed_viewers,
+            widgets,
+        };
+        self.insert_dashboard(auth, new).await
+    }
+
+    async fn insert_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        new: NewDashboard,
+    ) -> Result<Dashboard> {
+        let name = new.name.clone();
+        self.dashboards
+            .create_dashboard(&Scope::of(auth), new, self.limits.dashboards_per_owner)
+            .await
+            .map_err(|err| match err {
+                StoreError::LimitReached => self.limits.dashboard_limit_error(),
+                err => self.store_error(err, &name, || EngineError::Store(StoreError::NotFound)),
+            })
+    }
+
+    /// Changes a dashboard the caller may edit. With `widgets`, saves the whole dashboard.
+    pub async fn update_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+        update: DashboardUpdate,
+    ) -> Result<Dashboard> {
+        let current = self.load_dashboard(auth, id).await?;
+        ensure(permissions::can_edit_dashboard(auth, &current))?;
+
+        if let Some(name) = &update.name {
+            self.limits.check_name("Dashboard name", name)?;
+        }
+        if let Some(description) = update.description.as_value() {
+            self.limits.check_description(Some(description))?;
+        }
+        if let Some(filters) = &update.filters {
+            self.limits.check_filters(filters)?;
+        }
+        let layout = update.layout.as_ref().unwrap_or(&current.layout);
+        let widgets = match update.widgets {
+            Some(saves) => {
+                let mut seen = HashSet::new();
+                let mut widgets = Vec::with_capacity(saves.len());
+                for save in saves {
+                    let id = save
+                        .id
+                        .as_deref()
+                        .and_then(|raw| raw.parse::<WidgetId>().ok())
+                        .unwrap_or_default();
+                    if !seen.insert(id) {
+                        return Err(EngineError::Invalid(format!(
+                            "Widget id '{id}' appears more than once in `widgets`"
+                        )));
+                    }
+                    let content = WidgetContent {
+                        widget_type: save.widget_type,
+                        title: save.title,
+                        query: save.query,
+                        position: save.position,
+                        config: save.config,
+                    };
+                    widgets.push((id, content));
+                }
+                self.limits
+                    .check_widgets(layout, widgets.iter().map(|(_, c)| c))?;
+                Some(widgets)
+            }
+            None => {
+                if update.layout.is_some() {
+                    limits::check_positions(
+                        layout,
+                        current.widgets.iter().map(|w| (&w.title, &w.position)),
+                    )?;
+                }
+                None
+            }
+        };
+        let name = update.name.clone().unwrap_or_default();
+        let changes = DashboardChanges {
+            name: update.name,
+            description: update.description,
+            layout: update.layout,
+            filters: update.filters,
+            is_public: update.is_public,
+            allowed_viewers: update.allowed_viewers,
+            widgets,
+        };
+        self.dashboards
+            .update_dashboard(&Scope::of(auth), id, changes)
+            .await
+            .map_err(|err| self.store_error(err, &name, || dashboard_not_found(id)))
+    }
+
+    /// Deletes a dashboard the caller may delete, with its widgets and pins.
+    pub async fn delete_dashboard(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<()> {
+        let current = self.load_dashboard(auth, id).await?;
+        ensure(permissions::can_delete_dashboard(auth, &current))?;
+        self.dashboards
+            .delete_dashboard(&Scope::of(auth), id)
+            .await
+            .map_err(|err| self.store_error(err, "", || dashboard_not_found(id)))
+    }
+
+    /// The portable form of a dashboard the caller may view.
+    pub async fn export_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+    ) -> Result<DashboardExport> {
+        Ok(DashboardExport::of(&self.get_dashboard(auth, id).await?))
+    }
+
+    /// Creates a dashboard owned by the caller from an export, all or nothing.
+    pub async fn import_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        import: DashboardImport,
+    ) -> Result<Dashboard> {
+        let export = import.export_data;
+        let major = export.version.split('.').next().unwrap_or_default();
+        if major != "1" {
+            return Err(EngineError::Invalid(format!(
+                "Unsupported export version '{}': this server reads version 1.x exports",
+                export.version
+            )));
+        }
+        let create = DashboardCreate {
+            name: import.name_override.unwrap_or(export.name),
+            description: export.description,
+            layout: export.layout,
+            widgets: export.widgets.into_iter().map(WidgetCreate::from).collect(),
+            filters: export.filters,
+            is_public: false,
+            allowed_viewers: Vec::new(),
+        };
+        self.create_dashboard(auth, create).await
+    }
+}

@@ -1,0 +1,133 @@
+//! Pins: a user's dashboards pinned per context.
+
+use serde::Serialize;
+
+use super::{Engine, Result, dashboard_not_found};
+use crate::auth::{AuthContext, Scope};
+use crate::error::EngineError;
+use crate::ids::{DashboardId, PinId};
+use crate::model::{Dashboard, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest};
+use crate::permissions::{self, Viewer};
+use crate::store::{Conflict, StoreError};
+
+/// The user's pins in one context, with their dashboards (`GET /pins`): two parallel lists in
+/// position order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PinnedDashboards {
+    /// The pinned dashboards, with their widgets.
+    pub dashboards: Vec<Dashboard>,
+    /// The pins, `pins[i]` being the pin of `dashboards[i]`.
+    pub pins: Vec<PinnedDashboard>,
+}
+
+impl Engine {
+    /// Pins a dashboard the caller may view, for the caller, in a context.
+    pub async fn pin_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        request: PinRequest,
+    ) -> Result<PinnedDashboard> {
+        let user = pin_user(auth)?;
+        let dashboard_id = request
+            .dashboard_id
+            .parse::<DashboardId>()
+            .map_err(|_| EngineError::DashboardNotFound(request.dashboard_id.clone()))?;
+        self.get_dashboard(auth, dashboard_id).await?;
+        self.pins
+            .pin(
+                &Scope::of(auth),
+                user,
+                PinId::new(),
+                dashboard_id,
+                &request.context,
+                request.position,
+            )
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(Conflict::Pin) => EngineError::Conflict(format!(
+                    "Dashboard '{dashboard_id}' already pinned to context '{}'",
+                    request.context
+                )),
+                err => self.store_error(err, "", || dashboard_not_found(dashboard_id)),
+            })
+    }
+
+    /// Removes one of the caller's pins.
+    pub async fn unpin_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        request: UnpinRequest,
+    ) -> Result<()> {
+        let user = pin_user(auth)?;
+        let not_found = || EngineError::PinNotFound {
+            dashboard_id: request.dashboard_id.clone(),
+            context: request.context.clone(),
+        };
+        let dashboard_id = request
+            .dashboard_id
+            .parse::<DashboardId>()
+            .map_err(|_| not_found())?;
+        self.pins
+            .unpin(&Scope::of(auth), user, dashboard_id, &request.context)
+            .await
+            .map_err(|err| self.store_error(err, "", not_found))
+    }
+
+    /// The caller's pins in a context, with their dashboards, leaving out dashboards the caller
+    /// may no longer view.
+    pub async fn list_pins(
+        &self,
+        auth: &dyn AuthContext,
+        context: &str,
+    ) -> Result<PinnedDashboards> {
+        let user = pin_user(auth)?;
+        let viewer = Viewer::of(auth);
+        let pairs = self
+            .pins
+            .list_pins(&Scope::of(auth), user, context)
+            .await
+            .map_err(EngineError::Store)?;
+        let (pins, dashboards) = pairs
+            .into_iter()
+            .filter(|(_, dashboard)| viewer.can_view_dashboard(dashboard))
+            .unzip();
+        Ok(PinnedDashboards { dashboards, pins })
+    }
+
+    /// The contexts in which the caller pinned a dashboard the caller may view.
+    pub async fn dashboard_pin_contexts(
+        &self,
+        auth: &dyn AuthContext,
+        dashboard_id: DashboardId,
+    ) -> Result<Vec<String>> {
+        let user = pin_user(auth)?;
+        self.get_dashboard(auth, dashboard_id).await?;
+        self.pins
+            .pin_contexts(&Scope::of(auth), user, dashboard_id)
+            .await
+            .map_err(EngineError::Store)
+    }
+
+    /// Reorders the caller's pins in a context; ids not pinned there are ignored.
+    pub async fn reorder_pins(
+        &self,
+        auth: &dyn AuthContext,
+        request: ReorderPinsRequest,
+    ) -> Result<()> {
+        let user = pin_user(auth)?;
+        let ids: Vec<DashboardId> = request
+            .dashboard_ids
+            .iter()
+            .filter_map(|raw| raw.parse().ok())
+            .collect();
+        self.pins
+            .reorder_pins(&Scope::of(auth), user, &request.context, &ids)
+            .await
+            .map_err(EngineError::Store)
+    }
+}
+
+fn pin_user(auth: &dyn AuthContext) -> Result<&str> {
+    permissions::user(auth).ok_or(EngineError::UserRequired)
+}
