@@ -26,6 +26,7 @@ use crate::store::{
 };
 
 mod dashboards;
+mod documents;
 mod pins;
 mod properties;
 mod saved_queries;
@@ -33,12 +34,12 @@ mod source;
 mod widgets;
 
 pub use dashboards::{
-    dashboard_json_is_the_serialized_dashboard, dashboard_limit_per_owner_is_enforced,
-    dashboard_list_filters_by_viewer_and_orders_by_update, dashboard_names_are_unique_per_tenant,
-    dashboard_round_trip, dashboard_update_applies_only_given_fields,
-    delete_dashboard_cascades_to_widgets_and_pins, tenants_are_isolated,
-    whole_dashboard_save_keeps_ids_and_is_atomic,
+    dashboard_limit_per_owner_is_enforced, dashboard_list_filters_by_viewer_and_orders_by_update,
+    dashboard_names_are_unique_per_tenant, dashboard_round_trip,
+    dashboard_update_applies_only_given_fields, delete_dashboard_cascades_to_widgets_and_pins,
+    tenants_are_isolated, whole_dashboard_save_keeps_ids_and_is_atomic,
 };
+pub use documents::dashboard_json_is_the_serialized_dashboard;
 pub use pins::{
     pin_positions_stay_compact, pins_are_scoped_per_user_and_context,
     reorder_pins_puts_listed_first,
