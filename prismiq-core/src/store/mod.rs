@@ -164,6 +164,16 @@ pub struct SavedQueryChanges {
 ///
 /// Dashboards come back with their widgets in display order (row, then column). Any change to
 /// a dashboard or one of its widgets sets the dashboard's `updated_at`.
+///
+/// # The view rule is part of the contract
+///
+/// Listings filter by the caller, and a store may do it where it is fastest (the PostgreSQL
+/// store does it in SQL), but it must implement exactly [`Viewer::can_view_dashboard`] (and,
+/// for saved queries, [`Viewer::can_read_saved_query`]): no more, no less. The conformance
+/// case `testing::listings_are_exactly_the_view_rule` (feature `test-utils`) checks it for
+/// random dashboards and callers. The [`Engine`](crate::Engine) filters the
+/// listing again, so a store that lists too much does not leak, but one that lists too little
+/// hides dashboards from the people they are shared with.
 #[async_trait]
 pub trait DashboardStore: Debug + Send + Sync + 'static {
     /// The tenant's dashboards that `viewer` may view (see
