@@ -66,11 +66,11 @@ impl ApiError {
                 | EngineError::WidgetNotFound(_)
                 | EngineError::SavedQueryNotFound(_)
                 | EngineError::PinNotFound { .. }
-                | EngineError::NotFound(_) => StatusCode::NOT_FOUND,
+                | EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::PermissionDenied => StatusCode::FORBIDDEN,
                 EngineError::UserRequired => StatusCode::UNAUTHORIZED,
-                EngineError::Conflict(_) => StatusCode::CONFLICT,
-                EngineError::Invalid(_) | EngineError::LimitExceeded(_) => {
+                EngineError::Conflict { .. } => StatusCode::CONFLICT,
+                EngineError::Invalid(_) | EngineError::LimitExceeded { .. } => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -78,13 +78,15 @@ impl ApiError {
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                EngineError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+                EngineError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
                 EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
                 EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
                 EngineError::Source(SourceError::Rejected(_)) => StatusCode::BAD_REQUEST,
                 EngineError::Source(SourceError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::Source(SourceError::Backend(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+                // Failures this version does not know are the server's.
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

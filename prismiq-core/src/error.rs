@@ -2,13 +2,16 @@
 
 use crate::query::QueryError;
 use crate::source::SourceError;
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 /// Why an [`Engine`](crate::Engine) operation did not happen.
 ///
 /// Every variant but [`EngineError::Store`] is the caller's to fix, and its message says how.
-/// The HTTP status each maps to is given on the variant.
+/// The HTTP status each maps to is given on the variant. Variants carry what a host needs to
+/// tell the cases apart (which limit, which uniqueness rule, which rule of a write) besides the
+/// message clients see.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// 404: no such dashboard in the caller's tenant (or a malformed id).
     #[error("Dashboard '{0}' not found")]
@@ -27,6 +30,15 @@ pub enum EngineError {
         /// The context named in the request.
         context: String,
     },
+    /// 404: a table, column or PostgreSQL schema the caller asked for does not exist (or is
+    /// hidden).
+    #[error("{message}")]
+    NotFound {
+        /// What is missing.
+        missing: Missing,
+        /// The message for the caller.
+        message: String,
+    },
     /// 403: the object exists but the caller may not do this to it.
     #[error("Permission denied")]
     PermissionDenied,
@@ -34,28 +46,40 @@ pub enum EngineError {
     #[error("User ID required for pin operations")]
     UserRequired,
     /// 409: a name or pin is already taken.
+    #[error("{message}")]
+    Conflict {
+        /// Which uniqueness rule.
+        conflict: Conflict,
+        /// The message for the caller, naming the taken name or pin.
+        message: String,
+    },
+    /// 422: the input is well-formed but breaks a rule; the [`Violation`] says which.
     #[error("{0}")]
-    Conflict(String),
-    /// 422: the input is well-formed JSON but breaks a rule (the message names it).
+    Invalid(Violation),
+    /// 422: a configured limit would be exceeded.
+    #[error("{message}")]
+    LimitExceeded {
+        /// Which limit.
+        limit: Limit,
+        /// The message for the caller, naming the setting (`max_name_length`, …).
+        message: String,
+    },
+    /// 400: the request cannot be served as asked; the [`Unanswerable`] says why.
     #[error("{0}")]
-    Invalid(String),
-    /// 422: a configured limit would be exceeded (the message names it).
-    #[error("{0}")]
-    LimitExceeded(String),
-    /// 404: a table, column or PostgreSQL schema the caller asked for does not exist (or is
-    /// hidden).
-    #[error("{0}")]
-    NotFound(String),
-    /// 400: the request cannot be served as asked (the message says why).
-    #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Unanswerable),
     /// 400 for a query the caller must fix (the message lists every problem); 500 when the
     /// host's row filter does not fit a table ([`QueryError::RowFilter`]).
     #[error("{0}")]
     Query(#[source] QueryError),
     /// 429: the tenant already runs as many queries as it may at once.
-    #[error("{0}")]
-    Busy(String),
+    #[error(
+        "Too many queries are running for this tenant (at most {max_concurrent} at once); retry \
+         shortly"
+    )]
+    Busy {
+        /// The tenant's limit of concurrent queries.
+        max_concurrent: usize,
+    },
     /// 503: the engine has no data source to run queries against.
     #[error("No data source is configured: the host must call Engine::with_data_source")]
     NoDataSource,
@@ -68,6 +92,127 @@ pub enum EngineError {
     /// [unavailable](SourceError::Unavailable), else 500.
     #[error("{0}")]
     Source(#[source] SourceError),
+}
+
+/// What a [`EngineError::NotFound`] did not find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Missing {
+    /// A PostgreSQL schema (the caller's `schema_name`).
+    Schema(String),
+    /// A table or view the caller may query.
+    Table(String),
+    /// A column of a table.
+    Column {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+}
+
+/// The limits of [`EngineError::LimitExceeded`], by the setting that configures each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// `max_dashboards_per_owner`.
+    DashboardsPerOwner,
+    /// `max_widgets_per_dashboard`.
+    WidgetsPerDashboard,
+    /// `max_filters_per_dashboard`.
+    FiltersPerDashboard,
+    /// `max_name_length`.
+    NameLength,
+    /// `max_title_length`.
+    TitleLength,
+    /// `max_description_length`.
+    DescriptionLength,
+    /// `max_sql_bytes`.
+    SqlBytes,
+    /// The longest pin context (`MAX_CONTEXT_LEN` characters).
+    ContextLength,
+}
+
+impl Limit {
+    /// The name of the setting, as messages cite it (`max_name_length`, …).
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::DashboardsPerOwner => "max_dashboards_per_owner",
+            Self::WidgetsPerDashboard => "max_widgets_per_dashboard",
+            Self::FiltersPerDashboard => "max_filters_per_dashboard",
+            Self::NameLength => "max_name_length",
+            Self::TitleLength => "max_title_length",
+            Self::DescriptionLength => "max_description_length",
+            Self::SqlBytes => "max_sql_bytes",
+            Self::ContextLength => "max_context_length",
+        }
+    }
+}
+
+/// The rules of a write, as [`EngineError::Invalid`] reports them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A name that must not be blank is (`what`: `Dashboard name`, `Saved query name`).
+    #[error("{what} must not be empty")]
+    Empty {
+        /// What is empty.
+        what: &'static str,
+    },
+    /// A widget id appears twice in a whole-dashboard save.
+    #[error("Widget id '{0}' appears more than once in `widgets`")]
+    DuplicateWidgetId(String),
+    /// A filter id appears twice in a dashboard's filters.
+    #[error("Filter id '{0}' appears more than once in `filters`")]
+    DuplicateFilterId(String),
+    /// A widget has both a structured query and `config.raw_sql`.
+    #[error("raw_sql and query are mutually exclusive; set one or the other, not both")]
+    RawSqlWithQuery,
+    /// A widget does not fit the dashboard's grid.
+    #[error(
+        "Widget '{title}' does not fit the grid: x ({x}) + w ({w}) must be at most the \
+         layout's {columns} columns"
+    )]
+    OutsideGrid {
+        /// The widget's title.
+        title: String,
+        /// Its column.
+        x: u32,
+        /// Its width.
+        w: u32,
+        /// The layout's columns.
+        columns: u32,
+    },
+    /// An export of a version this server does not read.
+    #[error("Unsupported export version '{0}': this server reads version 1.x exports")]
+    UnsupportedExportVersion(String),
+    /// A pin context that is empty or too long.
+    #[error("{0}")]
+    PinContext(String),
+}
+
+/// Why a request cannot be answered as asked, as [`EngineError::BadRequest`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unanswerable {
+    /// The widget to execute has no structured query.
+    #[error("Widget has no query")]
+    WidgetHasNoQuery,
+    /// Custom SQL that breaks the rules; every problem is listed.
+    #[error("{0}")]
+    InvalidSql(crate::custom_sql::SqlError),
+    /// A metric trend whose period ends before it starts.
+    #[error("current_end must not be before current_start")]
+    EmptyPeriod,
+    /// A metric trend's date column is in none of the query's tables.
+    #[error("Date column '{0}' not found in query tables")]
+    DateColumnNotFound(String),
+    /// A metric trend's value column is not in the result.
+    #[error("Column '{0}' not found in result")]
+    ValueColumnNotFound(String),
+    /// A preview or sample limit out of range.
+    #[error("{0}")]
+    Limit(String),
 }
 
 impl EngineError {

@@ -132,9 +132,9 @@ impl TenantGates {
         };
         match tokio::time::timeout(patience, gate.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Some(permit)),
-            _ => Err(EngineError::Busy(format!(
-                "Too many queries are running for this tenant (at most {max} at once); retry shortly"
-            ))),
+            _ => Err(EngineError::Busy {
+                max_concurrent: max,
+            }),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::Engine;
 use super::queries::Caching;
 use crate::auth::AuthContext;
 use crate::custom_sql::{self, SqlPolicy, SqlValidation};
-use crate::error::EngineError;
+use crate::error::{EngineError, Limit, Unanswerable};
 use crate::model::{DashboardFilter, FilterValue};
 use crate::source::{ExecutionContext, QueryResult};
 
@@ -84,8 +84,12 @@ impl Engine {
         auth: &dyn AuthContext,
         request: &ExecuteSqlRequest,
     ) -> Result<QueryResult> {
-        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes)
-            .map_err(EngineError::LimitExceeded)?;
+        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes).map_err(|message| {
+            EngineError::LimitExceeded {
+                limit: Limit::SqlBytes,
+                message,
+            }
+        })?;
         let (policy, schema) = self.sql_policy(auth).await?;
         let empty = Map::new();
         let prepared = custom_sql::prepare(
@@ -95,7 +99,7 @@ impl Engine {
             request.filter_values.as_deref().unwrap_or_default(),
             &policy,
         )
-        .map_err(|err| EngineError::BadRequest(err.to_string()))?;
+        .map_err(|err| EngineError::BadRequest(Unanswerable::InvalidSql(err)))?;
         let context = ExecutionContext {
             schema,
             tenant_id: auth.tenant_id().to_owned(),

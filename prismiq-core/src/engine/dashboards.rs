@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::{Engine, Result, dashboard_not_found, ensure, limits};
 use crate::auth::{AuthContext, Scope};
-use crate::error::EngineError;
+use crate::error::{EngineError, Violation};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardUpdate,
@@ -147,8 +147,8 @@ impl Engine {
                         .and_then(|raw| raw.parse::<WidgetId>().ok())
                         .unwrap_or_default();
                     if !seen.insert(id) {
-                        return Err(EngineError::Invalid(format!(
-                            "Widget id '{id}' appears more than once in `widgets`"
+                        return Err(EngineError::Invalid(Violation::DuplicateWidgetId(
+                            id.to_string(),
                         )));
                     }
                     let content = WidgetContent {
@@ -218,9 +218,8 @@ impl Engine {
         let export = import.export_data;
         let major = export.version.split('.').next().unwrap_or_default();
         if major != "1" {
-            return Err(EngineError::Invalid(format!(
-                "Unsupported export version '{}': this server reads version 1.x exports",
-                export.version
+            return Err(EngineError::Invalid(Violation::UnsupportedExportVersion(
+                export.version,
             )));
         }
         let create = DashboardCreate {

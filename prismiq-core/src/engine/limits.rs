@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::Result;
-use crate::error::EngineError;
+use crate::error::{EngineError, Limit, Violation};
 use crate::model::{DashboardFilter, DashboardLayout, WidgetContent, WidgetPosition};
 
 /// The limits the engine enforces, set with the `with_*` methods of [`Engine`].
@@ -35,28 +35,34 @@ impl Default for Limits {
 impl Limits {
     /// The error of an owner over `max_dashboards_per_owner`.
     pub(super) fn dashboard_limit_error(&self) -> EngineError {
-        EngineError::LimitExceeded(format!(
-            "Dashboard limit reached: an owner may have at most {} dashboards \
-             (max_dashboards_per_owner)",
-            self.dashboards_per_owner.unwrap_or_default()
-        ))
+        EngineError::LimitExceeded {
+            limit: Limit::DashboardsPerOwner,
+            message: format!(
+                "Dashboard limit reached: an owner may have at most {} dashboards \
+                 (max_dashboards_per_owner)",
+                self.dashboards_per_owner.unwrap_or_default()
+            ),
+        }
     }
 
     /// The error of a dashboard over `max_widgets_per_dashboard`.
     pub(super) fn widget_limit_error(&self) -> EngineError {
-        EngineError::LimitExceeded(format!(
-            "Widget limit reached: a dashboard may have at most {} widgets \
-             (max_widgets_per_dashboard)",
-            self.widgets_per_dashboard.unwrap_or_default()
-        ))
+        EngineError::LimitExceeded {
+            limit: Limit::WidgetsPerDashboard,
+            message: format!(
+                "Widget limit reached: a dashboard may have at most {} widgets \
+                 (max_widgets_per_dashboard)",
+                self.widgets_per_dashboard.unwrap_or_default()
+            ),
+        }
     }
 
     /// A dashboard or saved-query name: not blank, at most `max_name_length` characters.
-    pub(super) fn check_name(&self, what: &str, name: &str) -> Result<()> {
+    pub(super) fn check_name(&self, what: &'static str, name: &str) -> Result<()> {
         if name.trim().is_empty() {
-            return Err(EngineError::Invalid(format!("{what} must not be empty")));
+            return Err(EngineError::Invalid(Violation::Empty { what }));
         }
-        check_length(what, name, self.name_length, "max_name_length")
+        check_length(what, name, self.name_length, Limit::NameLength)
     }
 
     /// A description: at most `max_description_length` characters.
@@ -66,7 +72,7 @@ impl Limits {
                 "Description",
                 d,
                 self.description_length,
-                "max_description_length",
+                Limit::DescriptionLength,
             )
         })
     }
@@ -74,17 +80,20 @@ impl Limits {
     /// A dashboard's filters: at most `max_filters_per_dashboard`, ids unique.
     pub(super) fn check_filters(&self, filters: &[DashboardFilter]) -> Result<()> {
         if filters.len() > self.filters_per_dashboard {
-            return Err(EngineError::LimitExceeded(format!(
-                "Too many filters: a dashboard may have at most {} (max_filters_per_dashboard)",
-                self.filters_per_dashboard
-            )));
+            return Err(EngineError::LimitExceeded {
+                limit: Limit::FiltersPerDashboard,
+                message: format!(
+                    "Too many filters: a dashboard may have at most {} \
+                     (max_filters_per_dashboard)",
+                    self.filters_per_dashboard
+                ),
+            });
         }
         let mut ids = HashSet::new();
         for filter in filters {
             if !ids.insert(filter.id.as_str()) {
-                return Err(EngineError::Invalid(format!(
-                    "Filter id '{}' appears more than once in `filters`",
-                    filter.id
+                return Err(EngineError::Invalid(Violation::DuplicateFilterId(
+                    filter.id.clone(),
                 )));
             }
         }
@@ -118,13 +127,10 @@ impl Limits {
             "Widget title",
             &widget.title,
             self.title_length,
-            "max_title_length",
+            Limit::TitleLength,
         )?;
         if widget.query.is_some() && widget.config.raw_sql.is_some() {
-            return Err(EngineError::Invalid(
-                "raw_sql and query are mutually exclusive; set one or the other, not both"
-                    .to_owned(),
-            ));
+            return Err(EngineError::Invalid(Violation::RawSqlWithQuery));
         }
         check_positions(layout, [(&widget.title, &widget.position)])
     }
@@ -137,22 +143,27 @@ pub(super) fn check_positions<'a>(
 ) -> Result<()> {
     for (title, position) in positions {
         if !position.fits(layout.columns) {
-            return Err(EngineError::Invalid(format!(
-                "Widget '{title}' does not fit the grid: x ({}) + w ({}) must be at most \
-                 the layout's {} columns",
-                position.x, position.w, layout.columns
-            )));
+            return Err(EngineError::Invalid(Violation::OutsideGrid {
+                title: title.clone(),
+                x: position.x,
+                w: position.w,
+                columns: layout.columns,
+            }));
         }
     }
     Ok(())
 }
 
-fn check_length(what: &str, value: &str, max: usize, setting: &str) -> Result<()> {
+fn check_length(what: &str, value: &str, max: usize, limit: Limit) -> Result<()> {
     let length = value.chars().count();
     if length > max {
-        return Err(EngineError::LimitExceeded(format!(
-            "{what} is {length} characters long; the limit is {max} ({setting})"
-        )));
+        return Err(EngineError::LimitExceeded {
+            limit,
+            message: format!(
+                "{what} is {length} characters long; the limit is {max} ({})",
+                limit.setting()
+            ),
+        });
     }
     Ok(())
 }
@@ -179,7 +190,7 @@ mod tests {
         result.map_err(|err| {
             let kind = match err {
                 EngineError::Invalid(_) => "invalid",
-                EngineError::LimitExceeded(_) => "limit",
+                EngineError::LimitExceeded { .. } => "limit",
                 _ => "other",
             };
             (kind, err.to_string())
@@ -346,7 +357,8 @@ mod tests {
         );
         assert!(matches!(
             limits.widget_limit_error(),
-            EngineError::LimitExceeded(message) if message.contains("max_widgets_per_dashboard")
+            EngineError::LimitExceeded { limit: Limit::WidgetsPerDashboard, message }
+                if message.contains("max_widgets_per_dashboard")
         ));
     }
 }

@@ -179,20 +179,19 @@ impl Engine {
     ) -> EngineError {
         match err {
             StoreError::NotFound => not_found(),
-            StoreError::Conflict(Conflict::DashboardName) => {
-                EngineError::Conflict(format!("A dashboard named '{name}' already exists"))
-            }
-            StoreError::Conflict(Conflict::SavedQueryName) => {
-                EngineError::Conflict(format!("A saved query named '{name}' already exists"))
-            }
-            StoreError::Conflict(Conflict::WidgetId) => EngineError::Conflict(
-                "A widget id in the request is already used by another dashboard; \
-                 omit the id to have one generated"
-                    .to_owned(),
-            ),
-            StoreError::Conflict(Conflict::Pin) => {
-                EngineError::Conflict("Dashboard already pinned to this context".to_owned())
-            }
+            StoreError::Conflict(conflict) => EngineError::Conflict {
+                conflict,
+                message: match conflict {
+                    Conflict::DashboardName => format!("A dashboard named '{name}' already exists"),
+                    Conflict::SavedQueryName => {
+                        format!("A saved query named '{name}' already exists")
+                    }
+                    Conflict::WidgetId => "A widget id in the request is already used by \
+                                           another dashboard; omit the id to have one generated"
+                        .to_owned(),
+                    Conflict::Pin => "Dashboard already pinned to this context".to_owned(),
+                },
+            },
             StoreError::LimitReached => self.limits.widget_limit_error(),
             err => EngineError::Store(err),
         }

@@ -45,10 +45,13 @@ impl Engine {
             )
             .await
             .map_err(|err| match err {
-                StoreError::Conflict(Conflict::Pin) => EngineError::Conflict(format!(
-                    "Dashboard '{dashboard_id}' already pinned to context '{}'",
-                    request.context
-                )),
+                StoreError::Conflict(Conflict::Pin) => EngineError::Conflict {
+                    conflict: Conflict::Pin,
+                    message: format!(
+                        "Dashboard '{dashboard_id}' already pinned to context '{}'",
+                        request.context
+                    ),
+                },
                 err => self.store_error(err, "", || dashboard_not_found(dashboard_id)),
             })
     }

@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 use super::Engine;
 use crate::auth::AuthContext;
 use crate::cache::{CacheKey, CachedResult, approximate_size, unix_now};
-use crate::error::EngineError;
+use crate::error::{EngineError, Missing, Unanswerable};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::FilterValue;
 use crate::query::{
-    self, BucketBounds, CompileOptions, FilterDefinition, FilterOperator, QueryDefinition,
-    TimeSeriesConfig, TimeUnit, ValidationResult,
+    self, BucketBounds, ColumnSelection, CompileOptions, FilterDefinition, FilterOperator,
+    QueryDefinition, QueryTable, SortDefinition, SortDirection, TimeSeriesConfig, TimeUnit,
+    ValidationResult,
 };
 use crate::row_filter::RowPredicate;
 use crate::schema::DatabaseSchema;
@@ -403,7 +404,7 @@ impl Engine {
         let def = widget
             .query
             .as_ref()
-            .ok_or_else(|| EngineError::BadRequest("Widget has no query".to_owned()))?;
+            .ok_or(EngineError::BadRequest(Unanswerable::WidgetHasNoQuery))?;
         let schema = self.schema(auth).await?;
         let merged =
             query::merge_dashboard_filters(def, &dashboard.filters, values, &schema, today());
@@ -428,27 +429,37 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<Value>> {
         let schema = self.schema(auth).await?;
-        let found = schema
-            .table(table)
-            .ok_or_else(|| EngineError::NotFound(format!("Table '{table}' not found")))?;
+        let found = schema.table(table).ok_or_else(|| EngineError::NotFound {
+            missing: Missing::Table(table.to_owned()),
+            message: format!("Table '{table}' not found"),
+        })?;
         if found.column(column).is_none() {
-            return Err(EngineError::NotFound(format!(
-                "Column '{column}' not found in table '{table}'"
-            )));
+            return Err(EngineError::NotFound {
+                missing: Missing::Column {
+                    table: table.to_owned(),
+                    column: column.to_owned(),
+                },
+                message: format!("Column '{column}' not found in table '{table}'"),
+            });
         }
         // Grouping by the column gives its distinct values, and keeps the compiler (with its
         // row filters) the only author of the SQL.
-        let def: QueryDefinition = serde_json::from_value(json!({
-            "tables": [{"id": "t", "name": table}],
-            "columns": [
-                {"table_id": "t", "column": column},
-                {"table_id": "t", "column": "*", "aggregation": "count", "alias": "n"}
+        let limit = limit.clamp(1, self.analytics.max_rows);
+        let def = QueryDefinition::select(
+            QueryTable::new("t", table),
+            vec![
+                ColumnSelection::new("t", column),
+                ColumnSelection::count_all("t").with_alias("n"),
             ],
-            "filters": [{"table_id": "t", "column": column, "operator": "is_not_null"}],
-            "order_by": [{"table_id": "t", "column": column, "direction": "ASC"}],
-            "limit": limit.clamp(1, self.analytics.max_rows)
-        }))
-        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        )
+        .with_filter(FilterDefinition::new(
+            "t",
+            column,
+            FilterOperator::IsNotNull,
+            Value::Null,
+        ))
+        .with_order_by(SortDefinition::new("t", column, SortDirection::Asc))
+        .with_limit(u64::try_from(limit).unwrap_or(u64::MAX));
         let result = self.run_query(auth, &def, None).await?;
         Ok(result
             .rows
@@ -465,9 +476,7 @@ impl Engine {
         request: MetricTrendRequest,
     ) -> Result<TrendResult> {
         if request.current_end < request.current_start {
-            return Err(EngineError::BadRequest(
-                "current_end must not be before current_start".to_owned(),
-            ));
+            return Err(EngineError::BadRequest(Unanswerable::EmptyPeriod));
         }
         let schema = self.schema(auth).await?;
         let table_id = date_table(&request.query, &schema, &request.date_column)?;
@@ -512,9 +521,7 @@ fn date_table(def: &QueryDefinition, schema: &DatabaseSchema, column: &str) -> R
                 .is_some_and(|s| s.column(column).is_some())
         })
         .map(|t| t.id.clone())
-        .ok_or_else(|| {
-            EngineError::BadRequest(format!("Date column '{column}' not found in query tables"))
-        })
+        .ok_or_else(|| EngineError::BadRequest(Unanswerable::DateColumnNotFound(column.to_owned())))
 }
 
 /// The metric of a result: row 0 of `column`, or of the first column named `*_<column>`.
@@ -529,8 +536,8 @@ fn metric_value(result: &QueryResult, column: &str) -> Result<Option<f64>> {
         if result.rows.is_empty() {
             return Ok(None);
         }
-        return Err(EngineError::BadRequest(format!(
-            "Column '{column}' not found in result"
+        return Err(EngineError::BadRequest(Unanswerable::ValueColumnNotFound(
+            column.to_owned(),
         )));
     };
     Ok(result

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Engine, Result};
 use crate::auth::{AuthContext, Scope};
-use crate::error::EngineError;
+use crate::error::{EngineError, Missing};
 use crate::schema::{
     DataSourceEntry, DatabaseSchema, EnhancedDatabaseSchema, EnhancedTableSchema, SchemaConfig,
     TableSchema,
@@ -44,9 +44,10 @@ impl Engine {
                 .await
                 .map_err(EngineError::Source)?
         {
-            return Err(EngineError::NotFound(format!(
-                "PostgreSQL schema '{name}' does not exist"
-            )));
+            return Err(EngineError::NotFound {
+                message: format!("PostgreSQL schema '{name}' does not exist"),
+                missing: Missing::Schema(name),
+            });
         }
         let schema = Arc::new(
             source
@@ -137,7 +138,10 @@ impl Engine {
             .tables
             .into_iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| EngineError::NotFound(format!("Table not found: {name}")))
+            .ok_or_else(|| EngineError::NotFound {
+                missing: Missing::Table(name.to_owned()),
+                message: format!("Table not found: {name}"),
+            })
     }
 
     /// One table the caller may query, with the tenant's presentation settings.
@@ -151,7 +155,10 @@ impl Engine {
             .tables
             .into_iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| EngineError::NotFound(format!("Table '{name}' not found")))
+            .ok_or_else(|| EngineError::NotFound {
+                missing: Missing::Table(name.to_owned()),
+                message: format!("Table '{name}' not found"),
+            })
     }
 
     /// Forgets cached introspections (of one schema, or all), so the next call sees DDL changes.

@@ -271,6 +271,23 @@ impl ColumnSelection {
         self.aggregation = aggregation;
         self
     }
+
+    /// `COUNT(*)` over the rows of table `table_id`.
+    pub fn count_all(table_id: impl Into<String>) -> Self {
+        Self::new(table_id, "*").aggregated(Aggregation::Count)
+    }
+
+    /// The same selection, output under `alias`.
+    pub fn with_alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into());
+        self
+    }
+
+    /// The same selection, truncated to `unit`.
+    pub fn truncated(mut self, unit: TimeUnit) -> Self {
+        self.date_trunc = Some(unit);
+        self
+    }
 }
 
 /// A filter operator.
@@ -524,6 +541,50 @@ impl CalculatedField {
     }
 }
 
+impl JoinDefinition {
+    /// `to_table_id` joined on `from_table_id.from_column = to_table_id.to_column`.
+    pub fn new(
+        from_table_id: impl Into<String>,
+        from_column: impl Into<String>,
+        to_table_id: impl Into<String>,
+        to_column: impl Into<String>,
+        join_type: JoinType,
+    ) -> Self {
+        Self {
+            from_table_id: from_table_id.into(),
+            from_column: from_column.into(),
+            to_table_id: to_table_id.into(),
+            to_column: to_column.into(),
+            join_type,
+        }
+    }
+}
+
+impl SortDefinition {
+    /// Order by `column` of table `table_id`, in `direction`.
+    pub fn new(
+        table_id: impl Into<String>,
+        column: impl Into<String>,
+        direction: SortDirection,
+    ) -> Self {
+        Self {
+            table_id: table_id.into(),
+            column: column.into(),
+            direction,
+        }
+    }
+}
+
+impl GroupByDefinition {
+    /// Group by `column` of table `table_id`.
+    pub fn new(table_id: impl Into<String>, column: impl Into<String>) -> Self {
+        Self {
+            table_id: table_id.into(),
+            column: column.into(),
+        }
+    }
+}
+
 impl QueryDefinition {
     /// A query reading `table` (id `t1`) and selecting `columns` of it.
     pub fn select(table: QueryTable, columns: Vec<ColumnSelection>) -> Self {
@@ -539,6 +600,66 @@ impl QueryDefinition {
             time_series: None,
             calculated_fields: Vec::new(),
         }
+    }
+
+    /// The same query with another table (join it with [`with_join`](Self::with_join)).
+    pub fn with_table(mut self, table: QueryTable) -> Self {
+        self.tables.push(table);
+        self
+    }
+
+    /// The same query with a join.
+    pub fn with_join(mut self, join: JoinDefinition) -> Self {
+        self.joins.push(join);
+        self
+    }
+
+    /// The same query with another selected column.
+    pub fn with_column(mut self, column: ColumnSelection) -> Self {
+        self.columns.push(column);
+        self
+    }
+
+    /// The same query with another condition (conditions are ANDed).
+    pub fn with_filter(mut self, filter: FilterDefinition) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// The same query with an explicit grouping entry.
+    pub fn with_group_by(mut self, group: GroupByDefinition) -> Self {
+        self.group_by.push(group);
+        self
+    }
+
+    /// The same query with an ordering entry.
+    pub fn with_order_by(mut self, sort: SortDefinition) -> Self {
+        self.order_by.push(sort);
+        self
+    }
+
+    /// The same query returning at most `limit` rows.
+    pub fn with_limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// The same query skipping `offset` rows.
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// The same query bucketed by date.
+    pub fn with_time_series(mut self, time_series: TimeSeriesConfig) -> Self {
+        self.time_series = Some(time_series);
+        self
+    }
+
+    /// The same query with a calculated field.
+    pub fn with_calculated_field(mut self, field: CalculatedField) -> Self {
+        self.calculated_fields.push(field);
+        self
     }
 
     /// Reads a definition from JSON, with the same checks as deserializing.
@@ -1049,6 +1170,57 @@ mod tests {
         assert_eq!(query.to_value(), written);
         assert_eq!(query.joins[0].join_type, JoinType::Left);
         assert_eq!(query.filters[0].operator, FilterOperator::In);
+    }
+
+    #[test]
+    fn typed_constructors_build_what_the_wire_shape_reads() {
+        let built = QueryDefinition::select(
+            QueryTable::new("t1", "orders"),
+            vec![
+                ColumnSelection::new("t2", "region"),
+                ColumnSelection::new("t1", "order_date").truncated(TimeUnit::Month),
+                ColumnSelection::count_all("t1").with_alias("n"),
+            ],
+        )
+        .with_table(QueryTable::new("t2", "customers"))
+        .with_join(JoinDefinition::new(
+            "t1",
+            "customer_id",
+            "t2",
+            "id",
+            JoinType::Left,
+        ))
+        .with_filter(FilterDefinition::new(
+            "t1",
+            "status",
+            FilterOperator::In,
+            json!(["paid"]),
+        ))
+        .with_group_by(GroupByDefinition::new("t2", "region"))
+        .with_order_by(SortDefinition::new("t2", "region", SortDirection::Desc))
+        .with_limit(10)
+        .with_offset(5)
+        .with_time_series(TimeSeriesConfig::new("t1", "order_date", TimeUnit::Week))
+        .with_calculated_field(CalculatedField::new("double", "[total_amount] * 2"));
+        let read = parse(json!({
+            "tables": [{"id": "t1", "name": "orders"}, {"id": "t2", "name": "customers"}],
+            "joins": [{"from_table_id": "t1", "from_column": "customer_id", "to_table_id": "t2",
+                       "to_column": "id", "join_type": "LEFT"}],
+            "columns": [{"table_id": "t2", "column": "region"},
+                        {"table_id": "t1", "column": "order_date", "date_trunc": "month"},
+                        {"table_id": "t1", "column": "*", "aggregation": "count", "alias": "n"}],
+            "filters": [{"table_id": "t1", "column": "status", "operator": "in_",
+                         "value": ["paid"]}],
+            "group_by": [{"table_id": "t2", "column": "region"}],
+            "order_by": [{"table_id": "t2", "column": "region", "direction": "DESC"}],
+            "limit": 10,
+            "offset": 5,
+            "time_series": {"table_id": "t1", "date_column": "order_date", "interval": "week"},
+            "calculated_fields": [{"name": "double", "expression": "[total_amount] * 2"}]
+        }))
+        .unwrap();
+        assert_eq!(built, read);
+        assert_eq!(built.check_structure(), Ok(()));
     }
 
     #[test]
