@@ -56,9 +56,19 @@
 //!
 //! Every error body is JSON: `{"detail": "<message>"}`, or for a body, query or path that cannot
 //! be read, a 422 `{"detail": [{"type", "loc", "msg", "input"}]}`. See [`ApiError`].
+//!
+//! # Features
+//!
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `openapi` | no | `openapi()` and `GET /openapi.json`: the OpenAPI 3.1 document of every route (utoipa, re-exported as `utoipa`; implies `prismiq-core/openapi`) |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod error;
+#[cfg(feature = "openapi")]
+mod error_responses;
 mod extract;
 mod metrics;
 #[cfg(feature = "openapi")]
@@ -72,10 +82,12 @@ pub use error::{ApiError, ValidationIssue};
 pub use extract::{ApiJson, ApiQuery, RawBody};
 pub use metrics::{install_recorder, metrics_router};
 #[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use openapi::openapi;
 pub use prismiq_core;
 pub use router::{BASE_PATH, RouterOptions, router, router_with};
 pub use state::PrismiqState;
 /// The OpenAPI types of [`openapi()`] (feature `openapi`).
 #[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use utoipa;

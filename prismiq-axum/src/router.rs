@@ -82,7 +82,7 @@ where
     A: FromRequestParts<S> + AuthContext + Send + 'static,
 {
     let timeout = options.request_timeout;
-    Router::new()
+    let router = Router::new()
         .merge(routes::health::routes())
         .merge(routes::schema::routes::<S, A>())
         .merge(routes::query::routes::<S, A>())
@@ -91,8 +91,10 @@ where
         .merge(routes::saved_queries::routes::<S, A>())
         .merge(routes::pins::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
-        .merge(routes::transform::routes())
-        .merge(routes::openapi::routes())
+        .merge(routes::transform::routes());
+    #[cfg(feature = "openapi")]
+    let router = router.merge(routes::openapi::routes(crate::openapi::document_json));
+    router
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .route_layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {

@@ -39,9 +39,13 @@
 //!
 //! | Feature | Default | Enables |
 //! |---|---|---|
-//! | `memory-store` | yes | [`MemoryStore`] |
-//! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!` |
+//! | `memory-store` | yes | [`MemoryStore`], every store trait in process memory |
+//! | `memory-cache` | yes | [`cache::MemoryCache`] (moka), the result cache an [`Engine`] starts with |
+//! | `redis-cache` | no | `cache::RedisCache`: a result cache shared by several instances |
+//! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!`; `query::testing`: the query generator (implies `memory-store`) |
 //! | `openapi` | no | `utoipa::ToSchema` on the wire types, for OpenAPI documents |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 pub mod cache;
@@ -59,6 +63,7 @@ mod schema;
 mod source;
 mod store;
 #[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
 mod transform;
 
@@ -67,7 +72,7 @@ pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, MetricTrendRequest, PinnedDashboards,
     TimeSeriesRequest,
 };
-pub use error::{EngineError, error_chain};
+pub use error::{EngineError, Limit, Missing, Unanswerable, Violation, error_chain};
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardJson,
@@ -84,11 +89,12 @@ pub use schema::{
     EnhancedDatabaseSchema, EnhancedTableSchema, Relationship, SchemaConfig, TableConfig,
     TableSchema,
 };
-pub use source::{CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
+pub use source::{BoxError, CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
 #[cfg(feature = "memory-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory-store")))]
 pub use store::MemoryStore;
 pub use store::{
-    BoxError, Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
+    Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
     SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
 };
 pub use transform::{

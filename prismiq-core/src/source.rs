@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::schema::DatabaseSchema;
-use crate::store::BoxError;
+
+/// A boxed error from a backend: a store, a data source or a result cache.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A statement ready to run: SQL with `$n` placeholders and its bound values, in order.
 #[derive(Debug, Clone, PartialEq)]

@@ -81,7 +81,7 @@ async fn list<A: AuthContext>(
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
     responses(
         (status = 200, description = "The dashboard", body = Dashboard),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -104,7 +104,7 @@ async fn read<A: AuthContext>(
     request_body = DashboardCreate,
     responses(
         (status = 201, description = "The new dashboard", body = Dashboard),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -127,9 +127,9 @@ async fn create<A: AuthContext>(
     request_body = DashboardUpdate,
     responses(
         (status = 200, description = "The changed dashboard", body = Dashboard),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -154,8 +154,8 @@ async fn update<A: AuthContext>(
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
     responses(
         (status = 200, description = "`{\"success\": true, \"message\": \"Dashboard '<id>' deleted\"}`", body = super::SuccessResponse),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -180,7 +180,7 @@ async fn delete<A: AuthContext>(
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
     responses(
         (status = 200, description = "The export", body = DashboardExport),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -202,7 +202,7 @@ async fn export<A: AuthContext>(
     request_body = DashboardImport,
     responses(
         (status = 201, description = "The new dashboard", body = Dashboard),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]

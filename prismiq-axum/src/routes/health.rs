@@ -111,7 +111,7 @@ async fn live() -> Json<Ok> {
     operation_id = "health_ready",
     responses(
         (status = 200, description = "`{\"status\": \"ok\"}`", body = Ok),
-        (status = 503, response = crate::openapi::Unavailable),
+        (status = 503, response = crate::error_responses::Unavailable),
     ),
 ))]
 async fn ready(State(state): State<PrismiqState>) -> Result<Json<Ok>, ApiError> {

@@ -55,7 +55,7 @@ async fn status() -> Json<Value> {
     tag = "llm",
     operation_id = "llm_chat",
     responses(
-        (status = 400, response = crate::openapi::BadRequest),
+        (status = 400, response = crate::error_responses::BadRequest),
     ),
     security(("tenant_header" = [])),
 ))]

@@ -3,6 +3,7 @@
 pub(crate) mod dashboards;
 pub(crate) mod health;
 pub(crate) mod llm;
+#[cfg(feature = "openapi")]
 pub(crate) mod openapi;
 pub(crate) mod pins;
 pub(crate) mod query;

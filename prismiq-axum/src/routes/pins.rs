@@ -35,8 +35,8 @@ where
     request_body = PinRequest,
     responses(
         (status = 201, description = "The pin", body = PinnedDashboard),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -58,7 +58,7 @@ async fn pin<A: AuthContext>(
     request_body = UnpinRequest,
     responses(
         (status = 200, description = "`{\"success\": true, \"message\": \"Dashboard unpinned successfully\"}`", body = super::SuccessResponse),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -93,7 +93,7 @@ struct ContextQuery {
     params(ContextQuery),
     responses(
         (status = 200, description = "The dashboards and their pins, as parallel lists", body = PinnedDashboards),
-        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 422, response = crate::error_responses::Unprocessable),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -128,7 +128,7 @@ struct PinContexts {
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)")),
     responses(
         (status = 200, description = "The contexts", body = PinContexts),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]

@@ -57,7 +57,7 @@ struct Validity {
     request_body = QueryDefinition,
     responses(
         (status = 200, description = "Whether the query is valid, and the problems", body = Validity),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -88,7 +88,7 @@ struct Detailed {
     request_body = QueryDefinition,
     responses(
         (status = 200, description = "The full validation result", body = Detailed),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -116,8 +116,8 @@ struct Sql {
     request_body = QueryDefinition,
     responses(
         (status = 200, description = "The SQL text, with `$n` placeholders", body = Sql),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -157,9 +157,9 @@ struct CachedResult {
     request_body = ExecuteRequest,
     responses(
         (status = 200, description = "The rows, with the cache facts", body = CachedResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -224,9 +224,9 @@ const DEFAULT_PREVIEW_LIMIT: usize = 100;
     request_body = PreviewBody,
     responses(
         (status = 200, description = "At most `limit` rows (default 100)", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -264,9 +264,9 @@ async fn preview<A: AuthContext>(
     request_body = TimeSeriesRequest,
     responses(
         (status = 200, description = "One row per bucket (and group)", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -291,9 +291,9 @@ async fn timeseries<A: AuthContext>(
     request_body(content = Option<Vec<FilterValue>>, description = "The values of the dashboard's filters; the body may be empty"),
     responses(
         (status = 200, description = "The widget's rows", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -348,8 +348,8 @@ struct Samples {
     params(("table" = String, Path, description = "The table name"), ("column" = String, Path, description = "The column name"), SampleParams),
     responses(
         (status = 200, description = "Up to `limit` distinct non-null values, ordered", body = Samples),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -375,9 +375,9 @@ async fn sample<A: AuthContext>(
     request_body = MetricTrendRequest,
     responses(
         (status = 200, description = "Current and previous values and the change", body = TrendResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -413,7 +413,7 @@ struct Invalidated {
     request_body(content = Option<InvalidateRequest>, description = "A table to invalidate; the body may be empty (all tables)"),
     responses(
         (status = 200, description = "What was invalidated", body = Invalidated),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 403, response = crate::error_responses::Forbidden),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -456,7 +456,7 @@ struct ValidateSqlRequest {
     request_body = ValidateSqlRequest,
     responses(
         (status = 200, description = "Whether the SQL may run, the problems, and the tables it reads", body = SqlValidation),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -479,9 +479,9 @@ async fn validate_sql<A: AuthContext>(
     request_body = ExecuteSqlRequest,
     responses(
         (status = 200, description = "The rows", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error_responses::BadRequest),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 429, response = crate::error_responses::TooManyRequests),
     ),
     security(("tenant_header" = [])),
 ))]

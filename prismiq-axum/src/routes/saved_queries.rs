@@ -66,7 +66,7 @@ async fn list<A: AuthContext>(
     params(("query_id" = String, Path, description = "The saved query's id (a UUID)")),
     responses(
         (status = 200, description = "The saved query", body = SavedQuery),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -88,7 +88,7 @@ async fn read<A: AuthContext>(
     request_body = SavedQueryCreate,
     responses(
         (status = 201, description = "The saved query", body = SavedQuery),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -111,9 +111,9 @@ async fn create<A: AuthContext>(
     request_body = SavedQueryUpdate,
     responses(
         (status = 200, description = "The changed saved query", body = SavedQuery),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -138,8 +138,8 @@ async fn update<A: AuthContext>(
     params(("query_id" = String, Path, description = "The saved query's id (a UUID)")),
     responses(
         (status = 200, description = "`{\"success\": true, \"message\": \"Saved query '<id>' deleted\"}`", body = super::SuccessResponse),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]

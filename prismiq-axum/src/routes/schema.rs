@@ -37,7 +37,7 @@ where
     operation_id = "get_schema",
     responses(
         (status = 200, description = "Tables, views and relationships", body = DatabaseSchema),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -56,7 +56,7 @@ async fn schema<A: AuthContext>(
     operation_id = "get_enhanced_schema",
     responses(
         (status = 200, description = "Visible tables and relationships", body = EnhancedDatabaseSchema),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -81,7 +81,7 @@ struct TableList {
     operation_id = "list_tables",
     responses(
         (status = 200, description = "Table names, ordered", body = TableList),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -102,7 +102,7 @@ async fn tables<A: AuthContext>(
     operation_id = "list_data_sources",
     responses(
         (status = 200, description = "One entry per visible table", body = Vec<DataSourceEntry>),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -122,7 +122,7 @@ async fn data_sources<A: AuthContext>(
     params(("table" = String, Path, description = "The table name")),
     responses(
         (status = 200, description = "The table", body = TableSchema),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -143,7 +143,7 @@ async fn table<A: AuthContext>(
     params(("table" = String, Path, description = "The table name")),
     responses(
         (status = 200, description = "The table", body = EnhancedTableSchema),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -163,7 +163,7 @@ async fn enhanced_table<A: AuthContext>(
     operation_id = "get_schema_config",
     responses(
         (status = 200, description = "Display names, descriptions, formats and hidden parts", body = SchemaConfig),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 403, response = crate::error_responses::Forbidden),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -183,7 +183,7 @@ async fn config<A: AuthContext>(
     request_body = SchemaConfig,
     responses(
         (status = 200, description = "The saved config", body = SchemaConfig),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 403, response = crate::error_responses::Forbidden),
     ),
     security(("tenant_header" = [])),
 ))]

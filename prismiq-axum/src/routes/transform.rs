@@ -26,7 +26,7 @@ where
     request_body = PivotRequest,
     responses(
         (status = 200, description = "The pivoted result", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
+        (status = 400, response = crate::error_responses::BadRequest),
     ),
 ))]
 async fn pivot(ApiJson(request): ApiJson<PivotRequest>) -> Result<Json<QueryResult>, ApiError> {
@@ -44,7 +44,7 @@ async fn pivot(ApiJson(request): ApiJson<PivotRequest>) -> Result<Json<QueryResu
     request_body = TrendColumnRequest,
     responses(
         (status = 200, description = "The result with the trend column", body = QueryResult),
-        (status = 400, response = crate::openapi::BadRequest),
+        (status = 400, response = crate::error_responses::BadRequest),
     ),
 ))]
 async fn trend(

@@ -50,8 +50,8 @@ fn ids(dashboard: &str, widget: &str) -> Result<(prismiq_core::DashboardId, Widg
     request_body = WidgetCreate,
     responses(
         (status = 201, description = "The new widget", body = Widget),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -76,8 +76,8 @@ async fn create<A: AuthContext>(
     request_body = WidgetUpdate,
     responses(
         (status = 200, description = "The changed widget", body = Widget),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -105,8 +105,8 @@ async fn update<A: AuthContext>(
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
     responses(
         (status = 200, description = "`{\"success\": true, \"message\": \"Widget '<id>' deleted\"}`", body = super::SuccessResponse),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -134,8 +134,8 @@ async fn delete<A: AuthContext>(
     params(("dashboard_id" = String, Path, description = "The dashboard's id (a UUID)"), ("widget_id" = String, Path, description = "The widget's id (a UUID)")),
     responses(
         (status = 201, description = "The copy", body = Widget),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -162,8 +162,8 @@ async fn duplicate<A: AuthContext>(
     request_body(content = Vec<LayoutItem>, description = "A bare array of new positions"),
     responses(
         (status = 200, description = "The dashboard with its widgets moved", body = Dashboard),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 403, response = crate::error_responses::Forbidden),
+        (status = 404, response = crate::error_responses::NotFound),
     ),
     security(("tenant_header" = [])),
 ))]

@@ -8,7 +8,7 @@ use moka::Expiry;
 use moka::future::Cache;
 
 use super::{CacheKey, CachedResult, ResultCache, approximate_size};
-use crate::store::BoxError;
+use crate::source::BoxError;
 
 /// Query results in process memory, each for its own time-to-live, evicted least-recently-used
 /// beyond a total size. For one instance; hosts running several use a shared backend.

@@ -20,11 +20,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::source::QueryResult;
-use crate::store::BoxError;
+use crate::source::BoxError;
 
 #[cfg(feature = "memory-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory-cache")))]
 pub use memory::MemoryCache;
 #[cfg(feature = "redis-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis-cache")))]
 pub use redis::RedisCache;
 
 /// A cached query result and what it is about.

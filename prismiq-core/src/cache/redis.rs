@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
 use super::{CacheKey, CachedResult, ResultCache};
-use crate::store::BoxError;
+use crate::source::BoxError;
 
 /// Query results in Redis (as JSON, with `SET … EX`), for hosts running several instances.
 /// Each tenant, and each (tenant, table), has a set of its keys for invalidation.

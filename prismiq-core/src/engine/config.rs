@@ -11,7 +11,7 @@ use crate::source::DataSource;
 
 impl Engine {
     /// The database analytics queries run against. Without one, the schema and query
-    /// operations fail with [`EngineError::NoDataSource`].
+    /// operations fail with [`EngineError::NoDataSource`](crate::EngineError::NoDataSource).
     pub fn with_data_source(mut self, source: Arc<dyn DataSource>) -> Self {
         self.analytics.source = Some(source);
         self
@@ -23,7 +23,8 @@ impl Engine {
         self
     }
 
-    /// The schema of callers whose [`AuthContext::schema_name`] is `None` (default `public`).
+    /// The schema of callers whose [`AuthContext::schema_name`](crate::AuthContext::schema_name)
+    /// is `None` (default `public`).
     pub fn with_default_schema(mut self, schema: impl Into<String>) -> Self {
         self.analytics.default_schema = schema.into();
         self

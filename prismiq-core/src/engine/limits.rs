@@ -218,7 +218,8 @@ mod tests {
     #[test]
     fn names_and_descriptions() {
         let limits = small();
-        let cases: [(&str, Option<&str>, Result<(), (&str, &str)>); 7] = [
+        type Case<'a> = (&'a str, Option<&'a str>, Result<(), (&'a str, &'a str)>);
+        let cases: [Case<'_>; 7] = [
             ("Sales", None, Ok(())),
             ("Sälës", Some("ééééé"), Ok(())),
             ("", None, Err(("invalid", "Name must not be empty"))),

@@ -193,6 +193,12 @@ pub(crate) fn moment(value: &Value, kind: Kind) -> Result<Moment, QueryError> {
     })
 }
 
+/// Whether `value` parses as a date or timestamp for a column of `data_type` (used by
+/// validation).
+pub(crate) fn parses_as_moment(value: &Value, data_type: &str) -> bool {
+    moment(value, Kind::of(data_type)).is_ok()
+}
+
 /// A date-only string (`YYYY-MM-DD`), as opposed to one with a time of day.
 pub(crate) fn date_only(value: &Value) -> Option<chrono::NaiveDate> {
     match value {

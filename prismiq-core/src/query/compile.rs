@@ -9,7 +9,7 @@ use sea_query::{
 };
 use serde_json::Value;
 
-use super::bind::{Kind, bind, date_only, moment};
+use super::bind::{Kind, bind, date_only};
 use super::dates::{WindowPeriod, fiscal_window, next_midnight, relative_range};
 use super::definition::{
     Aggregation, ColumnSelection, FilterDefinition, FilterOperator, JoinType, QueryDefinition,
@@ -948,10 +948,4 @@ fn json_type(value: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
-}
-
-/// Whether `value` parses as a date or timestamp for a column of `data_type` (used by
-/// validation).
-pub(crate) fn parses_as_moment(value: &Value, data_type: &str) -> bool {
-    moment(value, Kind::of(data_type)).is_ok()
 }

@@ -3,9 +3,9 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use super::dashboard_filter::{DashboardFilter, FilterType, FilterValue};
 use super::dates::{DatePreset, Moment};
 use super::definition::{FilterDefinition, FilterOperator, QueryDefinition};
-use crate::model::{DashboardFilter, FilterType, FilterValue};
 use crate::schema::DatabaseSchema;
 
 /// `def` with the dashboard `filters` that apply to it added, using the user's `values`.

@@ -1,3 +1,4 @@
+// Layering: `model` may import `query` (widgets carry queries); `query` never imports `model`.
 //! Query definitions, validation and compilation to SQL (no I/O).
 //!
 //! A [`QueryDefinition`] is the JSON query a widget or saved query carries. The engine runs
@@ -48,6 +49,7 @@
 
 mod bind;
 mod compile;
+mod dashboard_filter;
 mod dates;
 mod definition;
 mod error;
@@ -56,20 +58,22 @@ mod fill;
 mod merge;
 mod suggest;
 #[cfg(any(test, feature = "test-utils"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
 mod validate;
 
 pub use compile::{CompileOptions, Compiled, Dialect, compile};
+pub use dashboard_filter::{DashboardFilter, FilterType, FilterValue};
 pub use dates::{DatePreset, WindowPeriod, fiscal_window, relative_range};
 pub use definition::{
     Aggregation, CalculatedDataType, CalculatedField, ColumnSelection, FilterDefinition,
     FilterOperator, GroupByDefinition, JoinDefinition, JoinType, QueryDefinition, QueryTable,
     SortDefinition, SortDirection, TimeSeriesConfig, TimeUnit,
 };
-pub use error::QueryError;
+pub use error::{QueryError, ValidationCode, ValidationError};
 pub use fill::{BucketBounds, fill_time_series_gaps};
 pub use merge::merge_dashboard_filters;
-pub use validate::{ValidationCode, ValidationError, ValidationResult, sanitize_filters, validate};
+pub use validate::{ValidationResult, sanitize_filters, validate};
 
 #[cfg(test)]
 mod tests;

@@ -1,83 +1,13 @@
 //! Checking a query definition against a schema, with "Did you mean" suggestions.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::compile::parses_as_moment;
+use super::bind::parses_as_moment;
 use super::definition::{Aggregation, FilterOperator, QueryDefinition};
-use super::error::QueryError;
+use super::error::{QueryError, ValidationCode, ValidationError};
 use super::suggest::suggest;
 use crate::schema::{DatabaseSchema, TableSchema};
-
-/// What kind of problem a [`ValidationError`] reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ValidationCode {
-    /// A table is not in the schema (or is hidden).
-    TableNotFound,
-    /// A column is not in its table (or is hidden).
-    ColumnNotFound,
-    /// A join column is not in its table.
-    InvalidJoin,
-    /// A filter value does not fit the operator or the column's type.
-    TypeMismatch,
-    /// An aggregation does not fit the column's type.
-    InvalidAggregation,
-    /// Reserved by the wire contract; not emitted.
-    EmptyQuery,
-    /// A join connects a table to itself.
-    CircularJoin,
-    /// Two tables of the query share an id, or the name or alias that qualifies their columns.
-    AmbiguousColumn,
-    /// The time-series column is missing or not a date.
-    InvalidTimeSeries,
-}
-
-impl ValidationCode {
-    /// The wire name (`TABLE_NOT_FOUND`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TableNotFound => "TABLE_NOT_FOUND",
-            Self::ColumnNotFound => "COLUMN_NOT_FOUND",
-            Self::InvalidJoin => "INVALID_JOIN",
-            Self::TypeMismatch => "TYPE_MISMATCH",
-            Self::InvalidAggregation => "INVALID_AGGREGATION",
-            Self::EmptyQuery => "EMPTY_QUERY",
-            Self::CircularJoin => "CIRCULAR_JOIN",
-            Self::AmbiguousColumn => "AMBIGUOUS_COLUMN",
-            Self::InvalidTimeSeries => "INVALID_TIME_SERIES",
-        }
-    }
-}
-
-impl fmt::Display for ValidationCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One problem found by [`validate`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ValidationError {
-    /// What kind of problem.
-    pub code: ValidationCode,
-    /// What is wrong, for people.
-    pub message: String,
-    /// Where: `tables[0].name`, `columns[2].column`, `filters[1].value`, `joins[0]`, …
-    pub field: Option<String>,
-    /// How to fix it (`Did you mean 'orders'?`), if known.
-    pub suggestion: Option<String>,
-}
-
-impl fmt::Display for ValidationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// The outcome of [`validate`]: `{valid, errors}` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

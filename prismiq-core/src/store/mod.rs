@@ -14,7 +14,6 @@
 #[cfg(feature = "memory-store")]
 mod memory;
 
-use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use async_trait::async_trait;
@@ -27,12 +26,11 @@ use crate::model::{
 };
 use crate::permissions::Viewer;
 use crate::schema::SchemaConfig;
+use crate::source::BoxError;
 
 #[cfg(feature = "memory-store")]
 pub use memory::MemoryStore;
 
-/// A boxed error from a store backend.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// The result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
