@@ -31,7 +31,6 @@ use crate::source::BoxError;
 #[cfg(feature = "memory-store")]
 pub use memory::MemoryStore;
 
-
 /// The result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
