@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use prismiq_core::{EngineError, SourceError, StoreError, error_chain};
+use prismiq_core::{EngineError, SourceError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -114,6 +114,22 @@ impl ApiError {
     }
 }
 
+/// An error with its sources, displayed as one line joined with `": "`: the whole story, for
+/// the log line of a 5xx.
+struct Chain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -123,7 +139,7 @@ impl IntoResponse for ApiError {
                 json!({ "detail": format!("Value cannot be stored: {message}") })
             }
             Self::Engine(EngineError::Store(err)) => {
-                let cause = error_chain(&err);
+                let cause = Chain(&err);
                 if matches!(err, StoreError::Unavailable(_)) {
                     tracing::warn!(error = %cause, "prismiq store unavailable");
                     json!({ "detail": "Service temporarily unavailable: the dashboard store cannot be reached. Retry shortly." })
@@ -138,11 +154,11 @@ impl IntoResponse for ApiError {
                     json!({ "detail": format!("Query failed: {message}") })
                 }
                 SourceError::Unavailable(_) => {
-                    tracing::warn!(error = %error_chain(&err), "prismiq data source unavailable");
+                    tracing::warn!(error = %Chain(&err), "prismiq data source unavailable");
                     json!({ "detail": "Service temporarily unavailable: the database cannot be reached. Retry shortly." })
                 }
                 SourceError::Backend(_) => {
-                    tracing::error!(error = %error_chain(&err), "prismiq data source failure");
+                    tracing::error!(error = %Chain(&err), "prismiq data source failure");
                     json!({ "detail": "Internal server error" })
                 }
             },

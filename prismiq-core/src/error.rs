@@ -129,8 +129,6 @@ pub enum Limit {
     DescriptionLength,
     /// `max_sql_bytes`.
     SqlBytes,
-    /// The longest pin context (`MAX_CONTEXT_LEN` characters).
-    ContextLength,
 }
 
 impl Limit {
@@ -144,7 +142,6 @@ impl Limit {
             Self::TitleLength => "max_title_length",
             Self::DescriptionLength => "max_description_length",
             Self::SqlBytes => "max_sql_bytes",
-            Self::ContextLength => "max_context_length",
         }
     }
 }
@@ -186,7 +183,7 @@ pub enum Violation {
     /// An export of a version this server does not read.
     #[error("Unsupported export version '{0}': this server reads version 1.x exports")]
     UnsupportedExportVersion(String),
-    /// A pin context that is empty or too long.
+    /// A pin context that is empty or longer than 100 characters.
     #[error("{0}")]
     PinContext(String),
 }
@@ -225,7 +222,7 @@ impl EngineError {
 }
 
 /// An error and its sources, joined with `": "`: the whole story, for logs and health reports.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

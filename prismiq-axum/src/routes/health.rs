@@ -57,34 +57,28 @@ fn round2(value: f64) -> f64 {
     responses((status = 200, description = "`healthy`, `degraded` or `unhealthy`, with each check", body = HealthStatus)),
 ))]
 async fn health(State(state): State<PrismiqState>) -> Json<HealthStatus> {
-    let mut checks = BTreeMap::new();
-    let mut status = "healthy";
-    for check in state.engine().health_checks().await {
-        let entry = match check.outcome {
-            Result::Ok(latency) => HealthCheck {
-                status: "healthy",
-                message: None,
-                latency_ms: Some(round2(latency.as_secs_f64() * 1000.0)),
-            },
-            Err(message) => {
-                status = if check.critical {
-                    "unhealthy"
-                } else if status == "healthy" {
-                    "degraded"
-                } else {
-                    status
-                };
-                HealthCheck {
+    let report = state.engine().health().await;
+    let checks = report
+        .checks
+        .into_iter()
+        .map(|check| {
+            let entry = match check.outcome {
+                Result::Ok(latency) => HealthCheck {
+                    status: "healthy",
+                    message: None,
+                    latency_ms: Some(round2(latency.as_secs_f64() * 1000.0)),
+                },
+                Err(message) => HealthCheck {
                     status: "unhealthy",
                     message: Some(message),
                     latency_ms: None,
-                }
-            }
-        };
-        checks.insert(check.name, entry);
-    }
+                },
+            };
+            (check.name, entry)
+        })
+        .collect();
     Json(HealthStatus {
-        status,
+        status: report.status.as_str(),
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: round2(state.uptime_seconds()),
         checks,
@@ -115,13 +109,10 @@ async fn live() -> Json<Ok> {
     ),
 ))]
 async fn ready(State(state): State<PrismiqState>) -> Result<Json<Ok>, ApiError> {
-    for check in state.engine().health_checks().await {
-        if let (true, Err(message)) = (check.critical, &check.outcome) {
-            return Err(ApiError::Unavailable(format!(
-                "Service not ready: {}: {message}",
-                check.name
-            )));
-        }
+    if let Some((name, message)) = state.engine().health().await.not_ready() {
+        return Err(ApiError::Unavailable(format!(
+            "Service not ready: {name}: {message}"
+        )));
     }
     Result::Ok(Json(Ok { status: "ok" }))
 }

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use prismiq_core::{
-    AuthContext, PinRequest, PinnedDashboard, PinnedDashboards, ReorderPinsRequest, UnpinRequest,
+    AuthContext, EngineError, PinRequest, PinnedDashboard, PinnedDashboards, ReorderPinsRequest,
+    UnpinRequest, Violation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -102,15 +103,17 @@ async fn list<A: AuthContext>(
     auth: A,
     ApiQuery(query): ApiQuery<ContextQuery>,
 ) -> Result<Json<PinnedDashboards>, ApiError> {
-    prismiq_core::check_context(&query.context).map_err(|msg| {
-        ApiError::validation(
+    match state.engine().list_pins(&auth, &query.context).await {
+        Ok(pins) => Ok(Json(pins)),
+        // A context read from the query string is located there, as other query-string errors.
+        Err(EngineError::Invalid(Violation::PinContext(message))) => Err(ApiError::validation(
             "string_length",
             vec!["query".into(), "context".into()],
-            msg,
-            query.context.clone().into(),
-        )
-    })?;
-    Ok(Json(state.engine().list_pins(&auth, &query.context).await?))
+            message,
+            query.context.into(),
+        )),
+        Err(err) => Err(err.into()),
+    }
 }
 
 #[derive(Serialize)]

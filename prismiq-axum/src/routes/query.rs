@@ -210,8 +210,6 @@ enum PreviewBody {
     Bare(QueryDefinition),
 }
 
-const DEFAULT_PREVIEW_LIMIT: usize = 100;
-
 /// Accepts the contract's `{"query", "limit"}` body and the React client's bare query with
 /// `?limit=`.
 #[cfg_attr(feature = "openapi", utoipa::path(
@@ -249,7 +247,6 @@ async fn preview<A: AuthContext>(
     } else {
         (parse_json::<QueryDefinition>(&body)?, params.limit)
     };
-    let limit = limit.unwrap_or(DEFAULT_PREVIEW_LIMIT);
     Ok(Json(
         state.engine().preview_query(&auth, &def, limit).await?,
     ))

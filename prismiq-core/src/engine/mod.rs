@@ -33,7 +33,7 @@ use crate::store::{
 
 use caches::{ConfigCache, SchemaCache, TenantGates};
 pub use custom_sql::ExecuteSqlRequest;
-pub use health::HealthCheck;
+pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;
 pub use pins::PinnedDashboards;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};

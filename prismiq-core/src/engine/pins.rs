@@ -4,9 +4,11 @@ use serde::Serialize;
 
 use super::{Engine, Result, dashboard_not_found};
 use crate::auth::{AuthContext, Scope};
-use crate::error::EngineError;
+use crate::error::{EngineError, Violation};
 use crate::ids::{DashboardId, PinId};
-use crate::model::{Dashboard, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest};
+use crate::model::{
+    Dashboard, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest, check_context,
+};
 use crate::permissions::{self, Viewer};
 use crate::store::{Conflict, StoreError};
 
@@ -28,6 +30,7 @@ impl Engine {
         auth: &dyn AuthContext,
         request: PinRequest,
     ) -> Result<PinnedDashboard> {
+        valid_context(&request.context)?;
         let user = pin_user(auth)?;
         let dashboard_id = request
             .dashboard_id
@@ -62,6 +65,7 @@ impl Engine {
         auth: &dyn AuthContext,
         request: UnpinRequest,
     ) -> Result<()> {
+        valid_context(&request.context)?;
         let user = pin_user(auth)?;
         let not_found = || EngineError::PinNotFound {
             dashboard_id: request.dashboard_id.clone(),
@@ -84,6 +88,7 @@ impl Engine {
         auth: &dyn AuthContext,
         context: &str,
     ) -> Result<PinnedDashboards> {
+        valid_context(context)?;
         let user = pin_user(auth)?;
         let viewer = Viewer::of(auth);
         let pairs = self
@@ -118,6 +123,7 @@ impl Engine {
         auth: &dyn AuthContext,
         request: ReorderPinsRequest,
     ) -> Result<()> {
+        valid_context(&request.context)?;
         let user = pin_user(auth)?;
         let ids: Vec<DashboardId> = request
             .dashboard_ids
@@ -131,6 +137,54 @@ impl Engine {
     }
 }
 
+/// A pin context is 1 to `MAX_CONTEXT_LEN` characters.
+fn valid_context(context: &str) -> Result<()> {
+    check_context(context).map_err(|message| EngineError::Invalid(Violation::PinContext(message)))
+}
+
 fn pin_user(auth: &dyn AuthContext) -> Result<&str> {
     permissions::user(auth).ok_or(EngineError::UserRequired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::SimpleAuthContext;
+    use crate::store::MemoryStore;
+
+    /// The engine checks the context itself, so a Rust caller cannot store one the HTTP API
+    /// would refuse, and checks it before asking for a user.
+    #[tokio::test]
+    async fn pin_contexts_are_checked_by_the_engine() {
+        let engine = Engine::new(MemoryStore::new());
+        let alice = SimpleAuthContext::new("acme").with_user("alice");
+        let long = "x".repeat(101);
+        for context in ["", long.as_str()] {
+            let err = engine.list_pins(&alice, context).await.unwrap_err();
+            assert!(
+                matches!(err, EngineError::Invalid(Violation::PinContext(_))),
+                "{err:?}"
+            );
+            let anonymous = SimpleAuthContext::new("acme");
+            assert!(matches!(
+                engine.list_pins(&anonymous, context).await,
+                Err(EngineError::Invalid(Violation::PinContext(_)))
+            ));
+            let err = engine
+                .reorder_pins(
+                    &alice,
+                    ReorderPinsRequest {
+                        context: context.to_owned(),
+                        dashboard_ids: vec!["x".to_owned()],
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, EngineError::Invalid(Violation::PinContext(_))),
+                "{err:?}"
+            );
+        }
+        assert!(engine.list_pins(&alice, &"x".repeat(100)).await.is_ok());
+    }
 }

@@ -93,6 +93,9 @@ struct Prepared {
 }
 
 impl Engine {
+    /// The rows a preview returns when the caller asks for no particular number.
+    pub const DEFAULT_PREVIEW_LIMIT: usize = 100;
+
     /// The caller's visible schema and compile options: tenant schema, today, row cap, fiscal
     /// year, and the host's row filters for every table the query reads.
     async fn prepare(
@@ -162,14 +165,15 @@ impl Engine {
         self.run_query(auth, def, None).await
     }
 
-    /// Runs a query with at most `limit` rows (capped by the engine's row limit); its own
-    /// `limit` is replaced.
+    /// Runs a query with at most `limit` rows ([`DEFAULT_PREVIEW_LIMIT`](Self::DEFAULT_PREVIEW_LIMIT)
+    /// when `None`, capped by the engine's row limit); its own `limit` is replaced.
     pub async fn preview_query(
         &self,
         auth: &dyn AuthContext,
         def: &QueryDefinition,
-        limit: usize,
+        limit: Option<usize>,
     ) -> Result<QueryResult> {
+        let limit = limit.unwrap_or(Self::DEFAULT_PREVIEW_LIMIT);
         let mut def = def.clone();
         def.limit = Some(limit.min(self.analytics.max_rows) as u64);
         self.run_query(auth, &def, None).await

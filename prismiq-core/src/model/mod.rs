@@ -17,9 +17,8 @@ pub use dashboard::{
 };
 pub use filter::{DashboardFilter, FilterType, FilterValue};
 pub use patch::Patch;
-pub use pin::{
-    MAX_CONTEXT_LEN, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest, check_context,
-};
+pub(crate) use pin::check_context;
+pub use pin::{PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest};
 pub use query::QueryDefinition;
 pub use saved_query::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
 pub use time::Timestamp;

@@ -7,7 +7,7 @@ use super::time::Timestamp;
 use crate::ids::{DashboardId, PinId};
 
 /// The longest pin context, in characters.
-pub const MAX_CONTEXT_LEN: usize = 100;
+pub(crate) const MAX_CONTEXT_LEN: usize = 100;
 
 /// A dashboard pinned by a user in a context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +74,7 @@ fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
 }
 
 /// Checks a pin context: 1 to [`MAX_CONTEXT_LEN`] characters.
-pub fn check_context(context: &str) -> Result<(), String> {
+pub(crate) fn check_context(context: &str) -> Result<(), String> {
     match context.chars().count() {
         0 => Err("String should have at least 1 character".to_owned()),
         n if n > MAX_CONTEXT_LEN => Err(format!(
