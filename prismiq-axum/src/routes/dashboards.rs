@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use prismiq_core::{
-    AuthContext, Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardUpdate,
+    AuthContext, Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson,
+    DashboardUpdate,
 };
 
 use super::{JsonText, SuccessResponse, dashboard_id};
@@ -54,22 +55,7 @@ async fn list<A: AuthContext>(
     auth: A,
 ) -> Result<JsonText, ApiError> {
     let documents = state.engine().list_dashboards_json(&auth).await?;
-    let mut body = String::with_capacity(
-        documents
-            .iter()
-            .map(|d| d.as_str().len() + 1)
-            .sum::<usize>()
-            + 16,
-    );
-    body.push_str("{\"dashboards\":[");
-    for (i, document) in documents.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(document.as_str());
-    }
-    body.push_str("]}");
-    Ok(JsonText(body))
+    Ok(JsonText(DashboardJson::list_body(&documents)))
 }
 
 /// One dashboard with its widgets. The store builds the JSON (see `DashboardJson`).

@@ -144,6 +144,25 @@ impl DashboardJson {
     pub fn into_string(self) -> String {
         self.json
     }
+
+    /// The body of `GET /dashboards`, `{"dashboards": [...]}`, around the documents as they
+    /// are: what serializing the listed dashboards under `dashboards` gives, without decoding
+    /// them.
+    pub fn list_body(documents: &[Self]) -> String {
+        const OPEN: &str = "{\"dashboards\":[";
+        const CLOSE: &str = "]}";
+        let length = documents.iter().map(|d| d.json.len() + 1).sum::<usize>();
+        let mut body = String::with_capacity(OPEN.len() + length + CLOSE.len());
+        body.push_str(OPEN);
+        for (i, document) in documents.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&document.json);
+        }
+        body.push_str(CLOSE);
+        body
+    }
 }
 
 /// Body of `POST /dashboards`.

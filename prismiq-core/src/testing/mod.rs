@@ -199,6 +199,13 @@ async fn list<S: FullStore>(store: &S, scope: &Scope, viewer: &Viewer) -> Vec<Da
     for (dashboard, document) in dashboards.iter().zip(&documents) {
         assert_document_matches(dashboard, document);
     }
+    let body: serde_json::Value =
+        serde_json::from_str(&DashboardJson::list_body(&documents)).expect("the list body is JSON");
+    assert_eq!(
+        body,
+        json!({ "dashboards": dashboards }),
+        "the list body is the listed dashboards, serialized"
+    );
     dashboards
 }
 
