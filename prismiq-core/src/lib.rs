@@ -82,7 +82,6 @@ pub use model::{
     UnpinRequest, Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition,
     WidgetSave, WidgetType, WidgetUpdate,
 };
-pub use permissions::Viewer;
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
     ColumnConfig, ColumnSchema, DataSourceEntry, DatabaseSchema, EnhancedColumnSchema,

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
-    NewDashboard, Patch, Scope, StoreError, StoreResult, Viewer, Widget, WidgetContent, WidgetId,
+    NewDashboard, Patch, Scope, StoreError, StoreResult, Widget, WidgetContent, WidgetId,
     WidgetPosition,
 };
 use sqlx::types::Json;

@@ -2,10 +2,11 @@
 //! contents as statement parameters.
 
 use chrono::{DateTime, Utc};
+use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, PinId,
-    PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Viewer, Widget,
-    WidgetContent, WidgetId, WidgetType,
+    PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Widget, WidgetContent,
+    WidgetId, WidgetType,
 };
 use serde_json::Value;
 use sqlx::types::Json;

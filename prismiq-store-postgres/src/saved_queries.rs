@@ -1,9 +1,10 @@
 //! [`SavedQueryStore`] for [`PostgresStore`].
 
 use async_trait::async_trait;
+use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     NewSavedQuery, Patch, SavedQuery, SavedQueryChanges, SavedQueryId, SavedQueryStore, Scope,
-    StoreError, StoreResult, Viewer,
+    StoreError, StoreResult,
 };
 use sqlx::types::Json;
 

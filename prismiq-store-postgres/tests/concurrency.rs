@@ -2,10 +2,10 @@
 //! per-owner limit, 50 concurrent widget additions against a per-dashboard limit, 50 concurrent
 //! layout saves, and concurrent pin changes.
 
+use prismiq_core::permissions::Viewer;
 use prismiq_core::testing::{new_dashboard, widget};
 use prismiq_core::{
-    DashboardId, DashboardStore, PinId, PinStore, Scope, StoreError, Viewer, WidgetId,
-    WidgetPosition,
+    DashboardId, DashboardStore, PinId, PinStore, Scope, StoreError, WidgetId, WidgetPosition,
 };
 use prismiq_store_postgres::testing::fresh_database;
 use tokio::task::JoinSet;

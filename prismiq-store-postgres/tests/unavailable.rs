@@ -40,7 +40,7 @@ async fn store_operations_on_an_unreachable_database_are_unavailable() {
     );
     assert_unavailable(
         store
-            .list_saved_queries(&scope, &prismiq_core::Viewer::Admin)
+            .list_saved_queries(&scope, &prismiq_core::permissions::Viewer::Admin)
             .await,
         "list_saved_queries",
     );

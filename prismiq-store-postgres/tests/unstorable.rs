@@ -1,9 +1,10 @@
 //! Values PostgreSQL cannot hold (text with U+0000, in `text` or `jsonb` columns) are the
 //! caller's to fix: `StoreError::Rejected`, a 422 from the engine, and nothing is written.
 
+use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     DashboardCreate, DashboardStore, Engine, EngineError, Scope, SimpleAuthContext, StoreError,
-    Viewer, WidgetConfig, WidgetCreate, WidgetPosition, WidgetType,
+    WidgetConfig, WidgetCreate, WidgetPosition, WidgetType,
 };
 use prismiq_store_postgres::testing::fresh_database;
 

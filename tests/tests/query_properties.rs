@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use prismiq_axum::ApiError;
+use prismiq_axum::prismiq_core::QueryDefinition;
 use prismiq_axum::prismiq_core::query::testing::arbitrary_query;
-use prismiq_axum::prismiq_core::query::{CompileOptions, QueryDefinition, compile, validate};
+use prismiq_axum::prismiq_core::query::{CompileOptions, compile, validate};
 use prismiq_axum::prismiq_core::{
     DataSource, Engine, ExecutionContext, MemoryStore, SimpleAuthContext,
 };

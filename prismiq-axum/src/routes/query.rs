@@ -3,8 +3,9 @@
 use axum::extract::{FromRequestParts, Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use prismiq_core::QueryDefinition;
 use prismiq_core::custom_sql::SqlValidation;
-use prismiq_core::query::{QueryDefinition, ValidationResult};
+use prismiq_core::query::ValidationResult;
 use prismiq_core::{
     AuthContext, EngineError, ExecuteSqlRequest, FilterValue, MetricTrendRequest, QueryResult,
     TimeSeriesRequest, TrendResult, WidgetId,

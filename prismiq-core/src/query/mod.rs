@@ -49,9 +49,9 @@
 
 mod bind;
 mod compile;
-mod dashboard_filter;
+pub(crate) mod dashboard_filter;
 mod dates;
-mod definition;
+pub(crate) mod definition;
 mod error;
 mod expr;
 mod fill;
@@ -63,12 +63,13 @@ pub mod testing;
 mod validate;
 
 pub use compile::{CompileOptions, Compiled, Dialect, compile};
-pub use dashboard_filter::{DashboardFilter, FilterType, FilterValue};
 pub use dates::{DatePreset, WindowPeriod, fiscal_window, relative_range};
+// `QueryDefinition` and the dashboard-filter types are public at the crate root only.
+pub(crate) use definition::QueryDefinition;
 pub use definition::{
     Aggregation, CalculatedDataType, CalculatedField, ColumnSelection, FilterDefinition,
-    FilterOperator, GroupByDefinition, JoinDefinition, JoinType, QueryDefinition, QueryTable,
-    SortDefinition, SortDirection, TimeSeriesConfig, TimeUnit,
+    FilterOperator, GroupByDefinition, JoinDefinition, JoinType, QueryTable, SortDefinition,
+    SortDirection, TimeSeriesConfig, TimeUnit,
 };
 pub use error::{QueryError, ValidationCode, ValidationError};
 pub use fill::{BucketBounds, fill_time_series_gaps};
