@@ -1,4 +1,6 @@
 //! Custom SQL mode: what is refused, what passes, and golden SQL of the rewrite.
+//!
+//! Long on purpose: a corpus of hostile SQL and golden rewrites, kept together so gaps show.
 
 use super::{SqlError, SqlPolicy, prepare_sql, validate_sql};
 use crate::{CompiledQuery, DashboardFilter, FilterType, FilterValue, RowPredicate};

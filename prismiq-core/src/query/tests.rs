@@ -1,4 +1,6 @@
 //! Golden-SQL, validation and property tests of the query engine.
+//!
+//! Long on purpose: a corpus of golden SQL, a section per clause, kept together so gaps show.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use pretty_assertions::assert_eq;

@@ -1,132 +1,29 @@
 //! Compiling a [`QueryDefinition`] to parameterised SQL with sea-query.
 
-use std::collections::{BTreeMap, HashMap};
+mod options;
+mod predicates;
 
-use chrono::NaiveDate;
+use std::collections::HashMap;
+
 use sea_query::{
-    Asterisk, BinOper, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType as SqlJoin, Order,
-    PostgresQueryBuilder, Query, SelectStatement, TableName, TableRef, Value as SqlValue,
+    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType as SqlJoin, Order,
+    PostgresQueryBuilder, Query, SelectStatement, TableName, TableRef,
 };
 use serde_json::Value;
 
-use super::bind::{Kind, bind, date_only};
-use super::dates::{WindowPeriod, fiscal_window, next_midnight, relative_range};
+use super::bind::{Kind, bind};
 use super::definition::{
     Aggregation, ColumnSelection, FilterDefinition, FilterOperator, JoinType, QueryDefinition,
     QueryTable, SortDirection, TimeUnit,
 };
 use super::error::QueryError;
 use super::expr::{self, FieldRef, Lowered};
-use crate::row_filter::{RowCondition, RowPredicate};
 use crate::schema::{ColumnSchema, DatabaseSchema, TableSchema};
 use crate::source::CompiledQuery;
 
-/// The SQL dialect compiled to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL: `"quoted"` identifiers and `$n` placeholders.
-    #[default]
-    Postgres,
-}
+use predicates::{constant, filter_condition, list, row_predicate};
 
-/// How a query is compiled: tenant schema, fiscal year, the date "today" is, row cap, row
-/// filters and dialect.
-///
-/// ```
-/// use prismiq_core::query::CompileOptions;
-///
-/// let options = CompileOptions::default()
-///     .with_schema_name("tenant_42")
-///     .with_fiscal_year_start_month(4)
-///     .with_max_rows(10_000);
-/// assert_eq!(options.max_rows, Some(10_000));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct CompileOptions {
-    /// Qualify FROM and JOIN tables with this PostgreSQL schema (`"schema"."table"`).
-    pub schema_name: Option<String>,
-    /// The month (1–12) fiscal years start in, for `date_window` filters. Default 1.
-    pub fiscal_year_start_month: u8,
-    /// The day relative date filters count from. Default: the local date when the options
-    /// were made.
-    pub today: NaiveDate,
-    /// The row cap: with no `limit`, or a `limit` above it, the query fetches `max_rows + 1`
-    /// rows so that truncation can be detected (see [`Compiled::capped`]).
-    pub max_rows: Option<usize>,
-    /// Predicates the host requires, by table name; ANDed to every reference to the table.
-    pub row_filters: BTreeMap<String, Vec<RowPredicate>>,
-    /// The SQL dialect.
-    pub dialect: Dialect,
-}
-
-impl Default for CompileOptions {
-    fn default() -> Self {
-        Self {
-            schema_name: None,
-            fiscal_year_start_month: 1,
-            today: chrono::Local::now().date_naive(),
-            max_rows: None,
-            row_filters: BTreeMap::new(),
-            dialect: Dialect::Postgres,
-        }
-    }
-}
-
-impl CompileOptions {
-    /// Qualifies tables with PostgreSQL schema `schema`.
-    pub fn with_schema_name(mut self, schema: impl Into<String>) -> Self {
-        self.schema_name = Some(schema.into());
-        self
-    }
-
-    /// Fiscal years start in `month` (1–12).
-    pub fn with_fiscal_year_start_month(mut self, month: u8) -> Self {
-        self.fiscal_year_start_month = month;
-        self
-    }
-
-    /// Relative dates count from `today`.
-    pub fn with_today(mut self, today: NaiveDate) -> Self {
-        self.today = today;
-        self
-    }
-
-    /// Caps the rows fetched at `max_rows` (fetching one more to detect truncation).
-    pub fn with_max_rows(mut self, max_rows: usize) -> Self {
-        self.max_rows = Some(max_rows);
-        self
-    }
-
-    /// Requires `predicates` on every reference to table `table`.
-    pub fn with_row_filter(
-        mut self,
-        table: impl Into<String>,
-        predicates: impl IntoIterator<Item = RowPredicate>,
-    ) -> Self {
-        self.row_filters
-            .entry(table.into())
-            .or_default()
-            .extend(predicates);
-        self
-    }
-
-    /// Compiles to `dialect`.
-    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
-        self.dialect = dialect;
-        self
-    }
-}
-
-/// A compiled query and whether the row cap replaced its limit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Compiled {
-    /// The SQL and its bound values.
-    pub query: CompiledQuery,
-    /// Whether the limit is `max_rows + 1` because of the row cap: if more than `max_rows`
-    /// rows come back, keep `max_rows` and report the result as truncated.
-    pub capped: bool,
-}
+pub use options::{CompileOptions, Compiled, Dialect};
 
 /// Compiles `def` against `schema` (the tables and columns queries may use).
 ///
@@ -200,10 +97,6 @@ fn aggregate(aggregation: Aggregation, expr: Expr) -> Expr {
         Aggregation::Min => Func::min(expr).into(),
         Aggregation::Max => Func::max(expr).into(),
     }
-}
-
-fn constant(value: bool) -> Expr {
-    Expr::Constant(value.into())
 }
 
 fn not_found(column: &str, table: &str) -> QueryError {
@@ -423,7 +316,7 @@ impl<'a> Compiler<'a> {
         let mut inner = Query::select();
         inner.column(Asterisk).from(name);
         for predicate in predicates {
-            inner.and_where(Self::row_predicate(bound.schema, predicate)?);
+            inner.and_where(row_predicate(bound.schema, predicate)?);
         }
         let alias: DynIden = bound.reference.to_owned().into_iden();
         Ok(TableRef::SubQuery(Box::new(inner), alias))
@@ -434,39 +327,6 @@ impl<'a> Compiler<'a> {
             Some(schema) => (schema.clone(), table.to_owned()).into(),
             None => table.to_owned().into(),
         }
-    }
-
-    /// A host row predicate on an unqualified column of `table`.
-    fn row_predicate(table: &TableSchema, predicate: &RowPredicate) -> Result<Expr, QueryError> {
-        let column = table
-            .column(&predicate.column)
-            .ok_or_else(|| QueryError::RowFilter {
-                table: table.name.clone(),
-                column: predicate.column.clone(),
-            })?;
-        let mut kind = Kind::of(&column.data_type);
-        let mut target = Expr::col(predicate.column.clone());
-        if kind == Kind::Other {
-            target = target.cast_as("text");
-            kind = Kind::Text;
-        }
-        let bind_row = |v: &Value| {
-            bind(v, kind, &predicate.column).map_err(|_| QueryError::RowFilter {
-                table: table.name.clone(),
-                column: predicate.column.clone(),
-            })
-        };
-        Ok(match &predicate.condition {
-            RowCondition::Eq(Value::Null) => target.is_null(),
-            RowCondition::Eq(value) => target.eq(Expr::val(bind_row(value)?)),
-            RowCondition::In(values) if values.is_empty() => constant(false),
-            RowCondition::In(values) => target.is_in(
-                values
-                    .iter()
-                    .map(|v| bind_row(v).map(Expr::val))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-        })
     }
 
     /// The index of the first join on whose nullable side `table_id` is.
@@ -701,7 +561,7 @@ impl<'a> Compiler<'a> {
             (FilterOperator::Neq, value) => {
                 inner_column.eq(Expr::val(bind(value, kind, &filter.column)?))
             }
-            (_, value) => match Self::list(value, kind, &filter.column)? {
+            (_, value) => match list(value, kind, &filter.column)? {
                 values if values.is_empty() => constant(true),
                 values => inner_column.is_in(values),
             },
@@ -714,7 +574,7 @@ impl<'a> Compiler<'a> {
             .and_where(Expr::col(join.to_column.clone()).is_not_null());
         if let Some(predicates) = self.options.row_filters.get(&joined.table.name) {
             for predicate in predicates {
-                inner.and_where(Self::row_predicate(joined.schema, predicate)?);
+                inner.and_where(row_predicate(joined.schema, predicate)?);
             }
         }
         Ok(Some(
@@ -722,230 +582,9 @@ impl<'a> Compiler<'a> {
         ))
     }
 
-    /// The bound items of a list operand (a scalar counts as a one-item list, null as empty).
-    fn list(value: &Value, kind: Kind, column: &str) -> Result<Vec<Expr>, QueryError> {
-        let items: &[Value] = match value {
-            Value::Array(items) => items,
-            Value::Null => &[],
-            scalar => std::slice::from_ref(scalar),
-        };
-        items
-            .iter()
-            .map(|item| bind(item, kind, column).map(Expr::val))
-            .collect()
-    }
-
+    /// The condition of `filter`, on its column or calculated field.
     fn filter(&mut self, filter: &FilterDefinition) -> Result<Expr, QueryError> {
-        use FilterOperator as Op;
-        let name = filter.column.as_str();
-        let Term {
-            expr: target, kind, ..
-        } = self.term(&filter.table_id, name)?;
-        // Types without a natural binding (json, enums, …) are compared as text.
-        let (target, kind) = match kind {
-            Kind::Other => (target.cast_as("text"), Kind::Text),
-            kind => (target, kind),
-        };
-        let value = &filter.value;
-        let one = |v: &Value| bind(v, kind, name).map(Expr::val);
-        // A date without a time, against a timestamp, means the whole day.
-        let whole_day_end = |v: &Value| {
-            kind.has_time()
-                .then(|| date_only(v))
-                .flatten()
-                .map(|d| Expr::val(SqlValue::ChronoDateTime(Some(next_midnight(d)))))
-        };
-        Ok(match filter.operator {
-            Op::Eq if value.is_null() => target.is_null(),
-            Op::Neq if value.is_null() => target.is_not_null(),
-            Op::Eq => target.eq(one(value)?),
-            Op::Neq => target.ne(one(value)?),
-            Op::Gt => match whole_day_end(value) {
-                Some(next_day) => target.gte(next_day),
-                None => target.gt(one(value)?),
-            },
-            Op::Gte => target.gte(one(value)?),
-            Op::Lt => target.lt(one(value)?),
-            Op::Lte => match whole_day_end(value) {
-                Some(next_day) => target.lt(next_day),
-                None => target.lte(one(value)?),
-            },
-            Op::In => match Self::list(value, kind, name)? {
-                values if values.is_empty() => constant(false),
-                values => target.is_in(values),
-            },
-            Op::NotIn => match Self::list(value, kind, name)? {
-                values if values.is_empty() => constant(true),
-                values => target.is_not_in(values),
-            },
-            Op::InOrNull => {
-                let concrete: Vec<Value> = match value {
-                    Value::Array(items) => items.iter().filter(|v| !v.is_null()).cloned().collect(),
-                    Value::Null => Vec::new(),
-                    scalar => vec![scalar.clone()],
-                };
-                if concrete.is_empty() {
-                    target.is_null()
-                } else {
-                    let values = Self::list(&Value::Array(concrete), kind, name)?;
-                    target.clone().is_in(values).or(target.is_null())
-                }
-            }
-            Op::Like | Op::Ilike | Op::NotLike | Op::NotIlike => {
-                let pattern = match value {
-                    Value::String(s) => s.clone(),
-                    Value::Number(_) | Value::Bool(_) => value.to_string(),
-                    _ => {
-                        return Err(QueryError::Invalid(format!(
-                            "Operator '{}' on column '{name}' needs a text pattern",
-                            filter.operator
-                        )));
-                    }
-                };
-                let target = if kind == Kind::Text {
-                    target
-                } else {
-                    target.cast_as("text")
-                };
-                let pattern = Expr::val(pattern);
-                match filter.operator {
-                    Op::Like => target.binary(BinOper::Like, pattern),
-                    Op::NotLike => target.binary(BinOper::NotLike, pattern),
-                    Op::Ilike => target.binary(BinOper::Custom("ILIKE"), pattern),
-                    _ => target.binary(BinOper::Custom("NOT ILIKE"), pattern),
-                }
-            }
-            Op::Between => {
-                let (low, high) = match value {
-                    Value::Array(items) if items.len() == 2 => (&items[0], &items[1]),
-                    Value::Array(items) => {
-                        return Err(QueryError::Invalid(format!(
-                            "BETWEEN filter on column '{name}' requires exactly 2 values, got {} values",
-                            items.len()
-                        )));
-                    }
-                    other => {
-                        return Err(QueryError::Invalid(format!(
-                            "BETWEEN filter on column '{name}' requires exactly 2 values, got {}",
-                            json_type(other)
-                        )));
-                    }
-                };
-                match whole_day_end(high) {
-                    Some(next_day) => target.clone().gte(one(low)?).and(target.lt(next_day)),
-                    None => target.between(one(low)?, one(high)?),
-                }
-            }
-            Op::IsNull => target.is_null(),
-            Op::IsNotNull => target.is_not_null(),
-            Op::InSubquery => {
-                return Err(QueryError::Unsupported(
-                    "The in_subquery operator is not supported; row-level restrictions belong \
-                     in a row filter"
-                        .to_owned(),
-                ));
-            }
-            Op::DateRelative | Op::NotDateRelative | Op::DateWindow => {
-                self.relative_date(filter, target, kind)?
-            }
-        })
-    }
-
-    fn relative_date(
-        &self,
-        filter: &FilterDefinition,
-        target: Expr,
-        kind: Kind,
-    ) -> Result<Expr, QueryError> {
-        let name = &filter.column;
-        if !(kind.is_temporal() || kind == Kind::Json) {
-            return Err(QueryError::Invalid(format!(
-                "Operator '{}' needs a date or timestamp column, and '{name}' is not one",
-                filter.operator
-            )));
-        }
-        let today = self.options.today;
-        let (start, end) = if filter.operator == FilterOperator::DateWindow {
-            let Value::Object(window) = &filter.value else {
-                return Err(QueryError::Invalid(format!(
-                    "date_window filter on column '{name}' needs an object value such as \
-                     {{\"period\": \"quarterly\", \"value\": 0}}"
-                )));
-            };
-            let period = match window.get("period") {
-                None | Some(Value::Null) => WindowPeriod::Quarterly,
-                Some(Value::String(p)) if p == "quarterly" => WindowPeriod::Quarterly,
-                Some(Value::String(p)) if p == "yearly" => WindowPeriod::Yearly,
-                Some(other) => {
-                    let shown = other
-                        .as_str()
-                        .map_or_else(|| other.to_string(), str::to_owned);
-                    return Err(QueryError::Invalid(format!(
-                        "Unknown date_window period: '{shown}'. Expected 'quarterly' or 'yearly'."
-                    )));
-                }
-            };
-            let offset = whole_number(window.get("value").unwrap_or(&Value::Null))
-                .ok_or_else(|| {
-                    QueryError::Invalid(format!(
-                        "date_window filter on column '{name}' needs a whole number `value` \
-                         (the offset in periods)"
-                    ))
-                })?
-                .clamp(-10_000, 10_000);
-            fiscal_window(period, offset, self.options.fiscal_year_start_month, today)
-        } else {
-            let days = whole_number(&filter.value).ok_or_else(|| {
-                QueryError::Invalid(format!(
-                    "{} filter on column '{name}' needs a whole number of days",
-                    filter.operator
-                ))
-            })?;
-            relative_range(days.clamp(-1_000_000, 1_000_000), today)
-        };
-        let negated = filter.operator == FilterOperator::NotDateRelative;
-        Ok(if kind.has_time() {
-            let start = Expr::val(SqlValue::ChronoDateTime(Some(
-                start.and_time(chrono::NaiveTime::MIN),
-            )));
-            let end = Expr::val(SqlValue::ChronoDateTime(Some(next_midnight(end))));
-            if negated {
-                target.clone().lt(start).or(target.gte(end))
-            } else {
-                target.clone().gte(start).and(target.lt(end))
-            }
-        } else {
-            let (start, end) = (Expr::val(start), Expr::val(end));
-            if negated {
-                target.clone().lt(start).or(target.gt(end))
-            } else {
-                target.between(start, end)
-            }
-        })
-    }
-}
-
-/// A whole number from JSON (an integer, a whole float or a numeric string; null is 0).
-fn whole_number(value: &Value) -> Option<i64> {
-    match value {
-        Value::Null => Some(0),
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+        let Term { expr, kind, .. } = self.term(&filter.table_id, &filter.column)?;
+        filter_condition(filter, expr, kind, self.options)
     }
 }
