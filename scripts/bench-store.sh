@@ -6,11 +6,11 @@
 #   list      GET /dashboards               50 dashboards (LIST_WIDGETS widgets each)
 #   layout    PUT /dashboards/{id}/layout   moves the 12 widgets
 #
-# For each: `http-load` (benches/http-load) against the demo in release mode; then the exact
-# statements the store sends for that request (benches/store-sql/*.sql: BEGIN, the tenant setup
+# For each: `http-load` (tools/http-load) against the demo in release mode; then the exact
+# statements the store sends for that request (tools/store-sql/*.sql: BEGIN, the tenant setup
 # statement, the statements, then ROLLBACK for a read or COMMIT for a write; prepared, as sqlx
 # sends them) on the database alone, twice: with `pgbench`, and with `sql-load`
-# (benches/sql-load), which replays them through sqlx and the pool of PostgresStore::connect,
+# (tools/sql-load), which replays them through sqlx and the pool of PostgresStore::connect,
 # the way the store does. All with the same number of connections for the same time. Prints
 # requests/s, p50 and p99 of each and the ratios HTTP / database-only.
 #
@@ -220,25 +220,25 @@ for op in $OPS; do
     case $op in
         get)
             HTTP[get.$round]=$(http_run get GET "/dashboards/$DASHBOARD" "$TENANT")
-            DBONLY[get.$round]=$(pgbench_run get benches/store-sql/get_dashboard.sql \
+            DBONLY[get.$round]=$(pgbench_run get tools/store-sql/get_dashboard.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD")
-            SQLX[get.$round]=$(sqlx_run get benches/store-sql/get_dashboard.sql \
+            SQLX[get.$round]=$(sqlx_run get tools/store-sql/get_dashboard.sql \
                 "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD")
             ;;
         list)
             HTTP[list.$round]=$(http_run list GET /dashboards "$LIST_TENANT")
-            DBONLY[list.$round]=$(pgbench_run list benches/store-sql/list_dashboards.sql \
+            DBONLY[list.$round]=$(pgbench_run list tools/store-sql/list_dashboards.sql \
                 "tenant=$LIST_TENANT" "admin=false" "user=$USER_ID")
-            SQLX[list.$round]=$(sqlx_run list benches/store-sql/list_dashboards.sql \
+            SQLX[list.$round]=$(sqlx_run list tools/store-sql/list_dashboards.sql \
                 "tenant:text=$LIST_TENANT" "admin:bool=false" "user:text=$USER_ID")
             ;;
         layout)
             HTTP[layout.$round]=$(http_run layout PUT "/dashboards/$DASHBOARD/layout" "$TENANT" \
                 "$WORK/layout.json")
-            DBONLY[layout.$round]=$(pgbench_run layout benches/store-sql/put_layout.sql \
+            DBONLY[layout.$round]=$(pgbench_run layout tools/store-sql/put_layout.sql \
                 "tenant=$TENANT" "dashboard=$DASHBOARD" "ids=$ids_array" \
                 "positions=$positions_array")
-            SQLX[layout.$round]=$(sqlx_run layout benches/store-sql/put_layout.sql \
+            SQLX[layout.$round]=$(sqlx_run layout tools/store-sql/put_layout.sql \
                 "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD" "ids:uuid[]=$ids_list" \
                 "positions:jsonb[]=$positions_json")
             ;;

@@ -69,18 +69,18 @@ mod transform;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
 pub use engine::{
-    Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus, MetricTrendRequest, PinnedDashboards,
-    TimeSeriesRequest,
+    Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
+    MetricTrendRequest, PinnedDashboards, TimeSeriesRequest,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardJson,
     DashboardLayout, DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue,
-    Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard,
-    QueryDefinition, ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp,
-    UnpinRequest, Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition,
-    WidgetSave, WidgetType, WidgetUpdate,
+    Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, QueryDefinition,
+    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest,
+    Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
+    WidgetType, WidgetUpdate,
 };
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{

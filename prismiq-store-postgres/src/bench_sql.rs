@@ -1,4 +1,4 @@
-//! The pgbench scripts of `scripts/bench-store.sh` (`benches/store-sql/*.sql`) replay, for the
+//! The pgbench scripts of `scripts/bench-store.sh` (`tools/store-sql/*.sql`) replay, for the
 //! database-only side of the benchmark, exactly the statements the store sends for three HTTP
 //! operations. They are made from the store's own constants, and this test fails when they
 //! fall out of step; `PRISMIQ_BLESS=1 cargo test -p prismiq-store-postgres bench_sql` rewrites
@@ -116,12 +116,12 @@ fn scripts() -> Vec<(&'static str, String)> {
 
 #[test]
 fn bench_scripts_replay_the_store_statements() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/store-sql");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/store-sql");
     let bless = std::env::var_os("PRISMIQ_BLESS").is_some();
     for (name, expected) in scripts() {
         let path = dir.join(name);
         if bless {
-            std::fs::create_dir_all(&dir).expect("create benches/store-sql");
+            std::fs::create_dir_all(&dir).expect("create tools/store-sql");
             std::fs::write(&path, &expected).expect("write a bench script");
             continue;
         }

@@ -82,9 +82,11 @@
 //!
 //! # Features
 //!
-//! | Feature | Enables |
-//! |---|---|
-//! | `test-utils` | `testing`: a fresh, migrated database per test, from `DATABASE_URL` |
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `test-utils` | no | `testing`: a fresh, migrated database per test, from `DATABASE_URL` (implies `prismiq-core/test-utils`) |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(test)]
 mod bench_sql;
@@ -99,6 +101,7 @@ mod source;
 mod sql;
 mod store;
 #[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
 
 pub use error::PgStoreError;

@@ -1,25 +1,34 @@
-//! The demo's sample dashboard: a "Sales overview" of the sample dataset for tenant `demo`.
+//! The sample dashboard: a public "Sales overview" of the [sample dataset](crate::dataset) for
+//! tenant `demo`, owned by user `demo`.
 
-use prismiq_axum::prismiq_core::{DashboardCreate, Engine, EngineError, SimpleAuthContext};
+use prismiq_core::{DashboardCreate, Engine, EngineError, SimpleAuthContext};
 use serde_json::json;
 
 /// The tenant the sample dashboard belongs to.
-pub(crate) const TENANT: &str = "demo";
+pub const TENANT: &str = "demo";
 
-/// Creates the sample dashboard unless it exists.
-pub(crate) async fn ensure(engine: &Engine) -> Result<(), Box<dyn std::error::Error>> {
-    let owner = SimpleAuthContext::new(TENANT).with_user("demo");
+/// The user who owns the sample dashboard.
+pub const OWNER: &str = "demo";
+
+/// Creates the sample dashboard unless the tenant has a dashboard of that name already.
+pub async fn ensure(engine: &Engine) -> Result<(), Box<dyn std::error::Error>> {
+    let owner = SimpleAuthContext::new(TENANT).with_user(OWNER);
     match engine.create_dashboard(&owner, definition()?).await {
         Ok(dashboard) => {
             tracing::info!(id = %dashboard.id, "created the sample dashboard for tenant `{TENANT}`");
             Ok(())
         }
-        Err(EngineError::Conflict(_)) => Ok(()),
+        Err(EngineError::Conflict { .. }) => Ok(()),
         Err(err) => Err(err.into()),
     }
 }
 
-fn definition() -> Result<DashboardCreate, serde_json::Error> {
+/// The dashboard: its filters, and widgets whose queries read the sample dataset.
+///
+/// # Errors
+///
+/// Never in practice: the definition is a constant that deserializes.
+pub fn definition() -> Result<DashboardCreate, serde_json::Error> {
     let orders = json!({"id": "o", "name": "orders"});
     let customers = json!({"id": "c", "name": "customers"});
     let join = json!({"from_table_id": "o", "from_column": "customer_id", "to_table_id": "c", "to_column": "id", "join_type": "INNER"});

@@ -1,11 +1,11 @@
 //! The sample dataset (`customers`, `products`, `orders`, `order_items`, `events`): a
 //! deterministic e-commerce schema with known answers, loaded into the demo's database and
-//! into the test databases.
+//! into the test databases. The known answers are in the header of `dataset.sql`.
 
 use prismiq_store_postgres::sqlx::{self, PgPool};
 
 /// The dataset's SQL script. It is written for psql; [`load`] runs it without psql.
-pub const SCRIPT: &str = include_str!("../seed/demo-seed.sql");
+pub const SCRIPT: &str = include_str!("../dataset.sql");
 
 /// The date the dataset's orders and events end at.
 pub const ANCHOR_DATE: &str = "2026-05-31";

@@ -9,6 +9,29 @@ pub mod sample;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+/// The Rust examples of the guides in `docs/`, compiled as doctests.
+#[cfg(doctest)]
+pub mod guides {
+    /// `docs/embedding.md`.
+    #[doc = include_str!("../../docs/embedding.md")]
+    pub struct Embedding;
+    /// `docs/configuration.md`.
+    #[doc = include_str!("../../docs/configuration.md")]
+    pub struct Configuration;
+    /// `docs/security.md`.
+    #[doc = include_str!("../../docs/security.md")]
+    pub struct Security;
+    /// `docs/http-api.md`.
+    #[doc = include_str!("../../docs/http-api.md")]
+    pub struct HttpApi;
+    /// `docs/testing.md`.
+    #[doc = include_str!("../../docs/testing.md")]
+    pub struct Testing;
+    /// `docs/benchmarks.md`.
+    #[doc = include_str!("../../docs/benchmarks.md")]
+    pub struct Benchmarks;
+}
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequestParts};

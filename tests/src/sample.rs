@@ -1,12 +1,10 @@
-//! A database holding the sample dataset, created once per test binary and shared by its
-//! tests (each test opens its own pool: pools belong to one runtime).
+//! A database holding the sample dataset ([`prismiq_sample::dataset`]), created once per test
+//! binary and shared by its tests (each test opens its own pool: pools belong to one runtime).
 
+use prismiq_sample::dataset;
 use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
-
-#[path = "../../examples/demo/src/seed.rs"]
-pub mod seed;
 
 static DATABASE: OnceCell<PgConnectOptions> = OnceCell::const_new();
 
@@ -22,7 +20,7 @@ pub async fn options() -> PgConnectOptions {
                 .connect_with(options.clone())
                 .await
                 .expect("connect to the sample database");
-            seed::load(&pool).await.expect("load the sample dataset");
+            dataset::load(&pool).await.expect("load the sample dataset");
             pool.close().await;
             options
         })

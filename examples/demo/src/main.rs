@@ -27,12 +27,8 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use prismiq_axum::prismiq_core::{AuthContext, Engine, MemoryStore};
 use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
+use prismiq_sample::{dashboard, dataset};
 use prismiq_store_postgres::{PgDataSource, PostgresStore};
-
-mod sample_dashboard;
-// Shared with the test crate, which uses all of it.
-#[allow(unreachable_pub, dead_code)]
-mod seed;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -144,14 +140,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await
                 .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
             let pool = store.pool().clone();
-            if !seed::is_loaded(&pool).await? {
+            if !dataset::is_loaded(&pool).await? {
                 tracing::info!("loading the sample dataset into schema `public`");
-                seed::load(&pool).await?;
+                dataset::load(&pool).await?;
             }
             tracing::info!("storing dashboards in PostgreSQL (schema `prismiq`)");
-            let source = PgDataSource::new(pool).with_exposed_tables(seed::TABLES);
+            let source = PgDataSource::new(pool).with_exposed_tables(dataset::TABLES);
             let engine = Engine::new(store).with_data_source(Arc::new(source));
-            sample_dashboard::ensure(&engine).await?;
+            dashboard::ensure(&engine).await?;
             engine
         }
         _ => {

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::source::QueryResult;
 use crate::source::BoxError;
+use crate::source::QueryResult;
 
 #[cfg(feature = "memory-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory-cache")))]

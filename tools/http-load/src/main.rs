@@ -28,12 +28,9 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
+use load_tally::Tally;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-
-#[path = "../../tally.rs"]
-mod tally;
-use tally::Tally;
 
 const USAGE: &str = "\
 usage: http-load [OPTIONS] URL

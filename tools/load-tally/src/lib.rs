@@ -1,33 +1,33 @@
 //! What the load tools measure, and the one line they print: shared by `http-load` and
-//! `sql-load` (included with `#[path]`), so that both report alike.
+//! `sql-load`, so that both report alike.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// What one task, or a whole run, measured.
 #[derive(Debug, Default)]
-pub(crate) struct Tally {
+pub struct Tally {
     /// Latencies of the counted operations, in microseconds.
-    pub(crate) latencies: Vec<u64>,
-    pub(crate) errors: u64,
-    pub(crate) first_error: Option<String>,
+    latencies: Vec<u64>,
+    errors: u64,
+    first_error: Option<String>,
 }
 
 impl Tally {
     /// Counts an operation that took `micros` microseconds.
-    pub(crate) fn record(&mut self, micros: u128) {
+    pub fn record(&mut self, micros: u128) {
         self.latencies
             .push(u64::try_from(micros).unwrap_or(u64::MAX));
     }
 
     /// Counts an error, keeping the first message.
-    pub(crate) fn error(&mut self, message: String) {
+    pub fn error(&mut self, message: String) {
         self.errors += 1;
         self.first_error.get_or_insert(message);
     }
 
     /// Adds another task's tally to this one.
-    pub(crate) fn merge(&mut self, other: Self) {
+    pub fn merge(&mut self, other: Self) {
         self.latencies.extend(other.latencies);
         self.errors += other.errors;
         if self.first_error.is_none() {
@@ -38,7 +38,7 @@ impl Tally {
     /// Prints `requests=N errors=N seconds=S rps=R mean_ms=M p50_ms=P p99_ms=Q` for a
     /// measurement of `duration`; fails (naming `tool`) on any error or when no `operation`
     /// completed.
-    pub(crate) fn report(mut self, tool: &str, operation: &str, duration: Duration) -> ExitCode {
+    pub fn report(mut self, tool: &str, operation: &str, duration: Duration) -> ExitCode {
         self.latencies.sort_unstable();
         let seconds = duration.as_secs_f64();
         let requests = self.latencies.len();

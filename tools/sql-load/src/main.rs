@@ -1,7 +1,7 @@
 //! `sql-load`: the database-only side of `scripts/bench-store.sh` as the store itself talks to
 //! PostgreSQL, through sqlx and the pool of `PostgresStore::connect`.
 //!
-//! It replays a pgbench script of `benches/store-sql` (one statement per line, `:name`
+//! It replays a pgbench script of `tools/store-sql` (one statement per line, `:name`
 //! variables) on `-c` tasks for `-d` seconds and prints one line, like `http-load`:
 //!
 //! ```text
@@ -15,7 +15,7 @@
 //! (comma-separated) and `jsonb[]` (a JSON array).
 //!
 //! ```text
-//! sql-load -c 8 -d 10 -f benches/store-sql/get_dashboard.sql \
+//! sql-load -c 8 -d 10 -f tools/store-sql/get_dashboard.sql \
 //!     -D tenant:text=acme -D dashboard:uuid=0191… postgres://…/db
 //! ```
 
@@ -24,16 +24,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use load_tally::Tally;
 use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgArguments, PgPool};
 use prismiq_store_postgres::sqlx::query::Query;
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Postgres};
 use tokio::time::Instant;
 use uuid::Uuid;
-
-#[path = "../../tally.rs"]
-mod tally;
-use tally::Tally;
 
 const USAGE: &str = "\
 usage: sql-load [OPTIONS] -f SCRIPT DATABASE_URL
