@@ -9,7 +9,7 @@
 //! ```
 //! use prismiq_core::{
 //!     DashboardCreate, Engine, MemoryStore, SimpleAuthContext, WidgetCreate, WidgetPosition,
-//!     WidgetType, WidgetConfig,
+//!     WidgetType,
 //! };
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -18,13 +18,8 @@
 //! let alice = SimpleAuthContext::new("acme").with_user("alice");
 //!
 //! let mut create = DashboardCreate::named("Revenue");
-//! create.widgets.push(WidgetCreate {
-//!     widget_type: WidgetType::Text,
-//!     title: "Notes".into(),
-//!     query: None,
-//!     position: WidgetPosition::new(0, 0, 6, 2).unwrap(),
-//!     config: WidgetConfig::default(),
-//! });
+//! let position = WidgetPosition::new(0, 0, 6, 2).unwrap();
+//! create.widgets.push(WidgetCreate::new(WidgetType::Text, "Notes", position));
 //! let dashboard = engine.create_dashboard(&alice, create).await?;
 //! assert_eq!(dashboard.widgets.len(), 1);
 //!

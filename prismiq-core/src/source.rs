@@ -23,6 +23,7 @@ pub struct CompiledQuery {
 
 /// Under which settings a statement runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExecutionContext {
     /// The PostgreSQL schema the statement reads (set as the `search_path`).
     pub schema: String,
@@ -32,6 +33,23 @@ pub struct ExecutionContext {
     pub timeout: Duration,
     /// At most this many rows are returned; when more exist, the result is `truncated`.
     pub max_rows: usize,
+}
+
+impl ExecutionContext {
+    /// Read `schema` as tenant `tenant_id`, for at most `timeout`, returning at most `max_rows`.
+    pub fn new(
+        schema: impl Into<String>,
+        tenant_id: impl Into<String>,
+        timeout: Duration,
+        max_rows: usize,
+    ) -> Self {
+        Self {
+            schema: schema.into(),
+            tenant_id: tenant_id.into(),
+            timeout,
+            max_rows,
+        }
+    }
 }
 
 /// The rows a query returned, in the shape the client renders.

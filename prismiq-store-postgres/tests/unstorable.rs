@@ -30,13 +30,14 @@ async fn text_with_nul_is_rejected_not_a_server_error() {
         ..WidgetConfig::default()
     };
     let mut create = DashboardCreate::named("With widget");
-    create.widgets.push(WidgetCreate {
-        widget_type: WidgetType::Text,
-        title: "Notes".to_owned(),
-        query: None,
-        position: WidgetPosition::new(0, 0, 4, 2).unwrap(),
-        config,
-    });
+    create.widgets.push(
+        WidgetCreate::new(
+            WidgetType::Text,
+            "Notes",
+            WidgetPosition::new(0, 0, 4, 2).unwrap(),
+        )
+        .with_config(config),
+    );
     let err = engine.create_dashboard(&alice, create).await.unwrap_err();
     assert!(
         matches!(err, EngineError::Store(StoreError::Rejected(_))),

@@ -10,12 +10,7 @@ use sea_query::{Value as SqlValue, Values};
 use serde_json::{Value, json};
 
 fn context(max_rows: usize) -> ExecutionContext {
-    ExecutionContext {
-        schema: "public".to_owned(),
-        tenant_id: "tenant-a".to_owned(),
-        timeout: Duration::from_secs(5),
-        max_rows,
-    }
+    ExecutionContext::new("public", "tenant-a", Duration::from_secs(5), max_rows)
 }
 
 fn query(sql: &str, values: Vec<SqlValue>) -> CompiledQuery {

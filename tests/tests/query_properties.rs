@@ -29,12 +29,7 @@ fn random_valid_queries_compile_and_postgres_accepts_them() {
     let source = runtime.block_on(async { PgDataSource::new(sample::pool().await) });
     // The real introspection, not a hand-written copy.
     let schema = runtime.block_on(source.introspect("public")).unwrap();
-    let context = ExecutionContext {
-        schema: "public".to_owned(),
-        tenant_id: "t".to_owned(),
-        timeout: std::time::Duration::from_secs(10),
-        max_rows: 1000,
-    };
+    let context = ExecutionContext::new("public", "t", std::time::Duration::from_secs(10), 1000);
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         ..Config::default()

@@ -19,6 +19,7 @@ type Result<T, E = EngineError> = std::result::Result<T, E>;
 /// Body of `POST /query/execute-sql` (and of `/query/validate-sql`, which reads `sql` only).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ExecuteSqlRequest {
     /// One read-only query.
     pub sql: String,
@@ -31,6 +32,18 @@ pub struct ExecuteSqlRequest {
     /// The values chosen for them.
     #[serde(default)]
     pub filter_values: Option<Vec<FilterValue>>,
+}
+
+impl ExecuteSqlRequest {
+    /// Run `sql` with no parameters or dashboard filters.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Self {
+            sql: sql.into(),
+            params: None,
+            dashboard_filters: None,
+            filter_values: None,
+        }
+    }
 }
 
 impl Engine {

@@ -29,6 +29,7 @@ type Result<T, E = EngineError> = std::result::Result<T, E>;
 /// Body of `POST /query/execute/timeseries`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct TimeSeriesRequest {
     /// The query to bucket.
     pub query: QueryDefinition,
@@ -41,6 +42,18 @@ pub struct TimeSeriesRequest {
     pub fill_missing: bool,
 }
 
+impl TimeSeriesRequest {
+    /// Bucket `query` by `interval` over `date_column`, filling empty buckets.
+    pub fn new(query: QueryDefinition, interval: TimeUnit, date_column: impl Into<String>) -> Self {
+        Self {
+            query,
+            interval,
+            date_column: date_column.into(),
+            fill_missing: true,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -48,6 +61,7 @@ fn yes() -> bool {
 /// Body of `POST /metrics/trend`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct MetricTrendRequest {
     /// The query computing the metric.
     pub query: QueryDefinition,
@@ -63,8 +77,31 @@ pub struct MetricTrendRequest {
     pub date_column: String,
 }
 
+impl MetricTrendRequest {
+    /// The metric `value_column` of `query` from `current_start` to `current_end` (by
+    /// `date_column`), against the `comparison` period.
+    pub fn new(
+        query: QueryDefinition,
+        comparison: ComparisonPeriod,
+        current_start: NaiveDate,
+        current_end: NaiveDate,
+        value_column: impl Into<String>,
+        date_column: impl Into<String>,
+    ) -> Self {
+        Self {
+            query,
+            comparison,
+            current_start,
+            current_end,
+            value_column: value_column.into(),
+            date_column: date_column.into(),
+        }
+    }
+}
+
 /// A query's result and where it came from.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Executed {
     /// The result.
     pub result: QueryResult,

@@ -168,6 +168,7 @@ impl DashboardJson {
 /// Body of `POST /dashboards`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DashboardCreate {
     /// Name, unique within the tenant.
     pub name: String,
@@ -231,6 +232,7 @@ fn null_as_default<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D
 /// created, unlisted ones deleted, all in one transaction.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct DashboardUpdate {
     /// New name.
     #[serde(default)]

@@ -28,6 +28,7 @@ pub struct PinnedDashboard {
 /// Body of `POST /pins`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct PinRequest {
     /// The dashboard to pin.
     #[serde(deserialize_with = "non_empty")]
@@ -40,9 +41,21 @@ pub struct PinRequest {
     pub position: Option<u32>,
 }
 
+impl PinRequest {
+    /// Pin `dashboard_id` in `context`, at the end of the list.
+    pub fn new(dashboard_id: impl Into<String>, context: impl Into<String>) -> Self {
+        Self {
+            dashboard_id: dashboard_id.into(),
+            context: context.into(),
+            position: None,
+        }
+    }
+}
+
 /// Body of `DELETE /pins`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct UnpinRequest {
     /// The pinned dashboard.
     #[serde(deserialize_with = "non_empty")]
@@ -52,9 +65,20 @@ pub struct UnpinRequest {
     pub context: String,
 }
 
+impl UnpinRequest {
+    /// Unpin `dashboard_id` from `context`.
+    pub fn new(dashboard_id: impl Into<String>, context: impl Into<String>) -> Self {
+        Self {
+            dashboard_id: dashboard_id.into(),
+            context: context.into(),
+        }
+    }
+}
+
 /// Body of `PUT /pins/order`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct ReorderPinsRequest {
     /// The context to reorder.
     #[serde(deserialize_with = "context")]
@@ -63,6 +87,16 @@ pub struct ReorderPinsRequest {
     /// their old order, unknown ids are ignored.
     #[serde(deserialize_with = "non_empty_list")]
     pub dashboard_ids: Vec<String>,
+}
+
+impl ReorderPinsRequest {
+    /// Put `dashboard_ids` first in `context`, in that order.
+    pub fn new(context: impl Into<String>, dashboard_ids: Vec<String>) -> Self {
+        Self {
+            context: context.into(),
+            dashboard_ids,
+        }
+    }
 }
 
 fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {

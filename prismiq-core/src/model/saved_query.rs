@@ -38,6 +38,7 @@ pub struct SavedQuery {
 /// Body of `POST /saved-queries`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct SavedQueryCreate {
     /// Name, unique within the tenant.
     pub name: String,
@@ -51,9 +52,22 @@ pub struct SavedQueryCreate {
     pub is_shared: bool,
 }
 
+impl SavedQueryCreate {
+    /// A private saved query `name` of `query`, without description.
+    pub fn new(name: impl Into<String>, query: QueryDefinition) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            query,
+            is_shared: false,
+        }
+    }
+}
+
 /// Body of `PATCH /saved-queries/{id}`: absent fields are unchanged, `null` clears `description`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct SavedQueryUpdate {
     /// New name.
     #[serde(default)]

@@ -112,6 +112,7 @@ pub struct Widget {
 /// Body of `POST /dashboards/{id}/widgets`, and each initial widget of a new dashboard.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct WidgetCreate {
     /// Visualisation kind.
     #[serde(rename = "type")]
@@ -128,9 +129,39 @@ pub struct WidgetCreate {
     pub config: WidgetConfig,
 }
 
+impl WidgetCreate {
+    /// A widget of `widget_type` titled `title` at `position`, without query, default config.
+    pub fn new(
+        widget_type: WidgetType,
+        title: impl Into<String>,
+        position: WidgetPosition,
+    ) -> Self {
+        Self {
+            widget_type,
+            title: title.into(),
+            query: None,
+            position,
+            config: WidgetConfig::default(),
+        }
+    }
+
+    /// The same widget reading `query`.
+    pub fn with_query(mut self, query: QueryDefinition) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// The same widget with `config`.
+    pub fn with_config(mut self, config: WidgetConfig) -> Self {
+        self.config = config;
+        self
+    }
+}
+
 /// Body of `PATCH /dashboards/{id}/widgets/{wid}`: absent fields are unchanged.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
 pub struct WidgetUpdate {
     /// New visualisation kind.
     #[serde(default, rename = "type")]
