@@ -156,6 +156,12 @@ pub enum Violation {
         /// What is empty.
         what: &'static str,
     },
+    /// A name, description or title holds U+0000, which PostgreSQL cannot store.
+    #[error("{what} must not contain the NUL character (\\u0000)")]
+    NulCharacter {
+        /// The field.
+        what: &'static str,
+    },
     /// A widget id appears twice in a whole-dashboard save.
     #[error("Widget id '{0}' appears more than once in `widgets`")]
     DuplicateWidgetId(String),

@@ -1,10 +1,11 @@
 //! Values PostgreSQL cannot hold (text with U+0000, in `text` or `jsonb` columns) are the
-//! caller's to fix: `StoreError::Rejected`, a 422 from the engine, and nothing is written.
+//! caller's to fix: the engine refuses them in names and titles, the store maps the rest to
+//! `StoreError::Rejected`, a 422 either way, and nothing is written.
 
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     DashboardCreate, DashboardStore, Engine, EngineError, Scope, SimpleAuthContext, StoreError,
-    WidgetConfig, WidgetCreate, WidgetPosition, WidgetType,
+    Violation, WidgetConfig, WidgetCreate, WidgetPosition, WidgetType,
 };
 use prismiq_store_postgres::testing::fresh_database;
 
@@ -15,10 +16,25 @@ async fn text_with_nul_is_rejected_not_a_server_error() {
     let engine = Engine::new(store.clone());
     let alice = SimpleAuthContext::new("acme").with_user("alice");
 
+    // Names, descriptions and titles are checked by the engine itself.
     let err = engine
         .create_dashboard(&alice, DashboardCreate::named("a\u{0}b"))
         .await
         .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Invalid(Violation::NulCharacter { .. })),
+        "{err:?}"
+    );
+
+    // Anything else the store refuses, as the client's mistake.
+    let mut create = DashboardCreate::named("With a filter");
+    create.filters.push(
+        serde_json::from_value(serde_json::json!({
+            "id": "f", "type": "select", "label": "Region \u{0}", "field": "region"
+        }))
+        .unwrap(),
+    );
+    let err = engine.create_dashboard(&alice, create).await.unwrap_err();
     assert!(
         matches!(err, EngineError::Store(StoreError::Rejected(_))),
         "{err:?}"

@@ -57,18 +57,18 @@ impl Limits {
         }
     }
 
-    /// A dashboard or saved-query name: not blank, at most `max_name_length` characters.
+    /// A dashboard or saved-query name: not blank, no NUL, at most `max_name_length` characters.
     pub(super) fn check_name(&self, what: &'static str, name: &str) -> Result<()> {
         if name.trim().is_empty() {
             return Err(EngineError::Invalid(Violation::Empty { what }));
         }
-        check_length(what, name, self.name_length, Limit::NameLength)
+        check_text(what, name, self.name_length, Limit::NameLength)
     }
 
-    /// A description: at most `max_description_length` characters.
+    /// A description: no NUL, at most `max_description_length` characters.
     pub(super) fn check_description(&self, description: Option<&str>) -> Result<()> {
         description.map_or(Ok(()), |d| {
-            check_length(
+            check_text(
                 "Description",
                 d,
                 self.description_length,
@@ -123,7 +123,7 @@ impl Limits {
         layout: &DashboardLayout,
         widget: &WidgetContent,
     ) -> Result<()> {
-        check_length(
+        check_text(
             "Widget title",
             &widget.title,
             self.title_length,
@@ -154,7 +154,11 @@ pub(super) fn check_positions<'a>(
     Ok(())
 }
 
-fn check_length(what: &str, value: &str, max: usize, limit: Limit) -> Result<()> {
+/// A text field: no NUL character (PostgreSQL cannot store it), at most `max` characters.
+fn check_text(what: &'static str, value: &str, max: usize, limit: Limit) -> Result<()> {
+    if value.contains('\0') {
+        return Err(EngineError::Invalid(Violation::NulCharacter { what }));
+    }
     let length = value.chars().count();
     if length > max {
         return Err(EngineError::LimitExceeded {
@@ -219,7 +223,7 @@ mod tests {
     fn names_and_descriptions() {
         let limits = small();
         type Case<'a> = (&'a str, Option<&'a str>, Result<(), (&'a str, &'a str)>);
-        let cases: [Case<'_>; 7] = [
+        let cases: [Case<'_>; 8] = [
             ("Sales", None, Ok(())),
             ("Sälës", Some("ééééé"), Ok(())),
             ("", None, Err(("invalid", "Name must not be empty"))),
@@ -233,6 +237,14 @@ mod tests {
                 )),
             ),
             ("Sales", Some("123456"), Ok(())),
+            (
+                "a\0b",
+                None,
+                Err((
+                    "invalid",
+                    "Name must not contain the NUL character (\\u0000)",
+                )),
+            ),
             (
                 "Sales",
                 Some("1234567"),

@@ -186,5 +186,9 @@ mod tests {
             );
         }
         assert!(engine.list_pins(&alice, &"x".repeat(100)).await.is_ok());
+        assert!(matches!(
+            engine.list_pins(&alice, "a\0b").await,
+            Err(EngineError::Invalid(Violation::PinContext(_)))
+        ));
     }
 }

@@ -107,8 +107,17 @@ fn non_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     Ok(value)
 }
 
-/// Checks a pin context: 1 to [`MAX_CONTEXT_LEN`] characters.
+/// Checks a pin context: no NUL character, 1 to [`MAX_CONTEXT_LEN`] characters.
 pub(crate) fn check_context(context: &str) -> Result<(), String> {
+    if context.contains('\0') {
+        return Err("String must not contain the NUL character (\\u0000)".to_owned());
+    }
+    check_context_length(context)
+}
+
+/// 1 to [`MAX_CONTEXT_LEN`] characters. (Bodies are checked for NUL characters as a whole,
+/// where the location of the one found is known.)
+fn check_context_length(context: &str) -> Result<(), String> {
     match context.chars().count() {
         0 => Err("String should have at least 1 character".to_owned()),
         n if n > MAX_CONTEXT_LEN => Err(format!(
@@ -120,7 +129,7 @@ pub(crate) fn check_context(context: &str) -> Result<(), String> {
 
 fn context<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let value = String::deserialize(deserializer)?;
-    check_context(&value).map_err(D::Error::custom)?;
+    check_context_length(&value).map_err(D::Error::custom)?;
     Ok(value)
 }
 
