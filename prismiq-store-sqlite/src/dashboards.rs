@@ -1,0 +1,517 @@
+//! [`DashboardStore`] for [`SqliteStore`].
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use prismiq_core::permissions::Viewer;
+use prismiq_core::{
+    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardStore, NewDashboard, Scope,
+    StoreError, StoreResult, Timestamp, Widget, WidgetContent, WidgetId, WidgetPosition,
+};
+use sqlx::SqliteConnection;
+
+use crate::SqliteStore;
+use crate::error::db;
+use crate::rows::{
+    dashboard_columns, fetch_dashboards, parse_time, time_text, to_json, viewer_binds,
+    widget_columns,
+};
+
+/// [`Viewer::can_view_dashboard`] over `dashboards d`, with `?1` the tenant, `?2` the viewer's
+/// kind (`admin`, `user`, `anonymous`) and `?3` the user id (null unless a user): admins see
+/// everything; others public dashboards, and users also their own and those listing them.
+macro_rules! visible {
+    () => {
+        "d.tenant_id = ?1 and (?2 = 'admin' or d.is_public = 1 or (?3 is not null and \
+         (d.owner_id = ?3 or exists (select 1 from json_each(d.allowed_viewers) v \
+         where v.value = ?3))))"
+    };
+}
+
+const LIST_DASHBOARDS: &str = concat!(
+    "select ",
+    dashboard_columns!(),
+    " from dashboards d where ",
+    visible!(),
+    " order by d.updated_at desc, d.id desc"
+);
+
+const LIST_WIDGETS: &str = concat!(
+    "select ",
+    widget_columns!(),
+    " from widgets w join dashboards d on d.tenant_id = w.tenant_id and d.id = w.dashboard_id \
+     where ",
+    visible!()
+);
+
+const GET_DASHBOARD: &str = concat!(
+    "select ",
+    dashboard_columns!(),
+    " from dashboards d where d.tenant_id = ?1 and d.id = ?2"
+);
+
+const GET_WIDGETS: &str = concat!(
+    "select ",
+    widget_columns!(),
+    " from widgets w where w.tenant_id = ?1 and w.dashboard_id = ?2"
+);
+
+const INSERT_DASHBOARD: &str = "insert into dashboards (tenant_id, id, name, description, layout, \
+     filters, owner_id, is_public, allowed_viewers, created_at, updated_at) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+
+const COUNT_OWNED: &str = "select count(*) from dashboards where tenant_id = ?1 and owner_id is ?2";
+
+const UPDATE_DASHBOARD: &str = "update dashboards set name = ?3, description = ?4, layout = ?5, \
+     filters = ?6, is_public = ?7, allowed_viewers = ?8, updated_at = ?9 \
+     where tenant_id = ?1 and id = ?2";
+
+const TOUCH_DASHBOARD: &str =
+    "update dashboards set updated_at = ?3 where tenant_id = ?1 and id = ?2";
+
+const DASHBOARD_EXISTS: &str =
+    "select exists (select 1 from dashboards where tenant_id = ?1 and id = ?2)";
+
+const DELETE_DASHBOARD: &str = "delete from dashboards where tenant_id = ?1 and id = ?2";
+
+/// Closes the gaps the pins of a deleted dashboard left: each pin's position becomes its rank
+/// in its list. The ranks are computed before any row changes.
+const RENUMBER_PINS: &str = "update pins set position = ranked.rank \
+     from (select id, row_number() over (partition by user_id, context order by position) - 1 \
+     as rank from pins where tenant_id = ?1) as ranked \
+     where pins.tenant_id = ?1 and pins.id = ranked.id and pins.position <> ranked.rank";
+
+const INSERT_WIDGET: &str = "insert into widgets (tenant_id, id, dashboard_id, widget_type, title, \
+     query, position, config, created_at, updated_at) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+
+const UPDATE_WIDGET: &str = "update widgets set widget_type = ?4, title = ?5, query = ?6, \
+     position = ?7, config = ?8, updated_at = ?9 \
+     where tenant_id = ?1 and dashboard_id = ?2 and id = ?3 returning created_at";
+
+const WIDGET_EXISTS: &str = "select exists (select 1 from widgets where id = ?1)";
+
+const COUNT_WIDGETS: &str =
+    "select count(*) from widgets where tenant_id = ?1 and dashboard_id = ?2";
+
+const DELETE_WIDGET: &str =
+    "delete from widgets where tenant_id = ?1 and dashboard_id = ?2 and id = ?3";
+
+const MOVE_WIDGET: &str = "update widgets set position = ?4, updated_at = ?5 \
+     where tenant_id = ?1 and dashboard_id = ?2 and id = ?3";
+
+/// One dashboard of the tenant with its widgets, read on `conn`.
+pub(crate) async fn load_dashboard(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    id: DashboardId,
+) -> StoreResult<Option<Dashboard>> {
+    let id = id.to_string();
+    let binds = [Some(scope.tenant_id()), Some(id.as_str())];
+    Ok(fetch_dashboards(conn, GET_DASHBOARD, GET_WIDGETS, &binds)
+        .await?
+        .pop())
+}
+
+async fn dashboard_exists(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    id: DashboardId,
+) -> StoreResult<bool> {
+    sqlx::query_scalar(DASHBOARD_EXISTS)
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}
+
+async fn touch(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    id: DashboardId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(TOUCH_DASHBOARD)
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .bind(time_text(now))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_widget(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    dashboard_id: DashboardId,
+    widget_id: WidgetId,
+    content: &WidgetContent,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(INSERT_WIDGET)
+        .bind(scope.tenant_id())
+        .bind(widget_id.to_string())
+        .bind(dashboard_id.to_string())
+        .bind(to_json(&content.widget_type)?)
+        .bind(&content.title)
+        .bind(content.query.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&content.position)?)
+        .bind(to_json(&content.config)?)
+        .bind(time_text(now))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Replaces a widget's content; `None` if the dashboard has no such widget, else when it was
+/// created.
+async fn update_widget_content(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    dashboard_id: DashboardId,
+    widget_id: WidgetId,
+    content: &WidgetContent,
+    now: Timestamp,
+) -> StoreResult<Option<String>> {
+    sqlx::query_scalar(UPDATE_WIDGET)
+        .bind(scope.tenant_id())
+        .bind(dashboard_id.to_string())
+        .bind(widget_id.to_string())
+        .bind(to_json(&content.widget_type)?)
+        .bind(&content.title)
+        .bind(content.query.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&content.position)?)
+        .bind(to_json(&content.config)?)
+        .bind(time_text(now))
+        .fetch_optional(conn)
+        .await
+        .map_err(db)
+}
+
+/// Fails with [`Conflict::WidgetId`] if an id appears twice in `widgets`.
+fn distinct_widget_ids(widgets: &[(WidgetId, WidgetContent)]) -> StoreResult<()> {
+    let mut seen = HashSet::new();
+    if widgets.iter().all(|(id, _)| seen.insert(*id)) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(Conflict::WidgetId))
+    }
+}
+
+fn new_widget(
+    id: WidgetId,
+    content: WidgetContent,
+    created_at: Timestamp,
+    now: Timestamp,
+) -> Widget {
+    Widget {
+        id,
+        widget_type: content.widget_type,
+        title: content.title,
+        query: content.query,
+        position: content.position,
+        config: content.config,
+        created_at,
+        updated_at: now,
+    }
+}
+
+#[async_trait]
+impl DashboardStore for SqliteStore {
+    async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
+        let (kind, user) = viewer_binds(viewer);
+        let mut tx = self.begin_read().await.map_err(db)?;
+        let binds = [Some(scope.tenant_id()), Some(kind), user];
+        let list = fetch_dashboards(&mut tx, LIST_DASHBOARDS, LIST_WIDGETS, &binds).await?;
+        tx.rollback().await.map_err(db)?;
+        Ok(list)
+    }
+
+    async fn get_dashboard(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<Dashboard>> {
+        let mut tx = self.begin_read().await.map_err(db)?;
+        let dashboard = load_dashboard(&mut tx, scope, id).await?;
+        tx.rollback().await.map_err(db)?;
+        Ok(dashboard)
+    }
+
+    async fn create_dashboard(
+        &self,
+        scope: &Scope,
+        new: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Dashboard> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await.map_err(db)?;
+        sqlx::query(INSERT_DASHBOARD)
+            .bind(scope.tenant_id())
+            .bind(new.id.to_string())
+            .bind(&new.name)
+            .bind(&new.description)
+            .bind(to_json(&new.layout)?)
+            .bind(to_json(&new.filters)?)
+            .bind(&new.owner_id)
+            .bind(new.is_public)
+            .bind(to_json(&new.allowed_viewers)?)
+            .bind(time_text(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Counted after the insert (which includes it), under the write lock: a taken name
+        // is a conflict before it is a limit, as in `MemoryStore`.
+        if let Some(max) = max_per_owner {
+            let owned: i64 = sqlx::query_scalar(COUNT_OWNED)
+                .bind(scope.tenant_id())
+                .bind(&new.owner_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if owned > i64::from(max) {
+                return Err(StoreError::LimitReached);
+            }
+        }
+        distinct_widget_ids(&new.widgets)?;
+        for (widget_id, content) in &new.widgets {
+            insert_widget(&mut tx, scope, new.id, *widget_id, content, now).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        let mut dashboard = Dashboard {
+            id: new.id,
+            name: new.name,
+            description: new.description,
+            layout: new.layout,
+            widgets: new
+                .widgets
+                .into_iter()
+                .map(|(id, content)| new_widget(id, content, now, now))
+                .collect(),
+            filters: new.filters,
+            owner_id: new.owner_id,
+            created_at: now,
+            updated_at: now,
+            is_public: new.is_public,
+            allowed_viewers: new.allowed_viewers,
+        };
+        dashboard.sort_widgets();
+        Ok(dashboard)
+    }
+
+    async fn update_dashboard(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        changes: DashboardChanges,
+    ) -> StoreResult<Dashboard> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let mut dashboard = load_dashboard(&mut tx, scope, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(name) = changes.name {
+            dashboard.name = name;
+        }
+        changes.description.apply(&mut dashboard.description);
+        if let Some(layout) = changes.layout {
+            dashboard.layout = layout;
+        }
+        if let Some(filters) = changes.filters {
+            dashboard.filters = filters;
+        }
+        if let Some(is_public) = changes.is_public {
+            dashboard.is_public = is_public;
+        }
+        if let Some(viewers) = changes.allowed_viewers {
+            dashboard.allowed_viewers = viewers;
+        }
+        sqlx::query(UPDATE_DASHBOARD)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .bind(&dashboard.name)
+            .bind(&dashboard.description)
+            .bind(to_json(&dashboard.layout)?)
+            .bind(to_json(&dashboard.filters)?)
+            .bind(dashboard.is_public)
+            .bind(to_json(&dashboard.allowed_viewers)?)
+            .bind(time_text(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(widgets) = changes.widgets {
+            distinct_widget_ids(&widgets)?;
+            let listed: HashSet<WidgetId> = widgets.iter().map(|(id, _)| *id).collect();
+            for old in &dashboard.widgets {
+                if !listed.contains(&old.id) {
+                    sqlx::query(DELETE_WIDGET)
+                        .bind(scope.tenant_id())
+                        .bind(id.to_string())
+                        .bind(old.id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+            }
+            // Ids already on the dashboard keep their row; others are inserted, and one that
+            // another dashboard uses breaks the widgets' primary key: a conflict.
+            for (widget_id, content) in &widgets {
+                let updated =
+                    update_widget_content(&mut tx, scope, id, *widget_id, content, now).await?;
+                if updated.is_none() {
+                    insert_widget(&mut tx, scope, id, *widget_id, content, now).await?;
+                }
+            }
+        }
+        let dashboard = load_dashboard(&mut tx, scope, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(db)?;
+        Ok(dashboard)
+    }
+
+    async fn delete_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<()> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        // Widgets and pins go with it (`on delete cascade`).
+        let deleted = sqlx::query(DELETE_DASHBOARD)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(RENUMBER_PINS)
+            .bind(scope.tenant_id())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn add_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        content: WidgetContent,
+        max_widgets: Option<u32>,
+    ) -> StoreResult<Widget> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let taken: bool = sqlx::query_scalar(WIDGET_EXISTS)
+            .bind(widget_id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        if taken {
+            return Err(StoreError::Conflict(Conflict::WidgetId));
+        }
+        if !dashboard_exists(&mut tx, scope, dashboard_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(max) = max_widgets {
+            let count: i64 = sqlx::query_scalar(COUNT_WIDGETS)
+                .bind(scope.tenant_id())
+                .bind(dashboard_id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            if count >= i64::from(max) {
+                return Err(StoreError::LimitReached);
+            }
+        }
+        insert_widget(&mut tx, scope, dashboard_id, widget_id, &content, now).await?;
+        touch(&mut tx, scope, dashboard_id, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(new_widget(widget_id, content, now, now))
+    }
+
+    async fn update_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        content: WidgetContent,
+    ) -> StoreResult<Widget> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let created_at =
+            update_widget_content(&mut tx, scope, dashboard_id, widget_id, &content, now)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        touch(&mut tx, scope, dashboard_id, now).await?;
+        tx.commit().await.map_err(db)?;
+        let created_at = parse_time(&created_at)?;
+        Ok(new_widget(widget_id, content, created_at, now))
+    }
+
+    async fn delete_widget(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let deleted = sqlx::query(DELETE_WIDGET)
+            .bind(scope.tenant_id())
+            .bind(dashboard_id.to_string())
+            .bind(widget_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        touch(&mut tx, scope, dashboard_id, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn update_layout(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        positions: &[(WidgetId, WidgetPosition)],
+    ) -> StoreResult<Dashboard> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await.map_err(db)?;
+        if !dashboard_exists(&mut tx, scope, dashboard_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        for (widget_id, position) in positions {
+            sqlx::query(MOVE_WIDGET)
+                .bind(scope.tenant_id())
+                .bind(dashboard_id.to_string())
+                .bind(widget_id.to_string())
+                .bind(to_json(position)?)
+                .bind(time_text(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        touch(&mut tx, scope, dashboard_id, now).await?;
+        let dashboard = load_dashboard(&mut tx, scope, dashboard_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(db)?;
+        Ok(dashboard)
+    }
+
+    fn health_check_name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1")
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! SQLite storage for Prismiq: [`SqliteStore`] implements the store traits of `prismiq-core`
+//! (dashboards and widgets, saved queries, pins, schema configs) with sqlx, and passes the same
+//! conformance suite as the in-memory and PostgreSQL stores.
+//!
+//! SQLite is compiled into the crate (sqlx's `sqlite-bundled`), so a host needs no system
+//! library: a single file, or memory, holds prismiq's tables.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use prismiq_core::Engine;
+//! use prismiq_store_sqlite::SqliteStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Creates the file if it does not exist; WAL journal, foreign keys on, 5 s busy timeout.
+//! let store = SqliteStore::connect("sqlite://prismiq.db").await?;
+//! store.migrate().await?; // creates or updates prismiq's tables
+//! let engine = Engine::new(store);
+//! # let _ = engine;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A host with a pool of its own passes it to [`SqliteStore::new`] (its connections need
+//! `foreign_keys = ON`, sqlx's default; [`SqliteStore::options`] gives the settings `connect`
+//! uses). [`SqliteStore::in_memory`] opens a private, migrated in-memory database for tests
+//! and demos.
+//!
+//! # Tables and migrations
+//!
+//! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the
+//! repository): tables `dashboards`, `widgets`, `saved_queries`, `pins` and `schema_configs`,
+//! recorded in `_prismiq_migrations`, so they never mix with the host's own
+//! `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six fractional
+//! digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps every
+//! [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers,
+//! widget queries, positions and configs, saved queries, schema configs) are text holding the
+//! serde form of the `prismiq-core` types.
+//!
+//! # Guarantees
+//!
+//! - **Tenants apart**: every table carries `tenant_id` and every statement filters by it
+//!   (SQLite has no row-level security, so this is the only line of defence, and the
+//!   conformance suite's isolation case checks it).
+//! - **One transaction per operation**: a read sees one snapshot; a write takes SQLite's write
+//!   lock when it begins (`BEGIN IMMEDIATE`), so the per-owner dashboard limit and the
+//!   per-dashboard widget limit are counted and enforced atomically with the insert.
+//! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard (widget
+//!   ids kept), deleting a dashboard (its widgets and pins go by `on delete cascade`) and
+//!   reordering pins are each one transaction.
+//! - **Compact pin positions**: every list is `0..n-1`, also after a dashboard that was
+//!   pinned is deleted.
+//! - **The view rule in SQL**: listings implement exactly
+//!   [`Viewer::can_view_dashboard`](prismiq_core::permissions::Viewer::can_view_dashboard)
+//!   (viewers are a JSON array read with `json_each`) and
+//!   [`Viewer::can_read_saved_query`](prismiq_core::permissions::Viewer::can_read_saved_query).
+//! - **Errors**: a broken uniqueness rule is a
+//!   [`StoreError::Conflict`](prismiq_core::StoreError::Conflict); a database that is busy
+//!   past the timeout, locked, or cannot be read or written is
+//!   [`StoreError::Unavailable`](prismiq_core::StoreError::Unavailable); anything else is
+//!   [`StoreError::Backend`](prismiq_core::StoreError::Backend) with the [`SqliteStoreError`]
+//!   as its source.
+//!
+//! # Features
+//!
+//! | Feature | Default | Enables |
+//! |---|---|---|
+//! | `test-utils` | no | `testing`: a fresh, migrated in-memory store per test (implies `prismiq-core/test-utils`) |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod dashboards;
+mod error;
+mod pins;
+mod rows;
+mod saved_queries;
+mod schema_configs;
+mod store;
+#[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
+pub mod testing;
+
+pub use error::SqliteStoreError;
+pub use sqlx;
+pub use store::{DEFAULT_BUSY_TIMEOUT, MIGRATOR, SqliteStore};
