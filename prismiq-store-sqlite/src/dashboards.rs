@@ -313,22 +313,7 @@ impl DashboardStore for SqliteStore {
         let mut dashboard = load_dashboard(&mut tx, scope, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if let Some(name) = changes.name {
-            dashboard.name = name;
-        }
-        changes.description.apply(&mut dashboard.description);
-        if let Some(layout) = changes.layout {
-            dashboard.layout = layout;
-        }
-        if let Some(filters) = changes.filters {
-            dashboard.filters = filters;
-        }
-        if let Some(is_public) = changes.is_public {
-            dashboard.is_public = is_public;
-        }
-        if let Some(viewers) = changes.allowed_viewers {
-            dashboard.allowed_viewers = viewers;
-        }
+        let widgets = changes.apply_to(&mut dashboard);
         sqlx::query(UPDATE_DASHBOARD)
             .bind(scope.tenant_id())
             .bind(id.to_string())
@@ -342,7 +327,7 @@ impl DashboardStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        if let Some(widgets) = changes.widgets {
+        if let Some(widgets) = widgets {
             distinct_widget_ids(&widgets)?;
             let listed: HashSet<WidgetId> = widgets.iter().map(|(id, _)| *id).collect();
             for old in &dashboard.widgets {

@@ -127,6 +127,30 @@ pub struct DashboardChanges {
     pub widgets: Option<Vec<(WidgetId, WidgetContent)>>,
 }
 
+impl DashboardChanges {
+    /// Applies the dashboard's own fields (name, description, layout, filters, sharing) to
+    /// `dashboard`, and gives back the new widget list, if any, for the store to save.
+    pub fn apply_to(self, dashboard: &mut Dashboard) -> Option<Vec<(WidgetId, WidgetContent)>> {
+        if let Some(name) = self.name {
+            dashboard.name = name;
+        }
+        self.description.apply(&mut dashboard.description);
+        if let Some(layout) = self.layout {
+            dashboard.layout = layout;
+        }
+        if let Some(filters) = self.filters {
+            dashboard.filters = filters;
+        }
+        if let Some(is_public) = self.is_public {
+            dashboard.is_public = is_public;
+        }
+        if let Some(viewers) = self.allowed_viewers {
+            dashboard.allowed_viewers = viewers;
+        }
+        self.widgets
+    }
+}
+
 /// A saved query to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSavedQuery {

@@ -177,23 +177,7 @@ impl DashboardStore for MemoryStore {
             .get_mut(scope.tenant_id())
             .and_then(|t| t.dashboards.get_mut(&id))
             .ok_or(StoreError::NotFound)?;
-        if let Some(name) = changes.name {
-            dashboard.name = name;
-        }
-        changes.description.apply(&mut dashboard.description);
-        if let Some(layout) = changes.layout {
-            dashboard.layout = layout;
-        }
-        if let Some(filters) = changes.filters {
-            dashboard.filters = filters;
-        }
-        if let Some(is_public) = changes.is_public {
-            dashboard.is_public = is_public;
-        }
-        if let Some(viewers) = changes.allowed_viewers {
-            dashboard.allowed_viewers = viewers;
-        }
-        if let Some(widgets) = changes.widgets {
+        if let Some(widgets) = changes.apply_to(dashboard) {
             let mut old: HashMap<WidgetId, Widget> =
                 dashboard.widgets.drain(..).map(|w| (w.id, w)).collect();
             for (widget_id, content) in widgets {
