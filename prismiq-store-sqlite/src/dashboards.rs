@@ -201,24 +201,6 @@ fn distinct_widget_ids(widgets: &[(WidgetId, WidgetContent)]) -> StoreResult<()>
     }
 }
 
-fn new_widget(
-    id: WidgetId,
-    content: WidgetContent,
-    created_at: Timestamp,
-    now: Timestamp,
-) -> Widget {
-    Widget {
-        id,
-        widget_type: content.widget_type,
-        title: content.title,
-        query: content.query,
-        position: content.position,
-        config: content.config,
-        created_at,
-        updated_at: now,
-    }
-}
-
 #[async_trait]
 impl DashboardStore for SqliteStore {
     async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
@@ -281,25 +263,7 @@ impl DashboardStore for SqliteStore {
             insert_widget(&mut tx, scope, new.id, *widget_id, content, now).await?;
         }
         tx.commit().await.map_err(db)?;
-        let mut dashboard = Dashboard {
-            id: new.id,
-            name: new.name,
-            description: new.description,
-            layout: new.layout,
-            widgets: new
-                .widgets
-                .into_iter()
-                .map(|(id, content)| new_widget(id, content, now, now))
-                .collect(),
-            filters: new.filters,
-            owner_id: new.owner_id,
-            created_at: now,
-            updated_at: now,
-            is_public: new.is_public,
-            allowed_viewers: new.allowed_viewers,
-        };
-        dashboard.sort_widgets();
-        Ok(dashboard)
+        Ok(new.into_dashboard(now))
     }
 
     async fn update_dashboard(
@@ -414,7 +378,7 @@ impl DashboardStore for SqliteStore {
         insert_widget(&mut tx, scope, dashboard_id, widget_id, &content, now).await?;
         touch(&mut tx, scope, dashboard_id, now).await?;
         tx.commit().await.map_err(db)?;
-        Ok(new_widget(widget_id, content, now, now))
+        Ok(content.into_widget(widget_id, now, now))
     }
 
     async fn update_widget(
@@ -433,7 +397,7 @@ impl DashboardStore for SqliteStore {
         touch(&mut tx, scope, dashboard_id, now).await?;
         tx.commit().await.map_err(db)?;
         let created_at = parse_time(&created_at)?;
-        Ok(new_widget(widget_id, content, created_at, now))
+        Ok(content.into_widget(widget_id, created_at, now))
     }
 
     async fn delete_widget(

@@ -233,6 +233,20 @@ impl WidgetContent {
             config: widget.config.clone(),
         }
     }
+
+    /// The widget `id` with this content, created at `created_at` and changed at `updated_at`.
+    pub fn into_widget(self, id: WidgetId, created_at: Timestamp, updated_at: Timestamp) -> Widget {
+        Widget {
+            id,
+            widget_type: self.widget_type,
+            title: self.title,
+            query: self.query,
+            position: self.position,
+            config: self.config,
+            created_at,
+            updated_at,
+        }
+    }
 }
 
 impl From<WidgetCreate> for WidgetContent {

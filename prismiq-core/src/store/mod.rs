@@ -22,7 +22,7 @@ use crate::auth::Scope;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 use crate::model::{
     Dashboard, DashboardFilter, DashboardJson, DashboardLayout, Patch, PinnedDashboard,
-    QueryDefinition, SavedQuery, Widget, WidgetContent, WidgetPosition,
+    QueryDefinition, SavedQuery, Timestamp, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
 use crate::schema::SchemaConfig;
@@ -104,6 +104,31 @@ pub struct NewDashboard {
     pub allowed_viewers: Vec<String>,
     /// Initial widgets, each with its id.
     pub widgets: Vec<(WidgetId, WidgetContent)>,
+}
+
+impl NewDashboard {
+    /// The dashboard as created at `now`, its widgets in display order.
+    pub fn into_dashboard(self, now: Timestamp) -> Dashboard {
+        let mut dashboard = Dashboard {
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            layout: self.layout,
+            widgets: self
+                .widgets
+                .into_iter()
+                .map(|(id, content)| content.into_widget(id, now, now))
+                .collect(),
+            filters: self.filters,
+            owner_id: self.owner_id,
+            created_at: now,
+            updated_at: now,
+            is_public: self.is_public,
+            allowed_viewers: self.allowed_viewers,
+        };
+        dashboard.sort_widgets();
+        dashboard
+    }
 }
 
 /// Changes to a dashboard. `None` / [`Patch::Absent`] fields are unchanged.

@@ -22,19 +22,6 @@ impl State {
     }
 }
 
-fn new_widget(id: WidgetId, content: WidgetContent, now: Timestamp) -> Widget {
-    Widget {
-        id,
-        widget_type: content.widget_type,
-        title: content.title,
-        query: content.query,
-        position: content.position,
-        config: content.config,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 fn set_content(widget: &mut Widget, content: WidgetContent, now: Timestamp) {
     widget.widget_type = content.widget_type;
     widget.title = content.title;
@@ -111,24 +98,7 @@ impl DashboardStore for MemoryStore {
             }
         }
         let now = Timestamp::now();
-        let mut dashboard = Dashboard {
-            id: new.id,
-            name: new.name,
-            description: new.description,
-            layout: new.layout,
-            widgets: new
-                .widgets
-                .into_iter()
-                .map(|(id, content)| new_widget(id, content, now))
-                .collect(),
-            filters: new.filters,
-            owner_id: new.owner_id,
-            created_at: now,
-            updated_at: now,
-            is_public: new.is_public,
-            allowed_viewers: new.allowed_viewers,
-        };
-        dashboard.sort_widgets();
+        let dashboard = new.into_dashboard(now);
         for widget in &dashboard.widgets {
             state.widget_dashboards.insert(widget.id, dashboard.id);
         }
@@ -188,7 +158,7 @@ impl DashboardStore for MemoryStore {
                     }
                     None => {
                         widget_dashboards.insert(widget_id, id);
-                        new_widget(widget_id, content, now)
+                        content.into_widget(widget_id, now, now)
                     }
                 };
                 dashboard.widgets.push(widget);
@@ -240,7 +210,7 @@ impl DashboardStore for MemoryStore {
             return Err(StoreError::LimitReached);
         }
         let now = Timestamp::now();
-        let widget = new_widget(widget_id, content, now);
+        let widget = content.into_widget(widget_id, now, now);
         dashboard.widgets.push(widget.clone());
         dashboard.sort_widgets();
         dashboard.updated_at = now;
