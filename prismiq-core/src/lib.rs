@@ -45,6 +45,7 @@
 mod auth;
 pub mod cache;
 pub mod custom_sql;
+mod dialect;
 mod engine;
 mod error;
 mod ids;
@@ -63,6 +64,7 @@ pub mod testing;
 mod transform;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
+pub use dialect::Dialect;
 pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
     MetricTrendRequest, PinnedDashboards, TimeSeriesRequest,

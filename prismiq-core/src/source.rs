@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Dialect;
 use crate::schema::DatabaseSchema;
 
 /// A boxed error from a backend: a store, a data source or a result cache.
@@ -128,4 +129,10 @@ pub trait DataSource: Debug + Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), SourceError>;
+
+    /// The SQL dialect the source speaks: structured queries are compiled to it and custom SQL
+    /// is parsed and checked by its rules.
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
 }

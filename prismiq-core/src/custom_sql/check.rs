@@ -15,6 +15,7 @@ use super::functions::{
 };
 use super::parse::not_allowed;
 use super::scope::{Scopes, normalize};
+use crate::Dialect;
 
 /// What the walk found.
 #[derive(Debug)]
@@ -59,7 +60,10 @@ fn is_system_column(ident: &Ident) -> bool {
 
 pub(super) fn is_reserved_schema(schema: &str) -> bool {
     let schema = schema.to_ascii_lowercase();
-    schema == "information_schema" || schema == "prismiq" || schema.starts_with("pg_")
+    schema == "information_schema"
+        || schema == "prismiq"
+        || schema == "temp"
+        || schema.starts_with("pg_")
 }
 
 /// Whether a placeholder is a named parameter (`:name`).
@@ -114,7 +118,7 @@ impl Checker<'_> {
         errors.extend(self.schemas.iter().map(|schema| {
             format!(
                 "Query references schema \"{schema}\" but only \"{}\" is allowed",
-                self.policy.schema_name
+                self.policy.qualifier()
             )
         }));
         if !self.denied_tables.is_empty() {
@@ -158,7 +162,7 @@ impl Checker<'_> {
 
     fn check_schema(&mut self, schema: &Ident) {
         let normalized = normalize(schema);
-        if normalized != self.policy.schema_name.as_str() || is_reserved_schema(&normalized) {
+        if normalized != self.policy.qualifier() || is_reserved_schema(&normalized) {
             self.schemas.insert(schema.value.clone());
         }
     }
@@ -195,7 +199,9 @@ impl Checker<'_> {
         match idents.as_slice() {
             [function] => Some(*function),
             [schema, function] => {
-                if !normalize(schema).eq_ignore_ascii_case("pg_catalog") {
+                let catalog = self.policy.dialect == Dialect::Postgres
+                    && normalize(schema).eq_ignore_ascii_case("pg_catalog");
+                if !catalog {
                     self.check_schema(schema);
                 }
                 Some(*function)
@@ -210,7 +216,7 @@ impl Checker<'_> {
     /// Whether a function (its unqualified name) is built-in and allowed, or allowed by the
     /// host.
     fn is_allowed_function(&self, name: &str) -> bool {
-        is_allowed(name) || self.policy.allows_function(name)
+        is_allowed(self.policy.dialect, name) || self.policy.allows_function(name)
     }
 
     fn check_function(&mut self, name: &ObjectName) {
@@ -227,7 +233,7 @@ impl Checker<'_> {
         };
         if !self.is_allowed_function(&function.value) {
             self.denied_functions.insert(function.value.clone());
-        } else if !is_allowed_in_from(&function.value)
+        } else if !is_allowed_in_from(self.policy.dialect, &function.value)
             && !self.policy.allows_function(&function.value)
         {
             self.from_functions.insert(name.to_string());

@@ -28,6 +28,8 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::Dialect;
+
 /// Aggregates: general-purpose, statistical and ordered-set (`WITHIN GROUP`); the
 /// hypothetical-set aggregates share their names with the window functions. They fold rows
 /// the query already reads.
@@ -498,15 +500,179 @@ const CATALOG_LOOKUP_TYPES: &[&str] = &[
     "regtype",
 ];
 
-/// Whether a built-in function (its unqualified name) may be called.
-pub(super) fn is_allowed(name: &str) -> bool {
-    ALLOWED.contains(name.to_ascii_lowercase().as_str())
+/// SQLite's built-ins that compute a value from their arguments: aggregates, window
+/// functions, scalars, mathematics, dates and times, JSON. Deliberately absent: extension
+/// loading (`load_extension`), connection state (`changes`, `total_changes`,
+/// `last_insert_rowid`), build details (`sqlite_version`, `sqlite_source_id`,
+/// `sqlite_compileoption_*`), row locations (`sqlite_offset`), `fts3_tokenizer` (it takes
+/// pointers), and the shell's `readfile`, `writefile` and `edit`.
+const SQLITE: &[&str] = &[
+    // aggregates
+    "avg",
+    "count",
+    "group_concat",
+    "string_agg",
+    "max",
+    "min",
+    "sum",
+    "total",
+    "json_group_array",
+    "json_group_object",
+    "jsonb_group_array",
+    "jsonb_group_object",
+    // window functions
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+    "first_value",
+    "last_value",
+    "nth_value",
+    // scalars
+    "abs",
+    "char",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "format",
+    "glob",
+    "hex",
+    "if",
+    "ifnull",
+    "iif",
+    "instr",
+    "length",
+    "like",
+    "likelihood",
+    "likely",
+    "lower",
+    "ltrim",
+    "nullif",
+    "octet_length",
+    "printf",
+    "quote",
+    "random",
+    "randomblob",
+    "replace",
+    "round",
+    "rtrim",
+    "sign",
+    "soundex",
+    "substr",
+    "substring",
+    "trim",
+    "typeof",
+    "unhex",
+    "unicode",
+    "unlikely",
+    "upper",
+    "zeroblob",
+    // mathematics
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "ceil",
+    "ceiling",
+    "cos",
+    "cosh",
+    "degrees",
+    "exp",
+    "floor",
+    "ln",
+    "log",
+    "log10",
+    "log2",
+    "mod",
+    "pi",
+    "pow",
+    "power",
+    "radians",
+    "sin",
+    "sinh",
+    "sqrt",
+    "tan",
+    "tanh",
+    "trunc",
+    // dates and times
+    "date",
+    "time",
+    "datetime",
+    "julianday",
+    "unixepoch",
+    "strftime",
+    "timediff",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    // JSON
+    "json",
+    "jsonb",
+    "json_array",
+    "jsonb_array",
+    "json_array_length",
+    "json_error_position",
+    "json_extract",
+    "jsonb_extract",
+    "json_insert",
+    "jsonb_insert",
+    "json_object",
+    "jsonb_object",
+    "json_patch",
+    "jsonb_patch",
+    "json_pretty",
+    "json_quote",
+    "json_remove",
+    "jsonb_remove",
+    "json_replace",
+    "jsonb_replace",
+    "json_set",
+    "jsonb_set",
+    "json_type",
+    "json_valid",
+    // table-valued
+    "json_each",
+    "json_tree",
+    "jsonb_each",
+    "jsonb_tree",
+    "generate_series",
+];
+
+/// SQLite's table-valued functions allowed in `FROM` (its `pragma_*` functions are not).
+const SQLITE_SET_RETURNING: &[&str] = &[
+    "json_each",
+    "json_tree",
+    "jsonb_each",
+    "jsonb_tree",
+    "generate_series",
+];
+
+static SQLITE_ALLOWED: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| SQLITE.iter().copied().collect());
+
+/// Whether a built-in function (its unqualified name) is on `dialect`'s allow-list.
+pub(super) fn is_allowed(dialect: Dialect, name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    match dialect {
+        Dialect::Sqlite => SQLITE_ALLOWED.contains(name.as_str()),
+        _ => ALLOWED.contains(name.as_str()),
+    }
 }
 
 /// Whether a built-in function (its unqualified name) may be used as a table in `FROM`.
-pub(super) fn is_allowed_in_from(name: &str) -> bool {
+pub(super) fn is_allowed_in_from(dialect: Dialect, name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    SET_RETURNING.contains(&name.as_str())
+    match dialect {
+        Dialect::Sqlite => SQLITE_SET_RETURNING.contains(&name.as_str()),
+        _ => SET_RETURNING.contains(&name.as_str()),
+    }
 }
 
 /// Whether an unquoted identifier is in fact a call of a function without parentheses.
@@ -545,7 +711,7 @@ mod tests {
             "percentile_cont",
             "jsonb_path_exists",
         ] {
-            assert!(is_allowed(name), "{name}");
+            assert!(is_allowed(Dialect::Postgres, name), "{name}");
         }
     }
 
@@ -570,17 +736,48 @@ mod tests {
             "nextval",
             "my_function",
         ] {
-            assert!(!is_allowed(name), "{name}");
+            assert!(!is_allowed(Dialect::Postgres, name), "{name}");
         }
     }
 
     #[test]
     fn from_functions_are_a_fixed_set() {
-        assert!(is_allowed_in_from("GENERATE_SERIES"));
-        assert!(is_allowed_in_from("jsonb_each"));
-        assert!(!is_allowed_in_from("lower"));
-        assert!(!is_allowed_in_from("pg_ls_dir"));
-        assert!(!is_allowed_in_from("my_function"));
+        assert!(is_allowed_in_from(Dialect::Postgres, "GENERATE_SERIES"));
+        assert!(is_allowed_in_from(Dialect::Postgres, "jsonb_each"));
+        assert!(!is_allowed_in_from(Dialect::Postgres, "lower"));
+        assert!(!is_allowed_in_from(Dialect::Postgres, "pg_ls_dir"));
+        assert!(!is_allowed_in_from(Dialect::Postgres, "my_function"));
+    }
+
+    #[test]
+    fn sqlite_has_a_list_of_its_own() {
+        let mut seen = HashSet::new();
+        for name in SQLITE {
+            assert_eq!(*name, name.to_ascii_lowercase(), "{name}");
+            assert!(seen.insert(*name), "{name} is listed twice");
+        }
+        for name in ["strftime", "JSON_EXTRACT", "group_concat", "iif"] {
+            assert!(is_allowed(Dialect::Sqlite, name), "{name}");
+        }
+        for name in [
+            "load_extension",
+            "readfile",
+            "writefile",
+            "edit",
+            "fts3_tokenizer",
+            "sqlite_version",
+            "sqlite_compileoption_get",
+            "sqlite_offset",
+            "changes",
+            "last_insert_rowid",
+            "pg_sleep",
+            "date_trunc",
+        ] {
+            assert!(!is_allowed(Dialect::Sqlite, name), "{name}");
+        }
+        assert!(is_allowed_in_from(Dialect::Sqlite, "json_each"));
+        assert!(!is_allowed_in_from(Dialect::Sqlite, "pragma_table_info"));
+        assert!(!is_allowed_in_from(Dialect::Sqlite, "unnest"));
     }
 
     #[test]

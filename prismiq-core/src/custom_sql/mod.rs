@@ -91,6 +91,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Dialect;
 use crate::model::{DashboardFilter, FilterValue};
 use crate::row_filter::RowPredicate;
 use crate::source::CompiledQuery;
@@ -126,6 +127,8 @@ pub struct SqlPolicy {
     pub allowed_functions: BTreeSet<String>,
     /// The longest statement, in bytes, that is parsed at all.
     pub max_sql_bytes: usize,
+    /// The dialect the statement is parsed, checked and rendered in.
+    pub dialect: Dialect,
 }
 
 impl SqlPolicy {
@@ -149,7 +152,14 @@ impl SqlPolicy {
             today: chrono::Utc::now().date_naive(),
             allowed_functions: BTreeSet::new(),
             max_sql_bytes: Self::DEFAULT_MAX_SQL_BYTES,
+            dialect: Dialect::Postgres,
         }
+    }
+
+    /// Parses, checks and renders statements in `dialect` (PostgreSQL by default).
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
 
     /// Adds row-level predicates for `table` (to any already given for it).
@@ -198,6 +208,16 @@ impl SqlPolicy {
     pub fn with_max_sql_bytes(mut self, max_sql_bytes: usize) -> Self {
         self.max_sql_bytes = max_sql_bytes;
         self
+    }
+
+    /// The one schema qualifier a statement may write: the caller's schema on PostgreSQL,
+    /// `main` (the caller's own database file) on SQLite.
+    fn qualifier(&self) -> &str {
+        if self.dialect.has_schemas() {
+            &self.schema_name
+        } else {
+            "main"
+        }
     }
 
     /// Whether the host allowed a function (its unqualified name) beyond the built-ins.
@@ -266,7 +286,7 @@ pub fn validate_sql(sql: &str, policy: &SqlPolicy) -> SqlValidation {
             tables: Vec::new(),
         };
     }
-    match parse::parse_query(sql) {
+    match parse::parse_query(sql, policy.dialect) {
         Ok(query) => {
             let report = check::check(&query, policy);
             SqlValidation {
@@ -332,7 +352,8 @@ pub fn prepare(
     check_size(sql, policy.max_sql_bytes)
         .and_then(|()| check_characters(sql))
         .map_err(|error| SqlError::new(vec![error]))?;
-    let mut query = parse::parse_query(sql).map_err(|error| SqlError::new(vec![error]))?;
+    let mut query =
+        parse::parse_query(sql, policy.dialect).map_err(|error| SqlError::new(vec![error]))?;
     let report = check::check(&query, policy);
     if !report.errors.is_empty() {
         return Err(SqlError::new(report.errors));

@@ -1,24 +1,25 @@
 //! From text to one query tree, or the reason there is none.
 
 use sqlparser::ast::{Query, Statement};
-use sqlparser::dialect::PostgreSqlDialect;
+
+use crate::Dialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-/// Parses `sql` as exactly one PostgreSQL query.
+/// Parses `sql` as exactly one query of `dialect`.
 ///
 /// Statements that parse but are not queries are rejected here too, with the statement type.
-pub(super) fn parse_query(sql: &str) -> Result<Box<Query>, String> {
+pub(super) fn parse_query(sql: &str, dialect: Dialect) -> Result<Box<Query>, String> {
     if sql.trim().is_empty() {
         return Err("Empty SQL statement".to_owned());
     }
-    let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
+    let dialect = dialect.parser();
+    let tokens = Tokenizer::new(dialect, sql)
         .tokenize_with_location()
         .map_err(|error| format!("SQL parse error: {error}"))?;
     reject_unicode_escapes(&tokens)?;
 
-    let mut statements = Parser::new(&dialect)
+    let mut statements = Parser::new(dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|error| format!("SQL parse error: {}", parser_message(&error)))?;

@@ -103,7 +103,7 @@ impl Rewriter<'_, '_, '_> {
                 // Qualified with the table, so that a missing column is an error instead of
                 // silently naming a column of an outer query.
                 let column = Expr::CompoundIdentifier(vec![
-                    quoted(&self.policy.schema_name),
+                    quoted(self.policy.qualifier()),
                     quoted(table),
                     quoted(&predicate.column),
                 ]);
@@ -168,7 +168,7 @@ impl VisitorMut for Rewriter<'_, '_, '_> {
             // Validation refuses unexposed tables; nothing to rewrite.
             return ControlFlow::Continue(());
         };
-        let qualified = ObjectName::from(vec![quoted(&self.policy.schema_name), quoted(table)]);
+        let qualified = ObjectName::from(vec![quoted(self.policy.qualifier()), quoted(table)]);
         // References such as `orders.id` keep resolving when the spelling changes.
         let written_alias = TableAlias {
             explicit: true,

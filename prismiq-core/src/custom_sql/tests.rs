@@ -1711,3 +1711,87 @@ fn validation_results_serialize_in_the_wire_shape() {
         })
     );
 }
+
+// ------------------------------------------------------------------------------- SQLite
+
+fn sqlite_policy() -> SqlPolicy {
+    policy().with_dialect(crate::Dialect::Sqlite)
+}
+
+#[test]
+fn sqlite_refuses_what_could_reach_outside_the_callers_file() {
+    let refused = [
+        ("ATTACH DATABASE '/tmp/other.db' AS other", "not allowed"),
+        ("DETACH DATABASE other", ""),
+        ("PRAGMA query_only = OFF", ""),
+        ("PRAGMA query_only = 0", "not allowed"),
+        ("PRAGMA table_info(orders)", ""),
+        ("VACUUM INTO '/tmp/copy.db'", ""),
+        ("SELECT load_extension('/tmp/evil.so')", "load_extension"),
+        ("SELECT readfile('/etc/passwd')", "readfile"),
+        ("SELECT writefile('/tmp/x', 'y')", "writefile"),
+        ("SELECT fts3_tokenizer('simple')", "fts3_tokenizer"),
+        ("SELECT sqlite_version()", "sqlite_version"),
+        ("SELECT * FROM sqlite_master", "Access denied"),
+        ("SELECT * FROM sqlite_schema", "Access denied"),
+        ("SELECT * FROM main.sqlite_master", "Access denied"),
+        ("SELECT * FROM temp.orders", "schema \"temp\""),
+        ("SELECT * FROM other.orders", "schema \"other\""),
+        (
+            "SELECT * FROM pragma_table_info('orders')",
+            "pragma_table_info",
+        ),
+        (
+            "SELECT date_trunc('day', order_date) FROM orders",
+            "date_trunc",
+        ),
+        (
+            "WITH x AS (SELECT 1) INSERT INTO orders (id) SELECT * FROM x",
+            "not allowed",
+        ),
+        ("DELETE FROM orders", "not allowed"),
+        ("SELECT * FROM orders WHERE id = ?", ""),
+        ("SELECT * FROM orders WHERE id = ?1", ""),
+        ("SELECT * FROM orders WHERE id = @id", ""),
+        ("SELECT * FROM orders WHERE id = $id", ""),
+    ];
+    for (sql, expected) in refused {
+        let check = validate_sql(sql, &sqlite_policy());
+        assert!(!check.valid, "{sql} was accepted");
+        assert!(
+            check.errors.iter().any(|e| e.contains(expected)),
+            "{sql}: {:?}",
+            check.errors
+        );
+    }
+}
+
+#[test]
+fn sqlite_statements_are_parsed_and_rewritten_for_sqlite() {
+    let accepted = [
+        "SELECT strftime('%Y-%m', order_date) AS month, total(total_amount) FROM orders GROUP BY 1",
+        "SELECT o.id, j.value FROM orders AS o, json_each('[1,2]') AS j",
+        "SELECT group_concat(status, ',') FROM main.orders",
+        "SELECT iif(total_amount > 10, 'big', 'small') FROM orders",
+    ];
+    for sql in accepted {
+        let check = validate_sql(sql, &sqlite_policy());
+        assert!(check.valid, "{sql}: {:?}", check.errors);
+    }
+    let policy = sqlite_policy().with_row_filter("orders", [RowPredicate::eq("tenant_id", "t1")]);
+    let mut given = Map::new();
+    given.insert("status".into(), json!("paid"));
+    let query = prepare_sql(
+        "SELECT id FROM orders WHERE status = :status",
+        &given,
+        &[],
+        &[],
+        &policy,
+    )
+    .unwrap();
+    assert_eq!(
+        query.sql,
+        r#"SELECT * FROM (SELECT id FROM (SELECT * FROM "main"."orders" WHERE "main"."orders"."tenant_id" = $1) AS orders WHERE status = $2) AS _prismiq LIMIT 101"#
+    );
+    assert_eq!(query.values.0, [text("t1"), text("paid")]);
+}

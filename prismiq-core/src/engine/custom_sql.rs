@@ -64,6 +64,7 @@ impl Engine {
             }
         }
         let policy = SqlPolicy::new(schema_name.clone(), tables)
+            .with_dialect(self.source()?.dialect())
             .with_row_filters(row_filters)
             .with_max_rows(self.analytics.max_rows)
             .with_allowed_functions(self.analytics.allowed_functions.iter().cloned())

@@ -144,6 +144,7 @@ impl Engine {
         let name = self.schema_name_of(auth);
         let schema = self.visible_schema(auth).await?;
         let mut options = CompileOptions::default()
+            .with_dialect(self.source()?.dialect())
             .with_schema_name(name.clone())
             .with_today(today())
             .with_max_rows(self.analytics.max_rows)

@@ -62,7 +62,7 @@ mod suggest;
 pub mod testing;
 mod validate;
 
-pub use compile::{CompileOptions, Compiled, Dialect, compile};
+pub use compile::{CompileOptions, Compiled, compile};
 pub use dates::{DatePreset, WindowPeriod, fiscal_window, relative_range};
 // `QueryDefinition` and the dashboard-filter types are public at the crate root only.
 pub(crate) use definition::QueryDefinition;

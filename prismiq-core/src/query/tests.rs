@@ -1665,3 +1665,91 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
             query
         })
 }
+
+// ------------------------------------------------------------------------------- SQLite
+
+fn sqlite_sql(query: Value) -> (String, Vec<V>) {
+    let options = options()
+        .with_dialect(crate::Dialect::Sqlite)
+        .with_schema_name("tenant_a");
+    compile_with(query, &options).expect("compiles")
+}
+
+#[test]
+fn sqlite_tables_are_not_qualified_and_placeholders_are_positional() {
+    let (sql, values) = sqlite_sql(orders_filter("status", "eq", json!("paid")));
+    assert_eq!(
+        sql,
+        r#"SELECT "orders"."id" FROM "orders" WHERE "orders"."status" = ?"#
+    );
+    assert_eq!(values, [text("paid")]);
+}
+
+#[test]
+fn sqlite_like_is_escaped_and_ilike_folds_ascii() {
+    let where_of = |operator: &str| {
+        let (sql, _) = sqlite_sql(orders_filter("status", operator, json!("p%")));
+        sql.split_once(" WHERE ").unwrap().1.to_owned()
+    };
+    assert_eq!(where_of("like"), r#""orders"."status" LIKE ? ESCAPE '\'"#);
+    assert_eq!(
+        where_of("not_ilike"),
+        r#"lower("orders"."status") NOT LIKE lower(?) ESCAPE '\'"#
+    );
+}
+
+#[test]
+fn sqlite_dates_truncate_with_strftime_and_weeks_start_on_monday() {
+    let (sql, _) = sqlite_sql(json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [
+            {"table_id": "t1", "column": "order_date", "date_trunc": "week"},
+            {"table_id": "t1", "column": "order_date", "date_trunc": "quarter", "alias": "q"},
+            {"table_id": "t1", "column": "id", "aggregation": "count"}
+        ]
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days'), strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months') AS "q", COUNT("orders"."id") FROM "orders" GROUP BY strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days'), strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months')"#
+    );
+}
+
+#[test]
+fn sqlite_sorts_nulls_as_postgres_does_and_offsets_need_a_limit() {
+    let (sql, values) = sqlite_sql(json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [{"table_id": "t1", "column": "id"}],
+        "order_by": [
+            {"table_id": "t1", "column": "status", "direction": "ASC"},
+            {"table_id": "t1", "column": "id", "direction": "DESC"}
+        ],
+        "offset": 5
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT "orders"."id" FROM "orders" ORDER BY "orders"."status" ASC NULLS LAST, "orders"."id" DESC NULLS FIRST LIMIT ? OFFSET ?"#
+    );
+    assert_eq!(
+        values,
+        [
+            V::BigUnsigned(Some(i64::MAX as u64)),
+            V::BigUnsigned(Some(5))
+        ]
+    );
+}
+
+#[test]
+fn sqlite_calculated_fields_use_sqlite_functions() {
+    let (sql, _) = sqlite_sql(json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [{"table_id": "t1", "column": "age"}, {"table_id": "t1", "column": "y"}],
+        "calculated_fields": [
+            {"name": "age", "expression": "datediff([order_date], today(), \"day\")"},
+            {"name": "y", "expression": "year([order_date]) + find(\"a\", [status])"}
+        ]
+    }));
+    assert_eq!(
+        sql,
+        r#"SELECT CAST(julianday(date(date('now'))) - julianday(date("orders"."order_date")) AS INTEGER), (CAST(strftime('%Y', "orders"."order_date") AS INTEGER)) + (instr("orders"."status", 'a')) FROM "orders""#
+    );
+}

@@ -6,15 +6,15 @@ mod predicates;
 use std::collections::HashMap;
 
 use sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType as SqlJoin, Order,
-    PostgresQueryBuilder, Query, SelectStatement, TableName, TableRef,
+    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, JoinType as SqlJoin, Order, Query,
+    SelectStatement, TableName, TableRef,
 };
 use serde_json::Value;
 
 use super::bind::{Kind, bind};
 use super::definition::{
     Aggregation, ColumnSelection, FilterDefinition, FilterOperator, JoinType, QueryDefinition,
-    QueryTable, SortDirection, TimeUnit,
+    QueryTable, SortDirection,
 };
 use super::error::QueryError;
 use super::expr::{self, FieldRef, Lowered};
@@ -23,7 +23,7 @@ use crate::source::CompiledQuery;
 
 use predicates::{constant, filter_condition, list, row_predicate};
 
-pub use options::{CompileOptions, Compiled, Dialect};
+pub use options::{CompileOptions, Compiled};
 
 /// Compiles `def` against `schema` (the tables and columns queries may use).
 ///
@@ -38,9 +38,7 @@ pub fn compile(
     def.check_structure().map_err(QueryError::Invalid)?;
     let mut compiler = Compiler::new(def, schema, options)?;
     let (statement, capped) = compiler.statement()?;
-    let (sql, values) = match options.dialect {
-        Dialect::Postgres => statement.build(PostgresQueryBuilder),
-    };
+    let (sql, values) = options.dialect.build(&statement);
     Ok(Compiled {
         query: CompiledQuery { sql, values },
         capped,
@@ -78,13 +76,6 @@ struct Compiler<'a> {
 
 fn column_ref(table: Bound<'_>, column: &str) -> Expr {
     Expr::col((table.reference.to_owned(), column.to_owned()))
-}
-
-fn date_trunc(unit: TimeUnit, expr: Expr) -> Expr {
-    Func::cust("date_trunc")
-        .arg(Expr::Constant(unit.as_str().into()))
-        .arg(expr)
-        .into()
 }
 
 fn aggregate(aggregation: Aggregation, expr: Expr) -> Expr {
@@ -194,7 +185,8 @@ impl<'a> Compiler<'a> {
             ))
         })?;
         let mut nested: Option<QueryError> = None;
-        let lowered = expr::lower(&node, &mut |reference| {
+        let dialect = self.options.dialect;
+        let lowered = expr::lower(&node, dialect, &mut |reference| {
             self.field_reference(reference).map_err(|err| {
                 let message = err.to_string();
                 nested.get_or_insert(err);
@@ -276,7 +268,7 @@ impl<'a> Compiler<'a> {
         }
         let mut term = self.term(&column.table_id, &column.column)?;
         if let (Some(unit), false) = (column.date_trunc, term.kind == Kind::Json) {
-            term.expr = date_trunc(unit, term.expr);
+            term.expr = self.options.dialect.date_trunc(unit, term.expr);
         }
         if column.aggregation.is_aggregate() {
             term.expr = aggregate(column.aggregation, term.expr);
@@ -291,7 +283,7 @@ impl<'a> Compiler<'a> {
         };
         let bound = self.bound(&ts.table_id)?;
         Self::schema_column(bound, &ts.date_column)?;
-        Ok(Some(date_trunc(
+        Ok(Some(self.options.dialect.date_trunc(
             ts.interval,
             column_ref(bound, &ts.date_column),
         )))
@@ -324,9 +316,19 @@ impl<'a> Compiler<'a> {
 
     fn table_name(&self, table: &str) -> TableName {
         match &self.options.schema_name {
-            Some(schema) => (schema.clone(), table.to_owned()).into(),
-            None => table.to_owned().into(),
+            Some(schema) if self.options.dialect.has_schemas() => {
+                (schema.clone(), table.to_owned()).into()
+            }
+            _ => table.to_owned().into(),
         }
+    }
+
+    /// Sorts by `expr`, with `NULL`s where PostgreSQL puts them in every dialect.
+    fn order_by(&self, select: &mut SelectStatement, expr: Expr, order: Order) {
+        match self.options.dialect.nulls(&order) {
+            Some(nulls) => select.order_by_expr_with_nulls(expr, order, nulls),
+            None => select.order_by_expr(expr, order),
+        };
     }
 
     /// The index of the first join on whose nullable side `table_id` is.
@@ -454,7 +456,7 @@ impl<'a> Compiler<'a> {
         if def.order_by.is_empty()
             && let Some(bucket) = &bucket
         {
-            select.order_by_expr(bucket.clone(), Order::Asc);
+            self.order_by(&mut select, bucket.clone(), Order::Asc);
         }
         for sort in &def.order_by {
             let order = match sort.direction {
@@ -473,7 +475,7 @@ impl<'a> Compiler<'a> {
                     sort.column
                 )));
             }
-            select.order_by_expr(expr.0, order);
+            self.order_by(&mut select, expr.0, order);
         }
 
         // LIMIT and OFFSET (bound as parameters by sea-query)
@@ -481,6 +483,10 @@ impl<'a> Compiler<'a> {
             (Some(limit), Some(max)) if limit <= max as u64 => (Some(limit), false),
             (_, Some(max)) => (Some(max as u64 + 1), true),
             (limit, None) => (limit, false),
+        };
+        let limit = match (limit, def.offset) {
+            (None, Some(_)) => self.options.dialect.unlimited(),
+            (limit, _) => limit,
         };
         if let Some(limit) = limit {
             select.limit(limit);

@@ -4,17 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use crate::Dialect;
 use crate::row_filter::RowPredicate;
 use crate::source::CompiledQuery;
-
-/// The SQL dialect compiled to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL: `"quoted"` identifiers and `$n` placeholders.
-    #[default]
-    Postgres,
-}
 
 /// How a query is compiled: tenant schema, fiscal year, the date "today" is, row cap, row
 /// filters and dialect.

@@ -1,7 +1,7 @@
 //! Conditions in SQL: a filter's operator applied to its operand, and the host's row
 //! predicates.
 
-use sea_query::{BinOper, Expr, ExprTrait, Value as SqlValue};
+use sea_query::{Expr, ExprTrait, Value as SqlValue};
 use serde_json::Value;
 
 use super::options::CompileOptions;
@@ -143,12 +143,11 @@ pub(super) fn filter_condition(
                 target.cast_as("text")
             };
             let pattern = Expr::val(pattern);
-            match filter.operator {
-                Op::Like => target.binary(BinOper::Like, pattern),
-                Op::NotLike => target.binary(BinOper::NotLike, pattern),
-                Op::Ilike => target.binary(BinOper::Custom("ILIKE"), pattern),
-                _ => target.binary(BinOper::Custom("NOT ILIKE"), pattern),
-            }
+            let case_insensitive = matches!(filter.operator, Op::Ilike | Op::NotIlike);
+            let negated = matches!(filter.operator, Op::NotLike | Op::NotIlike);
+            options
+                .dialect
+                .like(target, pattern, case_insensitive, negated)
         }
         Op::Between => {
             let (low, high) = match value {

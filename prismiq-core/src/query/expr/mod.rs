@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::Dialect;
+use crate::dialect::{DatePart, DiffUnit};
 use sea_query::{Expr, ExprTrait, Func};
 
 /// Deeper nesting than this is refused (it would only come from a hostile input).
@@ -338,12 +340,14 @@ fn aggregate(name: &str, arg: Expr) -> Expr {
 /// Lowers `node` to SQL, resolving `[field]` references with `resolve`.
 pub(crate) fn lower(
     node: &Node,
+    dialect: Dialect,
     resolve: &mut dyn FnMut(&str) -> Result<FieldRef, String>,
 ) -> Result<Lowered, String> {
-    Lowerer { resolve }.lower(node)
+    Lowerer { dialect, resolve }.lower(node)
 }
 
 struct Lowerer<'r> {
+    dialect: Dialect,
     resolve: &'r mut dyn FnMut(&str) -> Result<FieldRef, String>,
 }
 
@@ -499,27 +503,39 @@ impl Lowerer<'_> {
             "sum" | "avg" | "count" | "min" | "max" => {
                 aggregate(&function, exprs.pop().expect("one argument"))
             }
-            "find" => Expr::cust_with_exprs("POSITION($1 IN $2)", exprs),
-            "today" => Expr::cust("CURRENT_DATE"),
-            "year" => Expr::cust_with_exprs("EXTRACT(YEAR FROM $1)", exprs),
-            "month" => Expr::cust_with_exprs("EXTRACT(MONTH FROM $1)", exprs),
-            "day" => Expr::cust_with_exprs("EXTRACT(DAY FROM $1)", exprs),
+            "find" => {
+                let haystack = exprs.pop().expect("two arguments");
+                let needle = exprs.pop().expect("two arguments");
+                self.dialect.position(needle, haystack)
+            }
+            "today" => self.dialect.today(),
+            "year" | "month" | "day" => {
+                let part = match function.as_str() {
+                    "year" => DatePart::Year,
+                    "month" => DatePart::Month,
+                    _ => DatePart::Day,
+                };
+                self.dialect
+                    .date_part(part, exprs.pop().expect("one argument"))
+            }
             "date" => {
                 while exprs.len() < 6 {
                     exprs.push(Expr::Constant(0i64.into()));
                 }
-                Func::cust("MAKE_TIMESTAMP")
-                    .args(exprs.into_iter().map(|e| e.cast_as("integer")))
-                    .into()
+                self.dialect.make_timestamp(exprs)
             }
             "concatenate" => {
                 let template = (1..=exprs.len())
                     .map(|i| format!("${i}"))
                     .collect::<Vec<_>>()
                     .join(" || ");
-                Expr::cust_with_exprs(format!("({template})"), exprs)
+                self.dialect.custom(format!("({template})"), exprs)
             }
-            "datediff" => datediff(exprs, args.get(2)),
+            "datediff" => {
+                let end = exprs.pop().expect("two arguments");
+                let start = exprs.pop().expect("two arguments");
+                self.dialect.datediff(diff_unit(args.get(2)), start, end)
+            }
             "coalesce" => Func::coalesce(exprs).into(),
             "abs" => Func::abs(exprs.pop().expect("one argument")).into(),
             "round" => {
@@ -564,32 +580,20 @@ fn number(text: &str) -> Expr {
     }
 }
 
-/// `end − start` in the unit named by the optional string literal (days by default).
-fn datediff(exprs: Vec<Expr>, unit: Option<&Node>) -> Expr {
+/// The unit named by datediff's optional string literal (days by default).
+fn diff_unit(unit: Option<&Node>) -> DiffUnit {
     let unit = match unit {
         Some(Node::Str(unit)) => unit.to_ascii_lowercase(),
-        _ => "day".to_owned(),
+        _ => return DiffUnit::Day,
     };
-    let template = match unit.as_str() {
-        "m" | "month" | "months" => {
-            "CAST(EXTRACT(YEAR FROM AGE(CAST($2 AS date), CAST($1 AS date))) * 12 + \
-             EXTRACT(MONTH FROM AGE(CAST($2 AS date), CAST($1 AS date))) AS integer)"
-        }
-        "y" | "year" | "years" => {
-            "CAST(EXTRACT(YEAR FROM AGE(CAST($2 AS date), CAST($1 AS date))) AS integer)"
-        }
-        "h" | "hour" | "hours" => {
-            "(EXTRACT(EPOCH FROM (CAST($2 AS timestamp) - CAST($1 AS timestamp))) / 3600)"
-        }
-        "mi" | "minute" | "minutes" => {
-            "(EXTRACT(EPOCH FROM (CAST($2 AS timestamp) - CAST($1 AS timestamp))) / 60)"
-        }
-        "s" | "second" | "seconds" => {
-            "EXTRACT(EPOCH FROM (CAST($2 AS timestamp) - CAST($1 AS timestamp)))"
-        }
-        _ => "(CAST($2 AS date) - CAST($1 AS date))",
-    };
-    Expr::cust_with_exprs(template, exprs)
+    match unit.as_str() {
+        "m" | "month" | "months" => DiffUnit::Month,
+        "y" | "year" | "years" => DiffUnit::Year,
+        "h" | "hour" | "hours" => DiffUnit::Hour,
+        "mi" | "minute" | "minutes" => DiffUnit::Minute,
+        "s" | "second" | "seconds" => DiffUnit::Second,
+        _ => DiffUnit::Day,
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ fn field(name: &str) -> Result<FieldRef, String> {
 
 fn sql(text: &str) -> Result<String, String> {
     let node = parse(text)?;
-    let lowered = lower(&node, &mut field)?;
+    let lowered = lower(&node, crate::Dialect::Postgres, &mut field)?;
     let (sql, values) = Query::select()
         .expr(lowered.expr)
         .build(PostgresQueryBuilder);
@@ -100,7 +100,11 @@ fn functions() {
 
 #[test]
 fn aggregation_is_detected() {
-    let agg = |text: &str| lower(&parse(text).unwrap(), &mut field).unwrap().aggregates;
+    let agg = |text: &str| {
+        lower(&parse(text).unwrap(), crate::Dialect::Postgres, &mut field)
+            .unwrap()
+            .aggregates
+    };
     assert!(agg("sum([amount]) / count([total])"));
     assert!(agg("[Count of amount]"));
     assert!(!agg("[amount] * 2"));
