@@ -1,6 +1,7 @@
-//! SQLite storage for Prismiq: [`SqliteStore`] implements the store traits of `prismiq-core`
+//! SQLite for Prismiq: [`SqliteStore`] implements the store traits of `prismiq-core`
 //! (dashboards and widgets, saved queries, pins, schema configs) with sqlx, and passes the same
-//! conformance suite as the in-memory and PostgreSQL stores.
+//! conformance suite as the in-memory and PostgreSQL stores; [`SqliteDataSource`] is a
+//! [`DataSource`](prismiq_core::DataSource) that runs analytics queries on SQLite files.
 //!
 //! SQLite is compiled into the crate (sqlx's `sqlite-bundled`), so a host needs no system
 //! library: a single file, or memory, holds prismiq's tables.
@@ -25,6 +26,28 @@
 //! `foreign_keys = ON`, sqlx's default; [`SqliteStore::options`] gives the settings `connect`
 //! uses). [`SqliteStore::in_memory`] opens a private, migrated in-memory database for tests
 //! and demos.
+//!
+//! # Analytics data
+//!
+//! [`SqliteDataSource`] reads the host's data, read-only: one file that every tenant reads
+//! ([`SqliteDataSource::open`]), or a file per tenant in a directory
+//! ([`SqliteDataSource::per_tenant_directory`], schema `acme` is `acme.db`). It speaks
+//! [`Dialect::Sqlite`](prismiq_core::Dialect::Sqlite), so the engine compiles queries for it.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use prismiq_core::Engine;
+//! use prismiq_store_sqlite::{SqliteDataSource, SqliteStore};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = SqliteStore::connect("sqlite://prismiq.db").await?;
+//! store.migrate().await?;
+//! let source = SqliteDataSource::per_tenant_directory("/var/lib/analytics");
+//! let engine = Engine::new(store).with_data_source(Arc::new(source));
+//! # let _ = engine;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Tables and migrations
 //!
@@ -70,16 +93,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod dashboards;
+mod decode;
 mod error;
 mod pins;
 mod rows;
 mod saved_queries;
 mod schema_configs;
+mod source;
 mod store;
 #[cfg(feature = "test-utils")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
 
 pub use error::SqliteStoreError;
+pub use source::SqliteDataSource;
 pub use sqlx;
 pub use store::{DEFAULT_BUSY_TIMEOUT, MIGRATOR, SqliteStore};
