@@ -11,7 +11,7 @@
 //! compares every row of the two loads.
 
 use prismiq_store_postgres::sqlx::{self, PgPool};
-use prismiq_store_sqlite::sqlx::SqlitePool;
+use prismiq_store_sqlite::sqlx::{ConnectOptions, Connection, SqlitePool};
 
 /// The dataset's SQL script for PostgreSQL. It is written for psql; [`load`] runs it
 /// without psql.
@@ -71,9 +71,12 @@ pub async fn is_loaded_sqlite(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
 /// Loads the dataset into the SQLite database (dropping and recreating its five tables), in
 /// one transaction on one of the pool's connections, then analyzes the tables.
 pub async fn load_sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+    // A connection of its own, so that the script (which runs for seconds in debug builds) is
+    // not logged whole as a slow statement.
+    let options = pool.connect_options().as_ref().clone();
+    let mut conn = options.disable_statement_logging().connect().await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(SQLITE_SCRIPT))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await?;
-    Ok(())
+    conn.close().await
 }

@@ -6,12 +6,18 @@
 //! ```
 //!
 //! The caller comes from the `X-Tenant-ID`, `X-User-ID` and `X-Schema-Name` headers (the React
-//! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins. With
-//! `DATABASE_URL` set, dashboards are stored in that PostgreSQL database (prismiq's tables are
-//! created on start), the sample dataset is loaded into its `public` schema when missing, and
-//! tenant `demo` gets a public "Sales overview" dashboard whose widgets query it; otherwise
-//! dashboards live in memory and the query routes answer 503. `PRISMIQ_CACHE=off` turns the
-//! result cache off. Prometheus metrics are at `/metrics`.
+//! client's defaults); users named in `PRISMIQ_ADMIN_USERS` are tenant admins.
+//!
+//! Where everything is kept:
+//! - by default, in the SQLite file `prismiq-demo.db` in `PRISMIQ_DATA_DIR` (default: the
+//!   current directory), created on first start: nothing to install;
+//! - `DATABASE_URL=sqlite://path/to/file.db`: that SQLite file;
+//! - `DATABASE_URL=postgres://…`: that PostgreSQL database (prismiq's tables in schema
+//!   `prismiq`, the sample dataset in `public`).
+//!
+//! Either way prismiq's tables are created or updated on start, the sample dataset is loaded
+//! when missing, and tenant `demo` gets a public "Sales overview" dashboard whose widgets query
+//! it. `PRISMIQ_CACHE=off` turns the result cache off. Prometheus metrics are at `/metrics`.
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived
 /// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
@@ -25,10 +31,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use prismiq_axum::prismiq_core::{AuthContext, Engine, MemoryStore};
+use prismiq_axum::prismiq_core::{AuthContext, Engine};
 use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState};
 use prismiq_sample::{dashboard, dataset};
 use prismiq_store_postgres::{PgDataSource, PostgresStore};
+use prismiq_store_sqlite::{SqliteDataSource, SqliteStore};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -115,6 +122,51 @@ fn app(engine: Engine, admins: Admins) -> Router {
         .with_state(state)
 }
 
+/// Everything in PostgreSQL at `url`.
+async fn postgres_engine(url: &str) -> Result<Engine, Box<dyn std::error::Error>> {
+    let store = PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
+    let pool = store.pool().clone();
+    if !dataset::is_loaded(&pool).await? {
+        tracing::info!("loading the sample dataset into schema `public`");
+        dataset::load(&pool).await?;
+    }
+    tracing::info!("storing dashboards in PostgreSQL (schema `prismiq`)");
+    let source = PgDataSource::new(pool).with_exposed_tables(dataset::TABLES);
+    let engine = Engine::new(store).with_data_source(Arc::new(source));
+    dashboard::ensure(&engine).await?;
+    Ok(engine)
+}
+
+/// Everything in the SQLite file at `url`: prismiq's tables and the sample dataset side by
+/// side, queries read through read-only connections of their own.
+async fn sqlite_engine(url: &str) -> Result<Engine, Box<dyn std::error::Error>> {
+    let store = SqliteStore::connect(url)
+        .await
+        .map_err(|e| format!("cannot open {url}: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
+    if !dataset::is_loaded_sqlite(store.pool()).await? {
+        tracing::info!("loading the sample dataset into {url}");
+        dataset::load_sqlite(store.pool()).await?;
+    }
+    let path = SqliteStore::options(url)?.get_filename().to_owned();
+    let source = SqliteDataSource::open(&path)
+        .await?
+        .with_exposed_tables(dataset::TABLES);
+    tracing::info!("storing dashboards and querying data in {}", path.display());
+    let engine = Engine::new(store).with_data_source(Arc::new(source));
+    dashboard::ensure(&engine).await?;
+    Ok(engine)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -130,32 +182,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got {port:?}"))?,
         Err(_) => 8080,
     };
-    let engine = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => {
-            let store = PostgresStore::connect(&url)
-                .await
-                .map_err(|e| format!("cannot connect to DATABASE_URL: {e}"))?;
-            store
-                .migrate()
-                .await
-                .map_err(|e| format!("cannot migrate prismiq's tables: {e}"))?;
-            let pool = store.pool().clone();
-            if !dataset::is_loaded(&pool).await? {
-                tracing::info!("loading the sample dataset into schema `public`");
-                dataset::load(&pool).await?;
-            }
-            tracing::info!("storing dashboards in PostgreSQL (schema `prismiq`)");
-            let source = PgDataSource::new(pool).with_exposed_tables(dataset::TABLES);
-            let engine = Engine::new(store).with_data_source(Arc::new(source));
-            dashboard::ensure(&engine).await?;
-            engine
-        }
+    let url = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
         _ => {
-            tracing::info!(
-                "storing dashboards in memory; set DATABASE_URL to use PostgreSQL and run queries"
-            );
-            Engine::new(MemoryStore::new())
+            let dir = std::env::var("PRISMIQ_DATA_DIR").unwrap_or_else(|_| ".".to_owned());
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create PRISMIQ_DATA_DIR {dir:?}: {e}"))?;
+            let path = std::path::Path::new(&dir).join("prismiq-demo.db");
+            format!("sqlite://{}", path.display())
         }
+    };
+    let engine = if url.starts_with("sqlite:") {
+        sqlite_engine(&url).await?
+    } else {
+        postgres_engine(&url).await?
     };
     let engine = if std::env::var("PRISMIQ_CACHE").is_ok_and(|v| v == "off") {
         tracing::info!("result cache off (PRISMIQ_CACHE=off)");
