@@ -17,8 +17,16 @@
 //!   (PostgreSQL adds `+00:00` when it truncates a `date` or a `timestamptz`).
 //! - `NULL`s sort last in ascending and first in descending order on both (SQLite's own default
 //!   is the other way round; the compiler says `NULLS LAST`/`NULLS FIRST` explicitly).
+//! - An unaliased column gets PostgreSQL's name (`sum`, `count`, `date_trunc`, `case`, a
+//!   function's name), except a calculated field whose SQLite rendering differs at the top
+//!   (PostgreSQL calls a datediff in months `int4`, SQLite `?column?`): give calculated fields
+//!   an alias where the name matters.
+//! - `round` rounds halves away from zero on both; SQLite rounds the double scaled by the
+//!   power of ten, which matches PostgreSQL's exact decimal for up to 15 significant digits.
 //! - Arithmetic follows the engine: dividing by zero is an error on PostgreSQL and `NULL` on
-//!   SQLite, and decimals are exact on PostgreSQL and binary floating point on SQLite.
+//!   SQLite, and decimals are exact on PostgreSQL and binary floating point on SQLite: sums
+//!   agree to about 1e-12, but grouping by arithmetic over decimals may split a group on
+//!   SQLite where two equal decimals differ in the last bit.
 
 use sea_query::{
     Expr, ExprTrait, Func, NullOrdering, Order, PostgresQueryBuilder, SelectStatement,
@@ -228,6 +236,28 @@ impl Dialect {
             }
         };
         self.custom(template, vec![start, end])
+    }
+
+    /// `value` rounded to `places` decimals (0 when `None`), halves away from zero.
+    ///
+    /// PostgreSQL rounds the exact decimal. SQLite's `round` works on the binary double, where
+    /// 290.65 is 290.6499…, so it scales first: the product (2906.5) is the nearest double to
+    /// the decimal's, and the halves of decimals with up to 15 significant digits round as
+    /// PostgreSQL rounds them.
+    pub(crate) fn round(self, value: Expr, places: Option<Expr>) -> Expr {
+        match (self, places) {
+            (Self::Postgres, Some(places)) => {
+                Func::round_with_precision(value.cast_as("numeric"), places.cast_as("integer"))
+                    .into()
+            }
+            (Self::Postgres, None) => Func::round(value.cast_as("numeric")).into(),
+            (Self::Sqlite, Some(places)) => self.custom(
+                "(round($1 * CAST('1e' || CAST($2 AS INTEGER) AS REAL)) / \
+                 CAST('1e' || CAST($2 AS INTEGER) AS REAL))",
+                vec![value, places],
+            ),
+            (Self::Sqlite, None) => Func::round(value).into(),
+        }
     }
 
     /// The sqlparser dialect caller-written SQL is parsed with.

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod sample;
+pub mod sample_sqlite;
 
 /// The README's Rust examples, compiled as doctests.
 #[doc = include_str!("../../README.md")]

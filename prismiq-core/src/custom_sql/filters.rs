@@ -7,13 +7,14 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveDateTime};
 use serde_json::Value as Json;
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, Query, Select, SelectItem, SetExpr, TableFactor,
-    TableWithJoins, Visit, Visitor, With,
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query,
+    Select, SelectItem, SetExpr, TableFactor, TableWithJoins, Value, Visit, Visitor, With,
 };
 
 use super::params::{Binder, json_value};
 use super::rewrite::{and, compare, first_from, quoted, template};
 use super::scope::normalize;
+use crate::Dialect;
 use crate::model::{DashboardFilter, FilterType, FilterValue};
 use crate::query::DatePreset;
 
@@ -28,6 +29,7 @@ pub(super) fn inject(
     filters: &[DashboardFilter],
     values: &[FilterValue],
     today: NaiveDate,
+    dialect: Dialect,
     binder: &mut Binder<'_>,
 ) {
     let active: Vec<(&DashboardFilter, &Json)> = filters
@@ -57,7 +59,7 @@ pub(super) fn inject(
         for from in &select.from {
             collect_references(from, &ctes, &mut references);
         }
-        let Some(condition) = conditions(&active, &references, today, binder) else {
+        let Some(condition) = conditions(&active, &references, today, dialect, binder) else {
             return;
         };
         add_condition(select, condition);
@@ -69,7 +71,7 @@ pub(super) fn inject(
         sources: source_tables(query, &Ctes::new(query.with.as_ref())),
         exposed: projection(query),
     };
-    let Some(condition) = conditions(&active, &[reference], today, binder) else {
+    let Some(condition) = conditions(&active, &[reference], today, dialect, binder) else {
         return;
     };
     static WRAPPER: LazyLock<Box<Query>> =
@@ -374,13 +376,14 @@ fn conditions(
     active: &[(&DashboardFilter, &Json)],
     references: &[Reference],
     today: NaiveDate,
+    dialect: Dialect,
     binder: &mut Binder<'_>,
 ) -> Option<Expr> {
     active
         .iter()
         .filter_map(|(filter, value)| {
             let column = target_column(filter, references)?;
-            condition(filter.filter_type, column, value, today, binder)
+            condition(filter.filter_type, column, value, today, dialect, binder)
         })
         .reduce(and)
 }
@@ -390,6 +393,7 @@ fn condition(
     column: Expr,
     value: &Json,
     today: NaiveDate,
+    dialect: Dialect,
     binder: &mut Binder<'_>,
 ) -> Option<Expr> {
     match (filter_type, value) {
@@ -406,13 +410,43 @@ fn condition(
                 .collect(),
             negated: false,
         }),
-        (FilterType::Text, Json::String(text)) if !text.trim().is_empty() => Some(Expr::ILike {
-            negated: false,
-            any: false,
-            expr: Box::new(column),
-            pattern: Box::new(binder.bind(sea_query::Value::String(Some(format!("%{text}%"))))),
-            escape_char: None,
-        }),
+        (FilterType::Text, Json::String(text)) if !text.trim().is_empty() => {
+            // The text is matched literally: its own `%`, `_` and `\` are escaped.
+            let mut escaped = String::with_capacity(text.len() + 2);
+            for c in text.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    escaped.push('\\');
+                }
+                escaped.push(c);
+            }
+            let escape = || {
+                Some(Box::new(Expr::Value(
+                    Value::SingleQuotedString("\\".to_owned()).into(),
+                )))
+            };
+            Some(match dialect {
+                // SQLite has no ILIKE: both sides folded (ASCII, as its lower() does).
+                Dialect::Sqlite => Expr::Like {
+                    negated: false,
+                    any: false,
+                    expr: Box::new(lower(column)),
+                    pattern: Box::new(binder.bind(sea_query::Value::String(Some(format!(
+                        "%{}%",
+                        escaped.to_ascii_lowercase()
+                    ))))),
+                    escape_char: escape(),
+                },
+                _ => Expr::ILike {
+                    negated: false,
+                    any: false,
+                    expr: Box::new(column),
+                    pattern: Box::new(
+                        binder.bind(sea_query::Value::String(Some(format!("%{escaped}%")))),
+                    ),
+                    escape_char: escape(),
+                },
+            })
+        }
         (FilterType::NumberRange, Json::Object(range)) => {
             let bound = |key: &str| range.get(key).filter(|value| !value.is_null());
             let min = bound("min").map(|min| {
@@ -455,6 +489,24 @@ fn condition(
         }
         _ => None,
     }
+}
+
+/// `lower(expr)`.
+fn lower(expr: Expr) -> Expr {
+    let mut call = match template("SELECT lower(x)").body.as_ref() {
+        SetExpr::Select(select) => match select.projection.first() {
+            Some(SelectItem::UnnamedExpr(call)) => call.clone(),
+            _ => unreachable!("the template selects one expression"),
+        },
+        _ => unreachable!("the template is a SELECT"),
+    };
+    if let Expr::Function(function) = &mut call
+        && let FunctionArguments::List(list) = &mut function.args
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(argument))) = list.args.first_mut()
+    {
+        *argument = expr;
+    }
+    call
 }
 
 /// One end of a date range.

@@ -501,7 +501,9 @@ const CATALOG_LOOKUP_TYPES: &[&str] = &[
 ];
 
 /// SQLite's built-ins that compute a value from their arguments: aggregates, window
-/// functions, scalars, mathematics, dates and times, JSON. Deliberately absent: extension
+/// functions, scalars, dates and times, JSON. The bundled SQLite is built without the
+/// mathematical functions (`sqrt`, `pow`, `ceil`, …) and without `generate_series`; a host
+/// whose SQLite has them allows them with `Engine::with_allowed_functions`. Deliberately absent: extension
 /// loading (`load_extension`), connection state (`changes`, `total_changes`,
 /// `last_insert_rowid`), build details (`sqlite_version`, `sqlite_source_id`,
 /// `sqlite_compileoption_*`), row locations (`sqlite_offset`), `fts3_tokenizer` (it takes
@@ -571,36 +573,6 @@ const SQLITE: &[&str] = &[
     "unlikely",
     "upper",
     "zeroblob",
-    // mathematics
-    "acos",
-    "acosh",
-    "asin",
-    "asinh",
-    "atan",
-    "atan2",
-    "atanh",
-    "ceil",
-    "ceiling",
-    "cos",
-    "cosh",
-    "degrees",
-    "exp",
-    "floor",
-    "ln",
-    "log",
-    "log10",
-    "log2",
-    "mod",
-    "pi",
-    "pow",
-    "power",
-    "radians",
-    "sin",
-    "sinh",
-    "sqrt",
-    "tan",
-    "tanh",
-    "trunc",
     // dates and times
     "date",
     "time",
@@ -642,17 +614,10 @@ const SQLITE: &[&str] = &[
     "json_tree",
     "jsonb_each",
     "jsonb_tree",
-    "generate_series",
 ];
 
 /// SQLite's table-valued functions allowed in `FROM` (its `pragma_*` functions are not).
-const SQLITE_SET_RETURNING: &[&str] = &[
-    "json_each",
-    "json_tree",
-    "jsonb_each",
-    "jsonb_tree",
-    "generate_series",
-];
+const SQLITE_SET_RETURNING: &[&str] = &["json_each", "json_tree", "jsonb_each", "jsonb_tree"];
 
 static SQLITE_ALLOWED: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| SQLITE.iter().copied().collect());

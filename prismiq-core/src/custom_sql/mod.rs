@@ -360,7 +360,14 @@ pub fn prepare(
     }
 
     let mut binder = params::Binder::new(params);
-    filters::inject(&mut query, filters, values, policy.today, &mut binder);
+    filters::inject(
+        &mut query,
+        filters,
+        values,
+        policy.today,
+        policy.dialect,
+        &mut binder,
+    );
     rewrite::qualify_and_filter(&mut query, policy, &mut binder);
     let mut query = rewrite::cap_rows(query, policy.max_rows);
     let values = binder.number(&mut query).map_err(SqlError::new)?;

@@ -1433,7 +1433,7 @@ fn each_filter_type_becomes_a_bound_condition() {
         (
             filter("f", FilterType::Text, "name", None),
             json!("smith"),
-            r#""name" ILIKE $1"#,
+            r#""name" ILIKE $1 ESCAPE '\'"#,
             vec![text("%smith%")],
         ),
         (

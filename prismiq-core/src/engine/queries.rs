@@ -14,6 +14,7 @@ use crate::cache::{CacheKey, CachedResult, approximate_size, unix_now};
 use crate::error::{EngineError, Missing, Unanswerable};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::FilterValue;
+use crate::query::Aggregation;
 use crate::query::{
     self, BucketBounds, ColumnSelection, CompileOptions, FilterDefinition, FilterOperator,
     QueryDefinition, QueryTable, SortDefinition, SortDirection, TimeSeriesConfig, TimeUnit,
@@ -127,6 +128,38 @@ struct Prepared {
     schema: Arc<DatabaseSchema>,
     options: CompileOptions,
     context: ExecutionContext,
+}
+
+/// Types a data source could not name (SQLite knows the type of an expression only from a
+/// value, so an empty result says `null`) filled in from the query: counts are integers, sums
+/// and averages reals, and a column's minimum, maximum or truncation has the column's type.
+/// The bucket column comes first in a time series.
+fn name_counted_types(def: &QueryDefinition, schema: &DatabaseSchema, result: &mut QueryResult) {
+    let offset = usize::from(def.time_series.is_some());
+    for (i, column) in def.columns.iter().enumerate() {
+        let Some(column_type) = result.column_types.get_mut(i + offset) else {
+            break;
+        };
+        if column_type != "null" {
+            continue;
+        }
+        let named = match column.aggregation {
+            Aggregation::Count | Aggregation::CountDistinct => "integer".to_owned(),
+            Aggregation::Sum | Aggregation::Avg => "real".to_owned(),
+            _ if def.calculated_field(&column.column).is_some() => continue,
+            _ => {
+                let table = def.tables.iter().find(|t| t.id == column.table_id);
+                let declared = table
+                    .and_then(|t| schema.table(&t.name))
+                    .and_then(|t| t.column(&column.column));
+                match declared {
+                    Some(declared) => declared.data_type.to_ascii_lowercase(),
+                    None => continue,
+                }
+            }
+        };
+        *column_type = named;
+    }
 }
 
 impl Engine {
@@ -262,19 +295,22 @@ impl Engine {
         let compiled = query::compile(&def, &prepared.schema, &prepared.options)
             .map_err(EngineError::Query)?;
         let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
-        let fill = |result: QueryResult| match &def.time_series {
-            Some(config) => query::fill_time_series_gaps(
-                result,
-                config,
-                0,
-                BucketBounds::from_filters(
-                    &def,
-                    prepared.options.today,
-                    prepared.options.fiscal_year_start_month,
+        let fill = |mut result: QueryResult| {
+            name_counted_types(&def, &prepared.schema, &mut result);
+            match &def.time_series {
+                Some(config) => query::fill_time_series_gaps(
+                    result,
+                    config,
+                    0,
+                    BucketBounds::from_filters(
+                        &def,
+                        prepared.options.today,
+                        prepared.options.fiscal_year_start_month,
+                    ),
+                    self.analytics.max_rows,
                 ),
-                self.analytics.max_rows,
-            ),
-            None => result,
+                None => result,
+            }
         };
         // What else the result depends on, for the cache key (not made when nothing is cached).
         let extra = if caching != Caching::Off && self.analytics.cache.is_some() {

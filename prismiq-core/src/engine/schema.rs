@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{Engine, Result};
+use crate::Dialect;
 use crate::auth::{AuthContext, Scope};
 use crate::error::{EngineError, Missing};
 use crate::schema::{
@@ -45,7 +46,10 @@ impl Engine {
                 .map_err(EngineError::Source)?
         {
             return Err(EngineError::NotFound {
-                message: format!("PostgreSQL schema '{name}' does not exist"),
+                message: match source.dialect() {
+                    Dialect::Sqlite => format!("SQLite database '{name}' does not exist"),
+                    _ => format!("PostgreSQL schema '{name}' does not exist"),
+                },
                 missing: Missing::Schema(name),
             });
         }

@@ -1710,7 +1710,7 @@ fn sqlite_dates_truncate_with_strftime_and_weeks_start_on_monday() {
     }));
     assert_eq!(
         sql,
-        r#"SELECT strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days'), strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months') AS "q", COUNT("orders"."id") FROM "orders" GROUP BY strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days'), strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months')"#
+        r#"SELECT strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days') AS "date_trunc", strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months') AS "q", COUNT("orders"."id") AS "count" FROM "orders" GROUP BY strftime('%Y-%m-%dT00:00:00', "orders"."order_date", '-' || ((CAST(strftime('%w', "orders"."order_date") AS INTEGER) + 6) % 7) || ' days'), strftime('%Y-%m-01T00:00:00', "orders"."order_date", 'start of month', '-' || ((CAST(strftime('%m', "orders"."order_date") AS INTEGER) - 1) % 3) || ' months')"#
     );
 }
 
@@ -1750,6 +1750,6 @@ fn sqlite_calculated_fields_use_sqlite_functions() {
     }));
     assert_eq!(
         sql,
-        r#"SELECT CAST(julianday(date(date('now'))) - julianday(date("orders"."order_date")) AS INTEGER), (CAST(strftime('%Y', "orders"."order_date") AS INTEGER)) + (instr("orders"."status", 'a')) FROM "orders""#
+        r#"SELECT CAST(julianday(date(date('now'))) - julianday(date("orders"."order_date")) AS INTEGER) AS "?column?", (CAST(strftime('%Y', "orders"."order_date") AS INTEGER)) + (instr("orders"."status", 'a')) AS "?column?" FROM "orders""#
     );
 }

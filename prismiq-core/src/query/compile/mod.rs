@@ -78,6 +78,14 @@ fn column_ref(table: Bound<'_>, column: &str) -> Expr {
     Expr::col((table.reference.to_owned(), column.to_owned()))
 }
 
+/// The lower-case name of a called function, as PostgreSQL names its result column.
+fn function_name(call: &sea_query::FunctionCall) -> String {
+    use sea_query::QueryBuilder as _;
+    let mut text = String::new();
+    sea_query::PostgresQueryBuilder.prepare_function_name(call.get_func(), &mut text);
+    text.trim_matches('"').to_ascii_lowercase()
+}
+
 fn aggregate(aggregation: Aggregation, expr: Expr) -> Expr {
     match aggregation {
         Aggregation::None => expr,
@@ -323,6 +331,38 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// The name PostgreSQL gives an unaliased selected expression, for dialects that would
+    /// name it otherwise (SQLite names a column by its SQL text): the function's name for an
+    /// aggregate or a truncated date, `case` for a conditional, `?column?` for other
+    /// calculated expressions. `None` where the dialect already names it so (PostgreSQL; a
+    /// plain column everywhere).
+    fn default_name(&self, column: &ColumnSelection, term: &Term) -> Option<String> {
+        if self.options.dialect == crate::Dialect::Postgres {
+            return None;
+        }
+        let name = match column.aggregation {
+            Aggregation::Sum => "sum",
+            Aggregation::Avg => "avg",
+            Aggregation::Count | Aggregation::CountDistinct => "count",
+            Aggregation::Min => "min",
+            Aggregation::Max => "max",
+            Aggregation::None if self.def.calculated_field(&column.column).is_some() => {
+                match &term.expr {
+                    Expr::Case(_) => "case",
+                    Expr::FunctionCall(call) => {
+                        return Some(function_name(call));
+                    }
+                    _ => "?column?",
+                }
+            }
+            Aggregation::None if column.date_trunc.is_some() && term.kind != Kind::Json => {
+                "date_trunc"
+            }
+            Aggregation::None => return None,
+        };
+        Some(name.to_owned())
+    }
+
     /// Sorts by `expr`, with `NULL`s where PostgreSQL puts them in every dialect.
     fn order_by(&self, select: &mut SelectStatement, expr: Expr, order: Order) {
         match self.options.dialect.nulls(&order) {
@@ -353,8 +393,12 @@ impl<'a> Compiler<'a> {
         let mut selected = Vec::with_capacity(def.columns.len());
         for column in &def.columns {
             let term = self.selection_term(column)?;
-            match &column.alias {
-                Some(alias) => select.expr_as(term.expr.clone(), alias.clone()),
+            let alias = column
+                .alias
+                .clone()
+                .or_else(|| self.default_name(column, &term));
+            match alias {
+                Some(alias) => select.expr_as(term.expr.clone(), alias),
                 None => select.expr(term.expr.clone()),
             };
             selected.push(term);

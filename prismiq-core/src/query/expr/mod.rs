@@ -540,13 +540,8 @@ impl Lowerer<'_> {
             "abs" => Func::abs(exprs.pop().expect("one argument")).into(),
             "round" => {
                 let mut it = exprs.into_iter();
-                let value = it.next().expect("one argument").cast_as("numeric");
-                match it.next() {
-                    Some(places) => {
-                        Func::round_with_precision(value, places.cast_as("integer")).into()
-                    }
-                    None => Func::round(value).into(),
-                }
+                let value = it.next().expect("one argument");
+                self.dialect.round(value, it.next())
             }
             "lower" => Func::lower(exprs.pop().expect("one argument")).into(),
             "upper" => Func::upper(exprs.pop().expect("one argument")).into(),
