@@ -44,13 +44,13 @@ const LIST_WIDGETS: &str = concat!(
     visible!()
 );
 
-const GET_DASHBOARD: &str = concat!(
+pub(crate) const GET_DASHBOARD: &str = concat!(
     "select ",
     dashboard_columns!(),
     " from dashboards d where d.tenant_id = ?1 and d.id = ?2"
 );
 
-const GET_WIDGETS: &str = concat!(
+pub(crate) const GET_WIDGETS: &str = concat!(
     "select ",
     widget_columns!(),
     " from widgets w where w.tenant_id = ?1 and w.dashboard_id = ?2"

@@ -92,6 +92,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(test)]
+mod bench_sql;
 mod dashboards;
 mod decode;
 mod error;

@@ -1,5 +1,7 @@
-//! `sql-load`: the database-only side of `scripts/bench-store.sh` as the store itself talks to
-//! PostgreSQL, through sqlx and the pool of `PostgresStore::connect`.
+//! `sql-load`: the database-only side of `scripts/bench-store.sh` and `scripts/bench-sqlite.sh`
+//! as prismiq itself talks to the database, through sqlx and the pool of
+//! `PostgresStore::connect` (a `postgres://` URL), of `SqliteStore::connect` (a `sqlite://`
+//! URL), or of `SqliteDataSource` (a `sqlite://` URL with `--read-only`).
 //!
 //! It replays a pgbench script of `tools/store-sql` (one statement per line, `:name`
 //! variables) on `-c` tasks for `-d` seconds and prints one line, like `http-load`:
@@ -11,8 +13,9 @@
 //! Each run of the script is one request. `BEGIN` opens a transaction from the pool, `COMMIT`
 //! commits it, and `ROLLBACK` drops it, as the store ends its reads; every other line is a
 //! prepared statement with typed parameters whose rows are fetched and not decoded. Variables
-//! are given as `-D name:type=value`, with the types `text`, `uuid`, `bool`, `uuid[]`
-//! (comma-separated) and `jsonb[]` (a JSON array).
+//! are given as `-D name:type=value`, with the types `text`, `int`, `uuid`, `bool`, `uuid[]`
+//! (comma-separated) and `jsonb[]` (a JSON array); on SQLite, uuids bind as text and the
+//! lists are not available.
 //!
 //! ```text
 //! sql-load -c 8 -d 10 -f tools/store-sql/get_dashboard.sql \
@@ -29,6 +32,9 @@ use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgArguments, PgPool};
 use prismiq_store_postgres::sqlx::query::Query;
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Postgres};
+use prismiq_store_sqlite::sqlx::sqlite::{SqliteArguments, SqlitePool, SqlitePoolOptions};
+use prismiq_store_sqlite::sqlx::{self as sqlite_sqlx, Sqlite};
+use prismiq_store_sqlite::{SqliteDataSource, SqliteStore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -36,8 +42,10 @@ const USAGE: &str = "\
 usage: sql-load [OPTIONS] -f SCRIPT DATABASE_URL
 
   -f, --file PATH           the script: one statement per line, :name variables
-  -D NAME:TYPE=VALUE        a variable; TYPE is text, uuid, bool, uuid[] or jsonb[]
-  -c, --connections N       concurrent tasks (8); the pool is PostgresStore::connect's
+  -D NAME:TYPE=VALUE        a variable; TYPE is text, int, uuid, bool, uuid[] or jsonb[]
+  -c, --connections N       concurrent tasks (8); the pool is PostgresStore::connect's, or
+                            SqliteStore::connect's for a sqlite:// URL
+      --read-only           on SQLite: the read-only connections of SqliteDataSource
   -d, --duration SECONDS    how long to measure (10)
       --warmup SECONDS      load before measuring, not counted (1)
 
@@ -47,6 +55,7 @@ Prints: requests=N errors=N seconds=S rps=R mean_ms=M p50_ms=P p99_ms=Q";
 #[derive(Debug, Clone)]
 enum Value {
     Text(String),
+    Int(i64),
     Uuid(Uuid),
     Bool(bool),
     Uuids(Vec<Uuid>),
@@ -62,6 +71,7 @@ impl Value {
         };
         Ok(match kind {
             "text" => Self::Text(raw.to_owned()),
+            "int" => Self::Int(raw.parse().map_err(|_| format!("bad int {raw:?}"))?),
             "uuid" => Self::Uuid(uuid(raw)?),
             "bool" => Self::Bool(
                 raw.parse()
@@ -81,12 +91,33 @@ impl Value {
     ) -> Query<'static, Postgres, PgArguments> {
         match self {
             Self::Text(value) => query.bind(value.clone()),
+            Self::Int(value) => query.bind(*value),
             Self::Uuid(value) => query.bind(*value),
             Self::Bool(value) => query.bind(*value),
             Self::Uuids(value) => query.bind(value.clone()),
             Self::Jsons(value) => query.bind(value.clone()),
         }
     }
+
+    fn bind_sqlite(
+        &self,
+        query: sqlite_sqlx::query::Query<'static, Sqlite, SqliteArguments>,
+    ) -> sqlite_sqlx::query::Query<'static, Sqlite, SqliteArguments> {
+        match self {
+            Self::Text(value) => query.bind(value.clone()),
+            Self::Int(value) => query.bind(*value),
+            Self::Uuid(value) => query.bind(value.to_string()),
+            Self::Bool(value) => query.bind(*value),
+            Self::Uuids(_) | Self::Jsons(_) => query.bind(None::<String>),
+        }
+    }
+}
+
+/// Where the script runs.
+#[derive(Debug, Clone)]
+enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
 }
 
 /// One line of the script.
@@ -176,6 +207,7 @@ struct Options {
     connections: usize,
     duration: Duration,
     warmup: Duration,
+    read_only: bool,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -192,6 +224,7 @@ impl Options {
         let mut connections = 8;
         let mut duration: f64 = 10.0;
         let mut warmup: f64 = 1.0;
+        let mut read_only = false;
         while let Some(arg) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
             match arg.as_str() {
@@ -209,6 +242,7 @@ impl Options {
                 "-c" | "--connections" => connections = number(&arg, &value()?)?,
                 "-d" | "--duration" => duration = number(&arg, &value()?)?,
                 "--warmup" => warmup = number(&arg, &value()?)?,
+                "--read-only" => read_only = true,
                 "-h" | "--help" => return Err(String::new()),
                 _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
                 _ if url.is_none() => url = Some(arg),
@@ -230,12 +264,54 @@ impl Options {
             connections,
             duration: Duration::from_secs_f64(duration),
             warmup: Duration::from_secs_f64(warmup),
+            read_only,
         })
     }
 }
 
 /// Runs the script once, as one request.
-async fn run_once(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Error> {
+async fn run_once(pool: &Pool, steps: &[Step]) -> Result<(), String> {
+    match pool {
+        Pool::Postgres(pool) => run_once_postgres(pool, steps)
+            .await
+            .map_err(|e| e.to_string()),
+        Pool::Sqlite(pool) => run_once_sqlite(pool, steps)
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}
+
+async fn run_once_sqlite(pool: &SqlitePool, steps: &[Step]) -> Result<(), sqlite_sqlx::Error> {
+    let mut tx = None;
+    for step in steps {
+        match step {
+            Step::Begin => tx = Some(pool.begin().await?),
+            Step::Commit => {
+                if let Some(tx) = tx.take() {
+                    tx.commit().await?;
+                }
+            }
+            Step::Rollback => {
+                if let Some(tx) = tx.take() {
+                    tx.rollback().await?;
+                }
+            }
+            Step::Statement { sql, params } => {
+                let query = params.iter().fold(
+                    sqlite_sqlx::query(sqlite_sqlx::AssertSqlSafe(sql.clone())),
+                    |query, value| value.bind_sqlite(query),
+                );
+                match tx.as_mut() {
+                    Some(tx) => query.fetch_all(&mut **tx).await?,
+                    None => query.fetch_all(pool).await?,
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_once_postgres(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Error> {
     let mut tx = None;
     for step in steps {
         match step {
@@ -262,12 +338,7 @@ async fn run_once(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-async fn drive(
-    pool: PgPool,
-    options: Arc<Options>,
-    measure_from: Instant,
-    until: Instant,
-) -> Tally {
+async fn drive(pool: Pool, options: Arc<Options>, measure_from: Instant, until: Instant) -> Tally {
     let mut tally = Tally::default();
     loop {
         let started = Instant::now();
@@ -281,10 +352,37 @@ async fn drive(
         match result {
             Ok(()) if started >= measure_from => tally.record(started.elapsed().as_micros()),
             Ok(()) => {}
-            Err(error) => tally.error(error.to_string()),
+            Err(error) => tally.error(error),
         }
     }
     tally
+}
+
+/// The pool prismiq would use for `options.url`.
+async fn connect(options: &Options) -> Result<Pool, String> {
+    if !options.url.starts_with("sqlite:") {
+        let store = PostgresStore::connect(&options.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Pool::Postgres(store.pool().clone()));
+    }
+    if !options.read_only {
+        let store = SqliteStore::connect(&options.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(Pool::Sqlite(store.pool().clone()));
+    }
+    // The data source's connection settings, on a pool as large as the load.
+    let path = SqliteStore::options(&options.url)
+        .map_err(|e| e.to_string())?
+        .get_filename()
+        .to_owned();
+    SqlitePoolOptions::new()
+        .max_connections(options.connections as u32)
+        .connect_with(SqliteDataSource::options(path))
+        .await
+        .map(Pool::Sqlite)
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::main]
@@ -300,8 +398,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let store = match PostgresStore::connect(&options.url).await {
-        Ok(store) => store,
+    let pool = match connect(&options).await {
+        Ok(pool) => pool,
         Err(error) => {
             eprintln!("sql-load: cannot connect: {error}");
             return ExitCode::FAILURE;
@@ -310,14 +408,7 @@ async fn main() -> ExitCode {
     let measure_from = Instant::now() + options.warmup;
     let until = measure_from + options.duration;
     let tasks: Vec<_> = (0..options.connections)
-        .map(|_| {
-            tokio::spawn(drive(
-                store.pool().clone(),
-                options.clone(),
-                measure_from,
-                until,
-            ))
-        })
+        .map(|_| tokio::spawn(drive(pool.clone(), options.clone(), measure_from, until)))
         .collect();
     let mut tally = Tally::default();
     for task in tasks {
@@ -326,6 +417,9 @@ async fn main() -> ExitCode {
             Err(error) => tally.error(format!("a task failed: {error}")),
         }
     }
-    store.pool().close().await;
+    match pool {
+        Pool::Postgres(pool) => pool.close().await,
+        Pool::Sqlite(pool) => pool.close().await,
+    }
     tally.report("sql-load", "run", options.duration)
 }
