@@ -25,6 +25,9 @@ pub mod guides {
     /// `docs/http-api.md`.
     #[doc = include_str!("../../docs/http-api.md")]
     pub struct HttpApi;
+    /// `docs/sqlite.md`.
+    #[doc = include_str!("../../docs/sqlite.md")]
+    pub struct Sqlite;
     /// `docs/testing.md`.
     #[doc = include_str!("../../docs/testing.md")]
     pub struct Testing;
