@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::dashboards::{GET_DASHBOARD, GET_WIDGETS};
+use crate::dashboards::GET_DASHBOARD_DOCUMENT;
 
 /// `sql` with `?1`, `?2`, … replaced by the variables `vars`.
 fn with_variables(sql: &str, vars: &[&str]) -> String {
@@ -20,11 +20,10 @@ fn with_variables(sql: &str, vars: &[&str]) -> String {
 fn script() -> String {
     format!(
         "-- sql-load script for scripts/bench-sqlite.sh: GET /dashboards/{{id}} \
-         (SqliteStore::get_dashboard).\n\
+         (SqliteStore::get_dashboard_json).\n\
          -- Made from the statements of prismiq-store-sqlite; do not edit (see src/bench_sql.rs).\n\
-         BEGIN;\n{};\n{};\nROLLBACK;\n",
-        with_variables(GET_DASHBOARD, &["tenant", "dashboard"]),
-        with_variables(GET_WIDGETS, &["tenant", "dashboard"]),
+         {};\n",
+        with_variables(GET_DASHBOARD_DOCUMENT, &["tenant", "dashboard"]),
     )
 }
 

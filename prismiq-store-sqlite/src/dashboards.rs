@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardStore, NewDashboard, Scope,
-    StoreError, StoreResult, Timestamp, Widget, WidgetContent, WidgetId, WidgetPosition,
+    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
+    NewDashboard, Scope, StoreError, StoreResult, Timestamp, Widget, WidgetContent, WidgetId,
+    WidgetPosition,
 };
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use crate::SqliteStore;
 use crate::error::db;
@@ -44,13 +45,32 @@ const LIST_WIDGETS: &str = concat!(
     visible!()
 );
 
-pub(crate) const GET_DASHBOARD: &str = concat!(
+const GET_DASHBOARD: &str = concat!(
     "select ",
     dashboard_columns!(),
     " from dashboards d where d.tenant_id = ?1 and d.id = ?2"
 );
 
-pub(crate) const GET_WIDGETS: &str = concat!(
+/// One dashboard as the API's JSON document, built by SQLite from the stored JSON (see
+/// [`DashboardStore::get_dashboard_json`]), with the fields the view rule reads. Timestamps are
+/// stored as `…SS.ffffffZ` and written as [`Timestamp`] serializes them (`…SSZ` when the
+/// fraction is zero); widgets in the order of [`Dashboard::sort_widgets`]. A scalar subquery
+/// loses the JSON subtype of its value, hence `json(…)` around the widget list.
+pub(crate) const GET_DASHBOARD_DOCUMENT: &str = "select d.owner_id, d.is_public, \
+     d.allowed_viewers, json_object('id', d.id, 'name', d.name, 'description', d.description, \
+     'layout', json(d.layout), 'widgets', json((select json_group_array(json_object('id', w.id, \
+     'type', json(w.widget_type), 'title', w.title, 'query', json(w.query), 'position', \
+     json(w.position), 'config', json(w.config), 'created_at', \
+     replace(w.created_at, '.000000Z', 'Z'), 'updated_at', \
+     replace(w.updated_at, '.000000Z', 'Z')) order by json_extract(w.position, '$.y'), \
+     json_extract(w.position, '$.x'), w.created_at, w.id) from widgets w \
+     where w.tenant_id = d.tenant_id and w.dashboard_id = d.id)), 'filters', json(d.filters), \
+     'owner_id', d.owner_id, 'created_at', replace(d.created_at, '.000000Z', 'Z'), \
+     'updated_at', replace(d.updated_at, '.000000Z', 'Z'), 'is_public', \
+     json(case when d.is_public then 'true' else 'false' end), 'allowed_viewers', \
+     json(d.allowed_viewers)) as document from dashboards d where d.tenant_id = ?1 and d.id = ?2";
+
+const GET_WIDGETS: &str = concat!(
     "select ",
     widget_columns!(),
     " from widgets w where w.tenant_id = ?1 and w.dashboard_id = ?2"
@@ -221,6 +241,30 @@ impl DashboardStore for SqliteStore {
         let dashboard = load_dashboard(&mut tx, scope, id).await?;
         tx.rollback().await.map_err(db)?;
         Ok(dashboard)
+    }
+
+    async fn get_dashboard_json(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<DashboardJson>> {
+        // One statement reads one snapshot: no transaction needed.
+        let row = sqlx::query(GET_DASHBOARD_DOCUMENT)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        row.map(|row| {
+            let viewers: String = row.try_get("allowed_viewers").map_err(db)?;
+            Ok(DashboardJson::from_parts(
+                row.try_get("owner_id").map_err(db)?,
+                row.try_get("is_public").map_err(db)?,
+                serde_json::from_str(&viewers).map_err(|e| StoreError::Backend(Box::new(e)))?,
+                row.try_get("document").map_err(db)?,
+            ))
+        })
+        .transpose()
     }
 
     async fn create_dashboard(

@@ -1,6 +1,3 @@
--- sql-load script for scripts/bench-sqlite.sh: GET /dashboards/{id} (SqliteStore::get_dashboard).
+-- sql-load script for scripts/bench-sqlite.sh: GET /dashboards/{id} (SqliteStore::get_dashboard_json).
 -- Made from the statements of prismiq-store-sqlite; do not edit (see src/bench_sql.rs).
-BEGIN;
-select d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, d.allowed_viewers, d.created_at, d.updated_at from dashboards d where d.tenant_id = :tenant and d.id = :dashboard;
-select w.id, w.dashboard_id, w.widget_type, w.title, w.query, w.position, w.config, w.created_at, w.updated_at from widgets w where w.tenant_id = :tenant and w.dashboard_id = :dashboard;
-ROLLBACK;
+select d.owner_id, d.is_public, d.allowed_viewers, json_object('id', d.id, 'name', d.name, 'description', d.description, 'layout', json(d.layout), 'widgets', json((select json_group_array(json_object('id', w.id, 'type', json(w.widget_type), 'title', w.title, 'query', json(w.query), 'position', json(w.position), 'config', json(w.config), 'created_at', replace(w.created_at, '.000000Z', 'Z'), 'updated_at', replace(w.updated_at, '.000000Z', 'Z')) order by json_extract(w.position, '$.y'), json_extract(w.position, '$.x'), w.created_at, w.id) from widgets w where w.tenant_id = d.tenant_id and w.dashboard_id = d.id)), 'filters', json(d.filters), 'owner_id', d.owner_id, 'created_at', replace(d.created_at, '.000000Z', 'Z'), 'updated_at', replace(d.updated_at, '.000000Z', 'Z'), 'is_public', json(case when d.is_public then 'true' else 'false' end), 'allowed_viewers', json(d.allowed_viewers)) as document from dashboards d where d.tenant_id = :tenant and d.id = :dashboard;
