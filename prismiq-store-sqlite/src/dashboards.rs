@@ -51,24 +51,29 @@ const GET_DASHBOARD: &str = concat!(
     " from dashboards d where d.tenant_id = ?1 and d.id = ?2"
 );
 
-/// One dashboard as the API's JSON document, built by SQLite from the stored JSON (see
-/// [`DashboardStore::get_dashboard_json`]), with the fields the view rule reads. Timestamps are
-/// stored as `…SS.ffffffZ` and written as [`Timestamp`] serializes them (`…SSZ` when the
-/// fraction is zero); widgets in the order of [`Dashboard::sort_widgets`]. A scalar subquery
-/// loses the JSON subtype of its value, hence `json(…)` around the widget list.
+/// One dashboard as the API's JSON document (see [`DashboardStore::get_dashboard_json`]), with
+/// the fields the view rule reads, put together by SQLite from the stored JSON texts as they
+/// are (every JSON column holds what serde wrote, so nothing is parsed again; text values go
+/// through `json_quote`). Timestamps are stored as `…SS.ffffffZ` and written as [`Timestamp`]
+/// serializes them (`…SSZ` when the fraction is zero); widgets in the order of
+/// [`Dashboard::sort_widgets`].
 pub(crate) const GET_DASHBOARD_DOCUMENT: &str = "select d.owner_id, d.is_public, \
-     d.allowed_viewers, json_object('id', d.id, 'name', d.name, 'description', d.description, \
-     'layout', json(d.layout), 'widgets', json((select json_group_array(json_object('id', w.id, \
-     'type', json(w.widget_type), 'title', w.title, 'query', json(w.query), 'position', \
-     json(w.position), 'config', json(w.config), 'created_at', \
-     replace(w.created_at, '.000000Z', 'Z'), 'updated_at', \
-     replace(w.updated_at, '.000000Z', 'Z')) order by json_extract(w.position, '$.y'), \
-     json_extract(w.position, '$.x'), w.created_at, w.id) from widgets w \
-     where w.tenant_id = d.tenant_id and w.dashboard_id = d.id)), 'filters', json(d.filters), \
-     'owner_id', d.owner_id, 'created_at', replace(d.created_at, '.000000Z', 'Z'), \
-     'updated_at', replace(d.updated_at, '.000000Z', 'Z'), 'is_public', \
-     json(case when d.is_public then 'true' else 'false' end), 'allowed_viewers', \
-     json(d.allowed_viewers)) as document from dashboards d where d.tenant_id = ?1 and d.id = ?2";
+     d.allowed_viewers, '{\"id\":' || json_quote(d.id) || ',\"name\":' || json_quote(d.name) \
+     || ',\"description\":' || json_quote(d.description) || ',\"layout\":' || d.layout \
+     || ',\"widgets\":' || coalesce((select '[' || group_concat('{\"id\":' || json_quote(w.id) \
+     || ',\"type\":' || w.widget_type || ',\"title\":' || json_quote(w.title) \
+     || ',\"query\":' || coalesce(w.query, 'null') || ',\"position\":' || w.position \
+     || ',\"config\":' || w.config || ',\"created_at\":' \
+     || json_quote(replace(w.created_at, '.000000Z', 'Z')) || ',\"updated_at\":' \
+     || json_quote(replace(w.updated_at, '.000000Z', 'Z')) || '}', ',' \
+     order by json_extract(w.position, '$.y'), json_extract(w.position, '$.x'), w.created_at, \
+     w.id) || ']' from widgets w where w.tenant_id = d.tenant_id and w.dashboard_id = d.id), \
+     '[]') || ',\"filters\":' || d.filters || ',\"owner_id\":' || json_quote(d.owner_id) \
+     || ',\"created_at\":' || json_quote(replace(d.created_at, '.000000Z', 'Z')) \
+     || ',\"updated_at\":' || json_quote(replace(d.updated_at, '.000000Z', 'Z')) \
+     || ',\"is_public\":' || case when d.is_public then 'true' else 'false' end \
+     || ',\"allowed_viewers\":' || d.allowed_viewers || '}' as document \
+     from dashboards d where d.tenant_id = ?1 and d.id = ?2";
 
 const GET_WIDGETS: &str = concat!(
     "select ",

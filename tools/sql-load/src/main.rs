@@ -22,6 +22,11 @@
 //!     -D tenant:text=acme -D dashboard:uuid=0191… postgres://…/db
 //! ```
 
+/// The same allocator as the demo, so that the database-only side is not slowed by one the
+/// HTTP side does not use.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
