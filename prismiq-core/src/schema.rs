@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::query::bind::Kind;
+
 /// A column of a table or view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -24,26 +26,15 @@ pub struct ColumnSchema {
 }
 
 impl ColumnSchema {
-    /// Whether the type is numeric (integer, bigint, smallint, numeric, decimal, real, double).
+    /// Whether the type is numeric: integer, bigint, smallint, numeric, decimal, real, double
+    /// precision, and SQLite's spellings (`int`, `double`, `float`, `decimal(10,2)`, …).
     pub fn is_numeric(&self) -> bool {
-        let t = self.data_type.to_ascii_lowercase();
-        [
-            "integer",
-            "bigint",
-            "smallint",
-            "numeric",
-            "decimal",
-            "real",
-            "double precision",
-        ]
-        .iter()
-        .any(|n| t.contains(n))
+        matches!(Kind::of(&self.data_type), Kind::Integer | Kind::Float)
     }
 
-    /// Whether the type is a date or timestamp.
+    /// Whether the column holds dates or timestamps.
     pub fn is_temporal(&self) -> bool {
-        let t = self.data_type.to_ascii_lowercase();
-        t.contains("date") || t.contains("timestamp")
+        Kind::of(&self.data_type).is_temporal()
     }
 }
 

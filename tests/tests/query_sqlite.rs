@@ -3176,3 +3176,65 @@ async fn each_tenant_reads_its_own_file() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// SQLite's own spellings of types (`INT`, `DATETIME`, `DOUBLE`) bind and compare as the
+/// integers, timestamps and numbers they are, not as text.
+#[tokio::test]
+async fn sqlite_type_spellings_compare_as_their_kind() {
+    let path = std::env::temp_dir().join(format!(
+        "prismiq-spellings-{}-{}.db",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    create_database(
+        &path,
+        "create table readings (id INT, taken DATETIME, value DOUBLE); \
+         insert into readings values (2, '2024-01-02 23:30:00', 9.5), \
+         (10, '2024-01-03 00:00:00', 10.25), (3, '2024-01-01 08:00:00', 100);",
+    )
+    .await;
+    let engine = Engine::new(MemoryStore::new()).with_data_source(Arc::new(
+        SqliteDataSource::open(&path).await.expect("open the file"),
+    ));
+    let app = TestApp::new(engine);
+    let ids = |filters: Value| {
+        let body = json!({"query": {
+            "tables": [{"id": "t1", "name": "readings"}],
+            "columns": [{"table_id": "t1", "column": "id"}],
+            "filters": filters,
+            "order_by": [{"table_id": "t1", "column": "id", "direction": "ASC"}]
+        }});
+        let request = app.post("/query/execute").as_user("alice").json(&body);
+        async move {
+            let result = request.send().await.expect(200);
+            result["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row[0].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    // As integers: 10 > 3 (as text, "10" < "3").
+    assert_eq!(
+        ids(json!([{"table_id": "t1", "column": "id", "operator": "gt", "value": 3}])).await,
+        [10]
+    );
+    // As timestamps: a date as the upper bound means the whole day.
+    assert_eq!(
+        ids(
+            json!([{"table_id": "t1", "column": "taken", "operator": "lte", "value": "2024-01-02"}])
+        )
+        .await,
+        [2, 3]
+    );
+    // As numbers: 100 > 10.25.
+    assert_eq!(
+        ids(json!([{"table_id": "t1", "column": "value", "operator": "gte", "value": 10}])).await,
+        [3, 10]
+    );
+    let _ = std::fs::remove_file(&path);
+}

@@ -134,7 +134,7 @@ struct Prepared {
 /// value, so an empty result says `null`) filled in from the query: counts are integers, sums
 /// and averages reals, and a column's minimum, maximum or truncation has the column's type.
 /// The bucket column comes first in a time series.
-fn name_counted_types(def: &QueryDefinition, schema: &DatabaseSchema, result: &mut QueryResult) {
+fn name_untyped_columns(def: &QueryDefinition, schema: &DatabaseSchema, result: &mut QueryResult) {
     let offset = usize::from(def.time_series.is_some());
     for (i, column) in def.columns.iter().enumerate() {
         let Some(column_type) = result.column_types.get_mut(i + offset) else {
@@ -296,7 +296,7 @@ impl Engine {
             .map_err(EngineError::Query)?;
         let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
         let fill = |mut result: QueryResult| {
-            name_counted_types(&def, &prepared.schema, &mut result);
+            name_untyped_columns(&def, &prepared.schema, &mut result);
             match &def.time_series {
                 Some(config) => query::fill_time_series_gaps(
                     result,

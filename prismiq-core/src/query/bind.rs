@@ -43,7 +43,14 @@ impl Kind {
             data_type.into()
         };
         let t = t.as_ref();
-        if t.contains("timestamp") {
+        // SQLite's declared types (`INT`, `DATETIME`, `DOUBLE`, `VARCHAR(100)`, …) too, lower-cased
+        // by the data source; its affinity rules would also call `point` an integer, which
+        // PostgreSQL's type of that name is not, so only SQLite's own spellings are listed.
+        let sqlite_integer = matches!(
+            t,
+            "int" | "tinyint" | "mediumint" | "int2" | "int4" | "int8" | "unsigned big int"
+        );
+        if t.contains("timestamp") || t.starts_with("datetime") {
             if t.contains("with time zone") || t.contains("timestamptz") {
                 Self::TimestampTz
             } else {
@@ -51,21 +58,22 @@ impl Kind {
             }
         } else if t.contains("date") && !t.contains("range") {
             Self::Date
-        } else if ["integer", "bigint", "smallint"]
-            .iter()
-            .any(|n| t.contains(n))
+        } else if sqlite_integer
+            || ["integer", "bigint", "smallint"]
+                .iter()
+                .any(|n| t.contains(n))
         {
             Self::Integer
-        } else if ["numeric", "decimal", "real", "double precision"]
+        } else if ["numeric", "decimal", "real", "double", "float"]
             .iter()
             .any(|n| t.contains(n))
         {
             Self::Float
-        } else if t == "boolean" {
+        } else if t == "boolean" || t == "bool" {
             Self::Bool
         } else if t == "uuid" {
             Self::Uuid
-        } else if t.contains("char") || t == "text" || t == "name" || t == "citext" {
+        } else if t.contains("char") || t == "text" || t == "name" || t == "citext" || t == "clob" {
             Self::Text
         } else {
             Self::Other
@@ -253,6 +261,19 @@ mod tests {
             ("uuid", Kind::Uuid),
             ("jsonb", Kind::Other),
             ("USER-DEFINED", Kind::Other),
+            // SQLite's declared types, lower-cased by its data source.
+            ("int", Kind::Integer),
+            ("tinyint", Kind::Integer),
+            ("datetime", Kind::Timestamp),
+            ("decimal(10,2)", Kind::Float),
+            ("double", Kind::Float),
+            ("float", Kind::Float),
+            ("varchar(100)", Kind::Text),
+            ("clob", Kind::Text),
+            ("bool", Kind::Bool),
+            ("json", Kind::Other),
+            ("point", Kind::Other),
+            ("interval", Kind::Other),
         ];
         for (data_type, kind) in cases {
             assert_eq!(Kind::of(data_type), kind, "{data_type}");

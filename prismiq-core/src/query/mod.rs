@@ -47,7 +47,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod bind;
+pub(crate) mod bind;
 mod compile;
 pub(crate) mod dashboard_filter;
 mod dates;
