@@ -6,7 +6,8 @@
 #              connections SqliteDataSource opens (tools/sql-load --read-only);
 #   dashboard  GET /dashboards/{id} of the demo's "Sales overview" (7 widgets), against sql-load
 #              replaying the statements SqliteStore sends for it
-#              (tools/store-sql/sqlite_get_dashboard.sql, made from the store's constants).
+#              (tools/store-sql/sqlite_get_dashboard.sql, made from the store's constants), reading
+#              the one row as the store does (sql-load --first-row).
 #
 #     scripts/bench-sqlite.sh
 #     CONNECTIONS=16 DURATION=20 scripts/bench-sqlite.sh
@@ -123,7 +124,7 @@ compare "POST /query/execute, cache off" \
 compare "GET /dashboards/{id}" \
     "$LOAD" -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" \
     -H "X-Tenant-ID: $TENANT" "$BASE/dashboards/$dashboard" -- \
-    "$SQL_LOAD" -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" \
+    "$SQL_LOAD" --first-row -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" \
     -f tools/store-sql/sqlite_get_dashboard.sql \
     -D tenant:text="$TENANT" -D dashboard:text="$dashboard" "$DB"
 

@@ -51,6 +51,8 @@ usage: sql-load [OPTIONS] -f SCRIPT DATABASE_URL
   -c, --connections N       concurrent tasks (8); the pool is PostgresStore::connect's, or
                             SqliteStore::connect's for a sqlite:// URL
       --read-only           on SQLite: the read-only connections of SqliteDataSource
+      --first-row           fetch each statement's first row only, as a store reading one
+                            object does (fetch_optional rather than fetch_all)
   -d, --duration SECONDS    how long to measure (10)
       --warmup SECONDS      load before measuring, not counted (1)
 
@@ -213,6 +215,7 @@ struct Options {
     duration: Duration,
     warmup: Duration,
     read_only: bool,
+    first_row: bool,
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -230,6 +233,7 @@ impl Options {
         let mut duration: f64 = 10.0;
         let mut warmup: f64 = 1.0;
         let mut read_only = false;
+        let mut first_row = false;
         while let Some(arg) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
             match arg.as_str() {
@@ -248,6 +252,7 @@ impl Options {
                 "-d" | "--duration" => duration = number(&arg, &value()?)?,
                 "--warmup" => warmup = number(&arg, &value()?)?,
                 "--read-only" => read_only = true,
+                "--first-row" => first_row = true,
                 "-h" | "--help" => return Err(String::new()),
                 _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
                 _ if url.is_none() => url = Some(arg),
@@ -270,23 +275,25 @@ impl Options {
             duration: Duration::from_secs_f64(duration),
             warmup: Duration::from_secs_f64(warmup),
             read_only,
+            first_row,
         })
     }
 }
 
 /// Runs the script once, as one request.
-async fn run_once(pool: &Pool, steps: &[Step]) -> Result<(), String> {
+async fn run_once(pool: &Pool, options: &Options) -> Result<(), String> {
     match pool {
-        Pool::Postgres(pool) => run_once_postgres(pool, steps)
+        Pool::Postgres(pool) => run_once_postgres(pool, options)
             .await
             .map_err(|e| e.to_string()),
-        Pool::Sqlite(pool) => run_once_sqlite(pool, steps)
+        Pool::Sqlite(pool) => run_once_sqlite(pool, options)
             .await
             .map_err(|e| e.to_string()),
     }
 }
 
-async fn run_once_sqlite(pool: &SqlitePool, steps: &[Step]) -> Result<(), sqlite_sqlx::Error> {
+async fn run_once_sqlite(pool: &SqlitePool, options: &Options) -> Result<(), sqlite_sqlx::Error> {
+    let steps = &options.steps;
     let mut tx = None;
     for step in steps {
         match step {
@@ -306,9 +313,11 @@ async fn run_once_sqlite(pool: &SqlitePool, steps: &[Step]) -> Result<(), sqlite
                     sqlite_sqlx::query(sqlite_sqlx::AssertSqlSafe(sql.clone())),
                     |query, value| value.bind_sqlite(query),
                 );
-                match tx.as_mut() {
-                    Some(tx) => query.fetch_all(&mut **tx).await?,
-                    None => query.fetch_all(pool).await?,
+                match (tx.as_mut(), options.first_row) {
+                    (Some(tx), true) => drop(query.fetch_optional(&mut **tx).await?),
+                    (Some(tx), false) => drop(query.fetch_all(&mut **tx).await?),
+                    (None, true) => drop(query.fetch_optional(pool).await?),
+                    (None, false) => drop(query.fetch_all(pool).await?),
                 };
             }
         }
@@ -316,7 +325,8 @@ async fn run_once_sqlite(pool: &SqlitePool, steps: &[Step]) -> Result<(), sqlite
     Ok(())
 }
 
-async fn run_once_postgres(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Error> {
+async fn run_once_postgres(pool: &PgPool, options: &Options) -> Result<(), sqlx::Error> {
+    let steps = &options.steps;
     let mut tx = None;
     for step in steps {
         match step {
@@ -333,9 +343,11 @@ async fn run_once_postgres(pool: &PgPool, steps: &[Step]) -> Result<(), sqlx::Er
                     .fold(sqlx::query(AssertSqlSafe(sql.clone())), |query, value| {
                         value.bind(query)
                     });
-                match tx.as_mut() {
-                    Some(tx) => query.fetch_all(&mut **tx).await?,
-                    None => query.fetch_all(pool).await?,
+                match (tx.as_mut(), options.first_row) {
+                    (Some(tx), true) => drop(query.fetch_optional(&mut **tx).await?),
+                    (Some(tx), false) => drop(query.fetch_all(&mut **tx).await?),
+                    (None, true) => drop(query.fetch_optional(pool).await?),
+                    (None, false) => drop(query.fetch_all(pool).await?),
                 };
             }
         }
@@ -350,8 +362,7 @@ async fn drive(pool: Pool, options: Arc<Options>, measure_from: Instant, until: 
         if started >= until {
             break;
         }
-        let Ok(result) = tokio::time::timeout_at(until, run_once(&pool, &options.steps)).await
-        else {
+        let Ok(result) = tokio::time::timeout_at(until, run_once(&pool, &options)).await else {
             break;
         };
         match result {
