@@ -48,14 +48,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The dialect's name as clients see it (`postgresql`, `sqlite`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Postgres => "postgresql",
-            Self::Sqlite => "sqlite",
-        }
-    }
-
     /// Renders `statement` with its values as parameters.
     pub(crate) fn build(self, statement: &SelectStatement) -> (String, Values) {
         match self {
