@@ -493,13 +493,15 @@ fn condition(
 
 /// `lower(expr)`.
 fn lower(expr: Expr) -> Expr {
-    let mut call = match template("SELECT lower(x)").body.as_ref() {
-        SetExpr::Select(select) => match select.projection.first() {
-            Some(SelectItem::UnnamedExpr(call)) => call.clone(),
-            _ => unreachable!("the template selects one expression"),
-        },
-        _ => unreachable!("the template is a SELECT"),
-    };
+    static LOWER: LazyLock<Expr> =
+        LazyLock::new(|| match template("SELECT lower(x)").body.as_ref() {
+            SetExpr::Select(select) => match select.projection.first() {
+                Some(SelectItem::UnnamedExpr(call)) => call.clone(),
+                _ => unreachable!("the template selects one expression"),
+            },
+            _ => unreachable!("the template is a SELECT"),
+        });
+    let mut call = LOWER.clone();
     if let Expr::Function(function) = &mut call
         && let FunctionArguments::List(list) = &mut function.args
         && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(argument))) = list.args.first_mut()
