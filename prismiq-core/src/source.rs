@@ -75,6 +75,28 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
+    /// The result of a statement that fetched `rows` under a row cap of `max_rows`, having
+    /// asked for one row more: more than `max_rows` rows means some were left out, so the
+    /// extra one is dropped and the result is `truncated`. `elapsed` is the time spent fetching.
+    pub fn capped(
+        columns: Vec<String>,
+        column_types: Vec<String>,
+        mut rows: Vec<Vec<Value>>,
+        max_rows: usize,
+        elapsed: Duration,
+    ) -> Self {
+        let truncated = rows.len() > max_rows;
+        rows.truncate(max_rows);
+        Self {
+            row_count: rows.len(),
+            columns,
+            column_types,
+            rows,
+            truncated,
+            execution_time_ms: elapsed.as_secs_f64() * 1000.0,
+        }
+    }
+
     /// An empty result with the given columns.
     pub fn empty(columns: Vec<String>, column_types: Vec<String>) -> Self {
         Self {

@@ -294,22 +294,19 @@ async fn run(
     };
     let elapsed = started.elapsed();
     running.finish();
-    let (columns, column_types, mut rows) = match outcome {
+    let (columns, column_types, rows) = match outcome {
         None => return Err(SourceError::Timeout(context.timeout)),
         Some(Ok(fetched)) => fetched,
         Some(Err(err)) if is_timeout(&err) => return Err(SourceError::Timeout(context.timeout)),
         Some(Err(err)) => return Err(source_error(err)),
     };
-    let truncated = rows.len() > context.max_rows;
-    rows.truncate(context.max_rows);
-    Ok(QueryResult {
-        row_count: rows.len(),
+    Ok(QueryResult::capped(
         columns,
         column_types,
         rows,
-        truncated,
-        execution_time_ms: elapsed.as_secs_f64() * 1000.0,
-    })
+        context.max_rows,
+        elapsed,
+    ))
 }
 
 /// A read-only transaction whose statement may still be running on backend `pid`.

@@ -776,7 +776,7 @@ async fn run(
         }
     };
     let elapsed = started.elapsed();
-    let (columns, column_types, mut rows) = match outcome {
+    let (columns, column_types, rows) = match outcome {
         // SQLite did not get to a check of the deadline: `running` interrupts the statement
         // when it does, without the caller waiting for it.
         None => return Err(SourceError::Timeout(context.timeout)),
@@ -793,16 +793,13 @@ async fn run(
             return Err(source_error(err));
         }
     };
-    let truncated = rows.len() > context.max_rows;
-    rows.truncate(context.max_rows);
-    Ok(QueryResult {
-        row_count: rows.len(),
+    Ok(QueryResult::capped(
         columns,
         column_types,
         rows,
-        truncated,
-        execution_time_ms: elapsed.as_secs_f64() * 1000.0,
-    })
+        context.max_rows,
+        elapsed,
+    ))
 }
 
 /// A connection whose progress handler interrupts its statement at the deadline, or as soon as
