@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use prismiq_core::catalogue::{ProviderError, WidgetProblemKind};
 use prismiq_core::{EngineError, SourceError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -70,9 +71,16 @@ impl ApiError {
                 EngineError::PermissionDenied => StatusCode::FORBIDDEN,
                 EngineError::UserRequired => StatusCode::UNAUTHORIZED,
                 EngineError::Conflict { .. } => StatusCode::CONFLICT,
-                EngineError::Invalid(_) | EngineError::LimitExceeded { .. } => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
+                EngineError::Invalid(_)
+                | EngineError::InvalidWidgets(_)
+                | EngineError::LimitExceeded { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                EngineError::Provider(err) => match err {
+                    ProviderError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                    ProviderError::NotFound(_) => StatusCode::NOT_FOUND,
+                    ProviderError::Forbidden(_) => StatusCode::FORBIDDEN,
+                    ProviderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                },
                 EngineError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::Store(StoreError::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -135,6 +143,50 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match self {
             Self::Validation(issues) => json!({ "detail": issues }),
+            Self::Engine(EngineError::InvalidWidgets(problems)) => {
+                let issues: Vec<Value> = problems
+                    .0
+                    .into_iter()
+                    .map(|problem| {
+                        let mut loc = vec![json!("body")];
+                        loc.extend(problem.loc.iter().map(|s| json!(s)));
+                        let ctx = match &problem.kind {
+                            WidgetProblemKind::Type { allowed } => {
+                                let expected: Vec<String> =
+                                    allowed.iter().map(|t| format!("'{t}'")).collect();
+                                json!({ "allowed": allowed, "expected": expected.join(", ") })
+                            }
+                            WidgetProblemKind::Config { pointer, .. } => {
+                                json!({ "pointer": pointer })
+                            }
+                            WidgetProblemKind::Size { bound, limit } => {
+                                json!({ "bound": bound, "limit": limit })
+                            }
+                            WidgetProblemKind::Overlap { other } => json!({ "other": other }),
+                            _ => Value::Null,
+                        };
+                        // A built-in config's problem is typed as any other field's.
+                        let code = match &problem.kind {
+                            WidgetProblemKind::Config { builtin: true, .. } => {
+                                crate::extract::classify(&problem.message)
+                            }
+                            kind => kind.code(),
+                        };
+                        json!({
+                            "type": code,
+                            "loc": loc,
+                            "msg": problem.message,
+                            "input": problem.input,
+                            "ctx": ctx,
+                        })
+                    })
+                    .collect();
+                json!({ "detail": issues })
+            }
+            Self::Engine(EngineError::Provider(ProviderError::Failed(err))) => {
+                tracing::error!(error = %Chain(err.as_ref()), "prismiq widget data provider failed");
+                json!({ "detail": "Internal server error: the widget's data provider failed" })
+            }
             Self::Engine(EngineError::Store(StoreError::Rejected(message))) => {
                 json!({ "detail": format!("Value cannot be stored: {message}") })
             }

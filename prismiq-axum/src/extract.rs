@@ -200,8 +200,8 @@ fn body_error(bytes: &[u8], err: serde_path_to_error::Error<serde_json::Error>) 
     ApiError::validation(kind, loc, message, input)
 }
 
-fn classify(message: &str) -> &'static str {
-    if message.starts_with("unknown variant") {
+pub(crate) fn classify(message: &str) -> &'static str {
+    if message.starts_with("unknown variant") || message.contains("is not a widget type") {
         return "enum";
     }
     if let Some(expected) = message

@@ -56,6 +56,11 @@ pub enum EngineError {
     /// 422: the input is well-formed but breaks a rule; the [`Violation`] says which.
     #[error("{0}")]
     Invalid(Violation),
+    /// 422: widgets that break the rules of the [widget catalogue](crate::catalogue): an
+    /// unknown or unusable type, a config against the type's schema, a size outside its
+    /// bounds, or (when refused) an overlap. Every problem is listed with its location.
+    #[error("{0}")]
+    InvalidWidgets(crate::catalogue::WidgetProblems),
     /// 422: a configured limit would be exceeded.
     #[error("{message}")]
     LimitExceeded {
@@ -87,6 +92,11 @@ pub enum EngineError {
     /// [cannot hold](StoreError::Rejected) a value of the request, else 500.
     #[error("storage failure")]
     Store(#[source] StoreError),
+    /// A host's [`WidgetDataProvider`](crate::catalogue::WidgetDataProvider) failed: the
+    /// status its [`ProviderError`](crate::catalogue::ProviderError) names (500 for a
+    /// failure or a panic).
+    #[error("{0}")]
+    Provider(#[source] crate::catalogue::ProviderError),
     /// 504 for a [timeout](SourceError::Timeout), 400 when the database
     /// [rejected](SourceError::Rejected) the query, 503 when it is
     /// [unavailable](SourceError::Unavailable), else 500.
@@ -189,6 +199,12 @@ pub enum Violation {
     /// An export of a version this server does not read.
     #[error("Unsupported export version '{0}': this server reads version 1.x exports")]
     UnsupportedExportVersion(String),
+    /// A refresh interval below the configured minimum.
+    #[error("refresh_interval must be at least {min} seconds (or null for no automatic refresh)")]
+    RefreshInterval {
+        /// The minimum, in seconds.
+        min: u32,
+    },
     /// A pin context that is empty or longer than 100 characters.
     #[error("{0}")]
     PinContext(String),
@@ -222,6 +238,13 @@ impl EngineError {
     /// Whether the failure is on the server's side (a 5xx).
     pub fn is_server_error(&self) -> bool {
         matches!(self, Self::NoDataSource | Self::Source(_))
+            || matches!(
+                self,
+                Self::Provider(
+                    crate::catalogue::ProviderError::Failed(_)
+                        | crate::catalogue::ProviderError::Unavailable(_)
+                )
+            )
             || matches!(self, Self::Store(err) if !matches!(err, StoreError::Rejected(_)))
             || matches!(self, Self::Query(err) if !err.is_client_error())
     }

@@ -44,6 +44,7 @@
 
 mod auth;
 pub mod cache;
+pub mod catalogue;
 pub mod custom_sql;
 mod dialect;
 mod engine;
@@ -53,6 +54,8 @@ mod model;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod permissions;
+/// Automatic placement of widgets that come without a position.
+pub mod placement;
 pub mod query;
 mod row_filter;
 mod schema;
@@ -64,20 +67,22 @@ pub mod testing;
 mod transform;
 
 pub use auth::{AuthContext, Scope, SimpleAuthContext};
+pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
-    MetricTrendRequest, PinnedDashboards, TimeSeriesRequest,
+    MetricTrendRequest, PinnedDashboards, StarterDashboard, SummariesPage, TimeSeriesRequest,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
 pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 pub use model::{
-    Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport, DashboardJson,
-    DashboardLayout, DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue,
-    Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, QueryDefinition,
-    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest,
-    Widget, WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
-    WidgetType, WidgetUpdate,
+    AnyConfig, Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport,
+    DashboardJson, DashboardLayout, DashboardSummary, DashboardUpdate, DataSourceMode,
+    EXPORT_VERSION, FilterType, FilterValue, Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest,
+    PinnedDashboard, PositionRequest, QueryDefinition, ReorderPinsRequest, SavedQuery,
+    SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest, Widget, WidgetConfig,
+    WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave, WidgetType,
+    WidgetUpdate,
 };
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
@@ -90,8 +95,9 @@ pub use source::{BoxError, CompiledQuery, DataSource, ExecutionContext, QueryRes
 #[cfg_attr(docsrs, doc(cfg(feature = "memory-store")))]
 pub use store::MemoryStore;
 pub use store::{
-    Conflict, DashboardChanges, DashboardStore, NewDashboard, NewSavedQuery, PinStore,
-    SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
+    Conflict, DashboardChanges, DashboardStore, DefaultFor, Defaults, NewDashboard, NewSavedQuery,
+    PinStore, SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
+    SummaryPage,
 };
 pub use transform::{
     ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,

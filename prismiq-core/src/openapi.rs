@@ -1,6 +1,7 @@
 //! OpenAPI schemas (feature `openapi`) of the wire types whose JSON shape is written by hand
-//! rather than derived: [`TimeUnit`] (lower-case names, read case-insensitively) and
-//! [`LayoutItem`] (several accepted shapes). Every other wire type derives
+//! rather than derived: [`TimeUnit`] (lower-case names, read case-insensitively),
+//! [`LayoutItem`] (several accepted shapes), [`WidgetType`] (an open set of keys) and
+//! [`AnyConfig`] (a built-in config or a host type's object). Every other wire type derives
 //! [`utoipa::ToSchema`] where it is defined.
 
 use utoipa::openapi::schema::{
@@ -9,7 +10,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::model::LayoutItem;
+use crate::model::{AnyConfig, LayoutItem, WidgetConfig, WidgetType};
 use crate::query::TimeUnit;
 
 impl PartialSchema for TimeUnit {
@@ -26,6 +27,51 @@ impl PartialSchema for TimeUnit {
 }
 
 impl ToSchema for TimeUnit {}
+
+impl PartialSchema for WidgetType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some("^[a-z][a-z0-9_]{0,63}$"))
+            .description(Some(
+                "A built-in type (metric, bar_chart, line_chart, area_chart, pie_chart, \
+                 scatter_chart, table, text) or a type the host registered; \
+                 GET /widget-types lists those the caller may use.",
+            ))
+            .examples(["bar_chart"])
+            .into()
+    }
+}
+
+impl ToSchema for WidgetType {}
+
+impl PartialSchema for AnyConfig {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                WidgetConfig::name(),
+            )))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Object))
+                    .description(Some(
+                        "The config of a host's widget type, as its config_schema \
+                         (GET /widget-types) describes it.",
+                    )),
+            )
+            .description(Some(
+                "A built-in type's 34-key config, or a host type's own config object.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AnyConfig {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((WidgetConfig::name().into(), WidgetConfig::schema()));
+        <WidgetConfig as ToSchema>::schemas(schemas);
+    }
+}
 
 /// A grid coordinate: an integer of at least `minimum`, or `null` for the default.
 fn coordinate(minimum: u32, default: u32) -> ObjectBuilder {

@@ -135,6 +135,7 @@ mod tests {
             updated_at: Timestamp::now(),
             is_public: public,
             allowed_viewers: viewers.iter().map(|v| (*v).to_owned()).collect(),
+            refresh_interval: None,
         }
     }
 

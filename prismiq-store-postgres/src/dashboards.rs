@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
-    NewDashboard, Patch, Scope, StoreError, StoreResult, Widget, WidgetContent, WidgetId,
-    WidgetPosition,
+    DashboardSummary, DefaultFor, Defaults, NewDashboard, Patch, Scope, StoreError, StoreResult,
+    SummaryPage, Widget, WidgetContent, WidgetId, WidgetPosition,
 };
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -16,7 +16,7 @@ use crate::PostgresStore;
 use crate::error::{db, encode};
 use crate::pins::LOCK_PINS;
 use crate::rows::{
-    DashboardDocumentRow, DashboardRow, WidgetArrays, WidgetColumns, dashboard_columns,
+    DashboardDocumentRow, DashboardRow, SummaryRow, WidgetArrays, WidgetColumns, dashboard_columns,
     dashboard_document_columns, viewer_params, widget_json,
 };
 use crate::store::end_read;
@@ -28,18 +28,27 @@ macro_rules! one_dashboard {
     };
 }
 
-/// Tenant `$1`'s dashboards that a viewer may view, most recently updated first, after a
-/// `select` of their columns. The rule of `Viewer::can_view_dashboard`: `$2` is "admin", `$3`
-/// the user (null when anonymous, which makes the owner and viewer tests fail).
-macro_rules! visible_dashboards {
+/// Whether a viewer may view dashboard `d`, the rule of `Viewer::can_view_dashboard`: `$2` is
+/// "admin", `$3` the user (null when anonymous, which makes the owner and viewer tests fail).
+macro_rules! can_view {
     () => {
-        " from prismiq.dashboards d \
-          where d.tenant_id = $1 \
-            and ($2 or d.is_public or d.owner_id = $3 or $3 = any(d.allowed_viewers)) \
-          order by d.updated_at desc, d.id desc"
+        "($2 or d.is_public or d.owner_id = $3 or $3 = any(d.allowed_viewers))"
     };
 }
 
+/// Tenant `$1`'s dashboards that a viewer may view (`can_view!`), most recently updated
+/// first, after a `select` of their columns.
+macro_rules! visible_dashboards {
+    () => {
+        concat!(
+            " from prismiq.dashboards d where d.tenant_id = $1 and ",
+            can_view!(),
+            " order by d.updated_at desc, d.id desc"
+        )
+    };
+}
+
+/// The statement of [`DashboardStore::get_dashboard`].
 pub(crate) const SELECT_DASHBOARD: &str =
     concat!("select ", dashboard_columns!(), one_dashboard!());
 
@@ -47,6 +56,7 @@ pub(crate) const SELECT_DASHBOARD: &str =
 pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
     concat!("select ", dashboard_document_columns!(), one_dashboard!());
 
+/// The statement of [`DashboardStore::list_dashboards`].
 pub(crate) const LIST_DASHBOARDS: &str =
     concat!("select ", dashboard_columns!(), visible_dashboards!());
 
@@ -62,28 +72,30 @@ const LOCK_OWNER: &str = "select pg_advisory_xact_lock(\
      hashtext('prismiq.dashboards ' || $1), hashtext(coalesce($2, '')))";
 
 /// The dashboard insert; with a condition, it inserts only while the count it describes is
-/// below `$10`.
+/// below `$11`.
 macro_rules! insert_dashboard {
     ($($condition:literal)?) => {
         concat!(
             "insert into prismiq.dashboards \
              (id, tenant_id, name, description, layout, filters, owner_id, is_public, \
-              allowed_viewers) \
-             select $2, $1, $3, $4, $5, $6, $7, $8, $9",
+              allowed_viewers, refresh_interval) \
+             select $2, $1, $3, $4, $5, $6, $7, $8, $9, $10",
             $(" where (select count(*) from prismiq.dashboards c where c.tenant_id = $1 and ",
-              $condition, ") < $10")?
+              $condition, ") < $11")?
         )
     };
 }
 
+/// Inserts a dashboard, without limit.
 const INSERT_DASHBOARD: &str = insert_dashboard!();
 
-/// Inserts unless owner `$7` already has `$10` dashboards.
+/// Inserts unless owner `$7` already has `$11` dashboards.
 const INSERT_DASHBOARD_WITHIN_OWNER_LIMIT: &str = insert_dashboard!("c.owner_id = $7");
 
-/// Inserts unless the tenant already has `$10` ownerless dashboards.
+/// Inserts unless the tenant already has `$11` ownerless dashboards.
 const INSERT_DASHBOARD_WITHIN_OWNERLESS_LIMIT: &str = insert_dashboard!("c.owner_id is null");
 
+/// Inserts widgets given as parallel arrays into dashboard `$2`.
 const INSERT_WIDGETS: &str = "insert into prismiq.widgets \
      (id, tenant_id, dashboard_id, widget_type, title, query, position, config) \
      select i.id, $1, $2, i.widget_type, i.title, nullif(i.query, 'null'::jsonb), \
@@ -92,7 +104,8 @@ const INSERT_WIDGETS: &str = "insert into prismiq.widgets \
           as i(id, widget_type, title, query, position, config)";
 
 /// Changes the given fields (null parameters leave a field alone; `$4` says whether to set
-/// the description to `$5`) and locks the row for the rest of the transaction.
+/// the description to `$5`, `$10` whether to set the refresh interval to `$11`) and locks the
+/// row for the rest of the transaction.
 const UPDATE_DASHBOARD: &str = "update prismiq.dashboards set \
      name = coalesce($3, name), \
      description = case when $4 then $5 else description end, \
@@ -100,6 +113,7 @@ const UPDATE_DASHBOARD: &str = "update prismiq.dashboards set \
      filters = coalesce($7, filters), \
      is_public = coalesce($8, is_public), \
      allowed_viewers = coalesce($9, allowed_viewers), \
+     refresh_interval = case when $10 then $11 else refresh_interval end, \
      updated_at = now() \
      where tenant_id = $1 and id = $2 \
      returning id";
@@ -150,8 +164,8 @@ const DELETE_DASHBOARD: &str = "delete from prismiq.dashboards where tenant_id =
 const TOUCH_DASHBOARD: &str = "update prismiq.dashboards set updated_at = now() \
      where tenant_id = $1 and id = $2 returning id";
 
-/// Inserts unless the dashboard already has `$9` widgets (no limit when null). Run after
-/// [`TOUCH_DASHBOARD`] locked the dashboard, so the count is current.
+/// Inserts unless the dashboard already has `$9` widgets (no limit when null), and returns the
+/// widget as JSON. Run after [`TOUCH_DASHBOARD`] locked the dashboard, so the count is current.
 const ADD_WIDGET: &str = concat!(
     "insert into prismiq.widgets as w \
      (id, tenant_id, dashboard_id, widget_type, title, query, position, config) \
@@ -163,6 +177,7 @@ const ADD_WIDGET: &str = concat!(
     widget_json!()
 );
 
+/// Replaces a widget's content, touches its dashboard, and returns the widget as JSON.
 const UPDATE_WIDGET: &str = concat!(
     "with d as (update prismiq.dashboards set updated_at = now() \
                 where tenant_id = $1 and id = $2 returning id) \
@@ -174,6 +189,7 @@ const UPDATE_WIDGET: &str = concat!(
     widget_json!()
 );
 
+/// Deletes a widget and touches its dashboard.
 const DELETE_WIDGET: &str = "with d as (update prismiq.dashboards set updated_at = now() \
                 where tenant_id = $1 and id = $2 returning id) \
      delete from prismiq.widgets w using d \
@@ -189,6 +205,101 @@ pub(crate) const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards set
      ) \
      select count(*) from d";
 
+/// Tenant `$1`'s default and, when `$2` is not null, user `$2`'s: `user_id` is null on the
+/// tenant's.
+const SELECT_DEFAULTS: &str = "select user_id, dashboard_id from prismiq.dashboard_defaults \
+     where tenant_id = $1 and (user_id is null or user_id = $2)";
+
+/// User `$2`'s default in tenant `$1`.
+const SELECT_USER_DEFAULT: &str = "select dashboard_id from prismiq.dashboard_defaults \
+     where tenant_id = $1 and user_id = $2";
+
+/// Makes dashboard `$3` user `$2`'s default, replacing an earlier one; inserts nothing when
+/// the tenant has no dashboard `$3`.
+const SET_USER_DEFAULT: &str = "insert into prismiq.dashboard_defaults \
+     (tenant_id, user_id, dashboard_id) \
+     select $1, $2, d.id from prismiq.dashboards d where d.tenant_id = $1 and d.id = $3 \
+     on conflict (tenant_id, user_id) where user_id is not null \
+     do update set dashboard_id = excluded.dashboard_id";
+
+/// Makes dashboard `$2` the tenant's default, replacing an earlier one; inserts nothing when
+/// the tenant has no dashboard `$2`.
+const SET_TENANT_DEFAULT: &str = "insert into prismiq.dashboard_defaults \
+     (tenant_id, user_id, dashboard_id) \
+     select $1, null, d.id from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
+     on conflict (tenant_id) where user_id is null \
+     do update set dashboard_id = excluded.dashboard_id";
+
+/// Removes user `$2`'s default.
+const CLEAR_USER_DEFAULT: &str =
+    "delete from prismiq.dashboard_defaults where tenant_id = $1 and user_id = $2";
+
+/// Removes the tenant's default.
+const CLEAR_TENANT_DEFAULT: &str =
+    "delete from prismiq.dashboard_defaults where tenant_id = $1 and user_id is null";
+
+/// Serialises changes to user `$2`'s default in tenant `$1` for the rest of the transaction,
+/// across every process using the database: [`DashboardStore::create_default`] reads the
+/// default, compares and creates under it.
+const LOCK_USER_DEFAULT: &str = "select pg_advisory_xact_lock(\
+     hashtext('prismiq.dashboard_defaults ' || $1), hashtext($2))";
+
+/// The columns of a [`DashboardSummary`](prismiq_core::DashboardSummary) for a dashboard of
+/// alias `d`, but `is_default`; the widget count comes from the widgets' index on
+/// `(tenant_id, dashboard_id)`.
+macro_rules! summary_columns {
+    () => {
+        "d.id, d.name, d.description, d.owner_id, d.is_public, d.updated_at, \
+         (select count(*) from prismiq.widgets w \
+          where w.tenant_id = d.tenant_id and w.dashboard_id = d.id) as widget_count"
+    };
+}
+
+/// One page of [`DashboardStore::list_dashboard_summaries`] in one statement. `$1` the
+/// tenant, `$2`/`$3` the viewer (as for `can_view!`), `$4` the user whose own default counts
+/// (null for none), `$5` whether the default leads the page, `$6`/`$7` the `(updated_at, id)`
+/// the page continues after (null from the start), `$8` the most rows.
+///
+/// `effective` is the viewer's default: the user's own if the viewer may view it, else the
+/// tenant's if the viewer may view it. It leads the page when `$5`, and never comes among the
+/// others, which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
+pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
+    "with effective as ( \
+         select d.id from ( \
+             select dashboard_id, 0 as rank from prismiq.dashboard_defaults \
+             where tenant_id = $1 and user_id = $4 \
+             union all \
+             select dashboard_id, 1 as rank from prismiq.dashboard_defaults \
+             where tenant_id = $1 and user_id is null \
+         ) f join prismiq.dashboards d on d.tenant_id = $1 and d.id = f.dashboard_id \
+         where ",
+    can_view!(),
+    " order by f.rank limit 1 \
+     ) \
+     select s.* from ( \
+         select ",
+    summary_columns!(),
+    ", true as is_default \
+         from prismiq.dashboards d \
+         where $5 and d.tenant_id = $1 and d.id = (select id from effective) \
+         union all \
+         (select ",
+    summary_columns!(),
+    ", false as is_default \
+          from prismiq.dashboards d \
+          where d.tenant_id = $1 and ",
+    can_view!(),
+    " and d.id is distinct from (select id from effective) \
+            and (d.updated_at, d.id) \
+                < (coalesce($6::timestamptz, 'infinity'), \
+                   coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) \
+          order by d.updated_at desc, d.id desc \
+          limit $8) \
+     ) s \
+     order by s.is_default desc, s.updated_at desc, s.id desc \
+     limit $8"
+);
+
 async fn fetch_dashboard(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -200,7 +311,7 @@ async fn fetch_dashboard(
         .fetch_optional(conn)
         .await
         .map_err(db)?;
-    Ok(row.map(Dashboard::from))
+    row.map(Dashboard::try_from).transpose().map_err(db)
 }
 
 /// Reads the dashboard as the transaction left it, then commits.
@@ -254,6 +365,72 @@ async fn insert_widgets(
     Ok(())
 }
 
+/// Inserts `new` with its widgets: a [`StoreError::LimitReached`] if its owner (or the
+/// tenant's ownerless dashboards) already has `max_per_owner`, counted under a lock per
+/// (tenant, owner) held until the transaction ends.
+async fn insert_dashboard(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    new: &NewDashboard,
+    max_per_owner: Option<u32>,
+) -> StoreResult<()> {
+    if max_per_owner.is_some() {
+        sqlx::query(LOCK_OWNER)
+            .bind(scope.tenant_id())
+            .bind(new.owner_id.as_deref())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    let insert = match (max_per_owner, &new.owner_id) {
+        (None, _) => INSERT_DASHBOARD,
+        (Some(_), Some(_)) => INSERT_DASHBOARD_WITHIN_OWNER_LIMIT,
+        (Some(_), None) => INSERT_DASHBOARD_WITHIN_OWNERLESS_LIMIT,
+    };
+    let mut insert = sqlx::query(insert)
+        .bind(scope.tenant_id())
+        .bind(new.id.as_uuid())
+        .bind(&new.name)
+        .bind(new.description.as_deref())
+        .bind(Json(&new.layout))
+        .bind(Json(&new.filters))
+        .bind(new.owner_id.as_deref())
+        .bind(new.is_public)
+        .bind(&new.allowed_viewers)
+        .bind(new.refresh_interval.map(i64::from));
+    if let Some(max) = max_per_owner {
+        insert = insert.bind(i64::from(max));
+    }
+    let inserted = insert.execute(&mut *conn).await.map_err(db)?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::LimitReached);
+    }
+    if !new.widgets.is_empty() {
+        insert_widgets(conn, scope, new.id, &new.widgets).await?;
+    }
+    Ok(())
+}
+
+/// A [`Patch`] as the parameters of a statement: whether to set the value, and the value.
+fn patch_params<T>(patch: Patch<T>) -> (bool, Option<T>) {
+    match patch {
+        Patch::Absent => (false, None),
+        Patch::Null => (true, None),
+        Patch::Value(value) => (true, Some(value)),
+    }
+}
+
+/// Takes [`LOCK_USER_DEFAULT`] for `user`.
+async fn lock_user_default(conn: &mut PgConnection, scope: &Scope, user: &str) -> StoreResult<()> {
+    sqlx::query(LOCK_USER_DEFAULT)
+        .bind(scope.tenant_id())
+        .bind(user)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 /// Widget ids must be distinct within one write, as they are across the table.
 fn check_distinct(widgets: &[(WidgetId, WidgetContent)]) -> StoreResult<()> {
     let mut seen = HashSet::with_capacity(widgets.len());
@@ -293,7 +470,9 @@ impl PostgresStore {
 impl DashboardStore for PostgresStore {
     async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
         let rows: Vec<DashboardRow> = self.list_rows(LIST_DASHBOARDS, scope, viewer).await?;
-        Ok(rows.into_iter().map(Dashboard::from).collect())
+        rows.into_iter()
+            .map(|row| Dashboard::try_from(row).map_err(db))
+            .collect()
     }
 
     async fn get_dashboard(
@@ -342,39 +521,7 @@ impl DashboardStore for PostgresStore {
     ) -> StoreResult<Dashboard> {
         check_distinct(&new.widgets)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
-        if max_per_owner.is_some() {
-            sqlx::query(LOCK_OWNER)
-                .bind(scope.tenant_id())
-                .bind(new.owner_id.as_deref())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        let insert = match (max_per_owner, &new.owner_id) {
-            (None, _) => INSERT_DASHBOARD,
-            (Some(_), Some(_)) => INSERT_DASHBOARD_WITHIN_OWNER_LIMIT,
-            (Some(_), None) => INSERT_DASHBOARD_WITHIN_OWNERLESS_LIMIT,
-        };
-        let mut insert = sqlx::query(insert)
-            .bind(scope.tenant_id())
-            .bind(new.id.as_uuid())
-            .bind(&new.name)
-            .bind(new.description.as_deref())
-            .bind(Json(&new.layout))
-            .bind(Json(&new.filters))
-            .bind(new.owner_id.as_deref())
-            .bind(new.is_public)
-            .bind(&new.allowed_viewers);
-        if let Some(max) = max_per_owner {
-            insert = insert.bind(i64::from(max));
-        }
-        let inserted = insert.execute(&mut *tx).await.map_err(db)?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::LimitReached);
-        }
-        if !new.widgets.is_empty() {
-            insert_widgets(&mut tx, scope, new.id, &new.widgets).await?;
-        }
+        insert_dashboard(&mut tx, scope, &new, max_per_owner).await?;
         commit_and_return(tx, scope, new.id).await
     }
 
@@ -387,11 +534,8 @@ impl DashboardStore for PostgresStore {
         if let Some(widgets) = &changes.widgets {
             check_distinct(widgets)?;
         }
-        let (set_description, description) = match changes.description {
-            Patch::Absent => (false, None),
-            Patch::Null => (true, None),
-            Patch::Value(description) => (true, Some(description)),
-        };
+        let (set_description, description) = patch_params(changes.description);
+        let (set_refresh, refresh_interval) = patch_params(changes.refresh_interval);
         let mut tx = self.begin(scope).await.map_err(db)?;
         let found = sqlx::query_scalar::<_, uuid::Uuid>(UPDATE_DASHBOARD)
             .bind(scope.tenant_id())
@@ -403,6 +547,8 @@ impl DashboardStore for PostgresStore {
             .bind(changes.filters.map(Json))
             .bind(changes.is_public)
             .bind(changes.allowed_viewers)
+            .bind(set_refresh)
+            .bind(refresh_interval.map(i64::from))
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
@@ -558,6 +704,140 @@ impl DashboardStore for PostgresStore {
             return Err(StoreError::NotFound);
         }
         commit_and_return(tx, scope, dashboard_id).await
+    }
+
+    async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let rows: Vec<(Option<String>, uuid::Uuid)> = sqlx::query_as(SELECT_DEFAULTS)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        end_read(tx);
+        let mut defaults = Defaults::default();
+        for (user, dashboard) in rows {
+            let dashboard = Some(DashboardId::from_uuid(dashboard));
+            match user {
+                Some(_) => defaults.user = dashboard,
+                None => defaults.tenant = dashboard,
+            }
+        }
+        Ok(defaults)
+    }
+
+    async fn set_default(
+        &self,
+        scope: &Scope,
+        whose: DefaultFor<'_>,
+        id: DashboardId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let set = match whose {
+            DefaultFor::User(user) => {
+                lock_user_default(&mut tx, scope, user).await?;
+                sqlx::query(SET_USER_DEFAULT)
+                    .bind(scope.tenant_id())
+                    .bind(user)
+                    .bind(id.as_uuid())
+            }
+            DefaultFor::Tenant => sqlx::query(SET_TENANT_DEFAULT)
+                .bind(scope.tenant_id())
+                .bind(id.as_uuid()),
+        };
+        let set = set.execute(&mut *tx).await.map_err(|error| {
+            // The dashboard was deleted between the insert's read and its foreign-key check.
+            if let sqlx::Error::Database(e) = &error
+                && e.is_foreign_key_violation()
+            {
+                StoreError::NotFound
+            } else {
+                db(error)
+            }
+        })?;
+        if set.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn clear_default(&self, scope: &Scope, whose: DefaultFor<'_>) -> StoreResult<()> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let clear = match whose {
+            DefaultFor::User(user) => {
+                lock_user_default(&mut tx, scope, user).await?;
+                sqlx::query(CLEAR_USER_DEFAULT)
+                    .bind(scope.tenant_id())
+                    .bind(user)
+            }
+            DefaultFor::Tenant => sqlx::query(CLEAR_TENANT_DEFAULT).bind(scope.tenant_id()),
+        };
+        clear.execute(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn create_default(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        expected: Option<DashboardId>,
+        dashboard: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Option<DashboardId>> {
+        check_distinct(&dashboard.widgets)?;
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        // Under the lock, the default read here stays the user's default until the commit.
+        lock_user_default(&mut tx, scope, user_id).await?;
+        let current = sqlx::query_scalar::<_, uuid::Uuid>(SELECT_USER_DEFAULT)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .map(DashboardId::from_uuid);
+        if current != expected {
+            end_read(tx);
+            return Ok(current);
+        }
+        insert_dashboard(&mut tx, scope, &dashboard, max_per_owner).await?;
+        sqlx::query(SET_USER_DEFAULT)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .bind(dashboard.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(dashboard.id))
+    }
+
+    async fn list_dashboard_summaries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+        page: &SummaryPage,
+    ) -> StoreResult<Vec<DashboardSummary>> {
+        let (admin, user) = viewer_params(viewer);
+        let (after_at, after_id) = page
+            .after
+            .map(|(at, id)| (at.as_datetime(), id.as_uuid()))
+            .unzip();
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(LIST_DASHBOARD_SUMMARIES)
+            .bind(scope.tenant_id())
+            .bind(admin)
+            .bind(user)
+            .bind(page.user_id.as_deref())
+            .bind(page.with_default)
+            .bind(after_at)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        end_read(tx);
+        Ok(rows.into_iter().map(DashboardSummary::from).collect())
     }
 
     fn health_check_name(&self) -> &'static str {

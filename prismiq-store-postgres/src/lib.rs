@@ -32,10 +32,10 @@
 //! # Tables and migrations
 //!
 //! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
-//! `prismiq.widgets`, `prismiq.saved_queries`, `prismiq.pins` and `prismiq.schema_configs`,
-//! recorded in `prismiq._sqlx_migrations`, so they never mix with the host's own
-//! `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries, positions
-//! and configs, saved queries, schema configs) are `jsonb` holding the serde form of the
+//! `prismiq.widgets`, `prismiq.dashboard_defaults`, `prismiq.saved_queries`, `prismiq.pins` and
+//! `prismiq.schema_configs`, recorded in `prismiq._sqlx_migrations`, so they never mix with the
+//! host's own `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries,
+//! positions and configs, saved queries, schema configs) are `jsonb` holding the serde form of the
 //! `prismiq-core` types.
 //!
 //! # Guarantees
@@ -51,6 +51,12 @@
 //! - **Limits hold under concurrency**: the per-owner dashboard limit is counted under a
 //!   transaction-scoped advisory lock, the per-dashboard widget limit under the dashboard's
 //!   row lock.
+//! - **One default dashboard per first visit**: `create_default` reads, compares and creates
+//!   under a transaction-scoped advisory lock per (tenant, user), so concurrent calls, from any
+//!   number of processes, create one dashboard.
+//! - **Summaries in one statement**: a page of `list_dashboard_summaries`, the default and
+//!   the widget counts included, is one query, continued by `(updated_at, id)` on the listing
+//!   index.
 //! - **Compact pin positions**: every list is `0..n-1`, also after a dashboard that was
 //!   pinned is deleted.
 //! - **Errors**: a broken uniqueness rule is a

@@ -154,7 +154,7 @@ impl PinStore for PostgresStore {
         rows.into_iter()
             .map(|row| {
                 let pin = PinnedDashboard::try_from(row.pin).map_err(db)?;
-                Ok((pin, Dashboard::from(row.dashboard)))
+                Ok((pin, Dashboard::try_from(row.dashboard).map_err(db)?))
             })
             .collect()
     }

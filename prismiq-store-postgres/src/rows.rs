@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, PinId,
-    PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Widget, WidgetContent,
-    WidgetId, WidgetType,
+    Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, DashboardSummary,
+    PinId, PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Widget,
+    WidgetContent, WidgetId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -40,7 +40,7 @@ macro_rules! dashboard_columns {
     () => {
         concat!(
             "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
-             d.allowed_viewers, d.created_at, d.updated_at, \
+             d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval, \
              coalesce((select jsonb_agg(",
             $crate::rows::widget_json!(),
             $crate::rows::widgets_of_dashboard!(),
@@ -86,7 +86,8 @@ macro_rules! dashboard_document_columns {
             $crate::rows::wire_timestamp!("d.created_at"),
             ", 'updated_at', ",
             $crate::rows::wire_timestamp!("d.updated_at"),
-            ", 'is_public', d.is_public, 'allowed_viewers', d.allowed_viewers)::text as document"
+            ", 'is_public', d.is_public, 'allowed_viewers', d.allowed_viewers, \
+             'refresh_interval', d.refresh_interval)::text as document"
         )
     };
 }
@@ -135,12 +136,23 @@ pub(crate) struct DashboardRow {
     allowed_viewers: Vec<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    refresh_interval: Option<i64>,
     widgets: Json<Vec<Widget>>,
 }
 
-impl From<DashboardRow> for Dashboard {
-    fn from(row: DashboardRow) -> Self {
-        Self {
+impl TryFrom<DashboardRow> for Dashboard {
+    type Error = sqlx::Error;
+
+    fn try_from(row: DashboardRow) -> Result<Self, Self::Error> {
+        let refresh_interval = row
+            .refresh_interval
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: "refresh_interval".to_owned(),
+                source: Box::new(e),
+            })?;
+        Ok(Self {
             id: DashboardId::from_uuid(row.id),
             name: row.name,
             description: row.description,
@@ -152,7 +164,8 @@ impl From<DashboardRow> for Dashboard {
             updated_at: row.updated_at.into(),
             is_public: row.is_public,
             allowed_viewers: row.allowed_viewers,
-        }
+            refresh_interval,
+        })
     }
 }
 
@@ -264,7 +277,7 @@ pub(crate) struct WidgetColumns {
 impl WidgetColumns {
     pub(crate) fn new(content: &WidgetContent) -> Result<Self, serde_json::Error> {
         Ok(Self {
-            widget_type: widget_type_name(content.widget_type)?,
+            widget_type: content.widget_type.as_str().to_owned(),
             query: serde_json::to_value(&content.query)?,
             position: serde_json::to_value(content.position)?,
             config: serde_json::to_value(&content.config)?,
@@ -272,7 +285,31 @@ impl WidgetColumns {
     }
 }
 
-/// The serde name of a widget type (`bar_chart`), as stored.
-fn widget_type_name(widget_type: WidgetType) -> Result<String, serde_json::Error> {
-    serde_json::from_value(serde_json::to_value(widget_type)?)
+/// A dashboard summary, as the summaries statement selects it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SummaryRow {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    owner_id: Option<String>,
+    is_public: bool,
+    is_default: bool,
+    widget_count: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SummaryRow> for DashboardSummary {
+    fn from(row: SummaryRow) -> Self {
+        Self {
+            id: DashboardId::from_uuid(row.id),
+            name: row.name,
+            description: row.description,
+            owner_id: row.owner_id,
+            is_public: row.is_public,
+            is_owner: false,
+            is_default: row.is_default,
+            widget_count: u32::try_from(row.widget_count).unwrap_or(u32::MAX),
+            updated_at: row.updated_at.into(),
+        }
+    }
 }

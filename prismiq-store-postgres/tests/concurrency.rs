@@ -1,12 +1,15 @@
 //! Limits and invariants hold when many calls race: 50 concurrent creations against a
 //! per-owner limit, 50 concurrent widget additions against a per-dashboard limit, 50 concurrent
-//! layout saves, and concurrent pin changes.
+//! layout saves, concurrent pin changes, and 50 concurrent first visits creating a default
+//! dashboard from two instances.
 
 use prismiq_core::permissions::Viewer;
 use prismiq_core::testing::{new_dashboard, widget};
 use prismiq_core::{
     DashboardId, DashboardStore, PinId, PinStore, Scope, StoreError, WidgetId, WidgetPosition,
 };
+use prismiq_store_postgres::PostgresStore;
+use prismiq_store_postgres::sqlx::postgres::PgPoolOptions;
 use prismiq_store_postgres::testing::fresh_database;
 use tokio::task::JoinSet;
 
@@ -198,5 +201,61 @@ async fn pin_positions_stay_compact_under_concurrency() {
     assert_eq!(positions, expected, "positions are 0..n-1");
     // 25 pinned up front, 5 unpinned, 5 deleted with their dashboard, 25 pinned meanwhile.
     assert_eq!(pins.len(), CALLS / 2 - 5 - 5 + CALLS / 2);
+    database.drop_database().await;
+}
+
+/// Two stores on pools of their own, as two instances of a host would be, race to create
+/// bob's default dashboard: one is created, every caller gets it, and a later call that saw no
+/// default yet creates nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_default_creates_once_across_instances() {
+    let database = fresh_database().await;
+    let other_pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(database.connect_options().clone())
+        .await
+        .unwrap();
+    let instances = [database.store().clone(), PostgresStore::new(other_pool)];
+    let scope = Scope::new("t1");
+    let mut tasks = JoinSet::new();
+    for i in 0..CALLS {
+        let (store, scope) = (instances[i % 2].clone(), scope.clone());
+        tasks.spawn(async move {
+            store
+                .create_default(
+                    &scope,
+                    "bob",
+                    None,
+                    new_dashboard(&format!("start {i}"), Some("bob"), vec![widget("w", 0, 0)]),
+                    Some(u32::try_from(CALLS).unwrap()),
+                )
+                .await
+        });
+    }
+    let mut defaults = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        defaults.push(joined.expect("task panicked").expect("create_default"));
+    }
+    let first = defaults[0].expect("a default");
+    assert!(
+        defaults.iter().all(|d| *d == Some(first)),
+        "one default for all"
+    );
+    let list = instances[1]
+        .list_dashboards(&scope, &Viewer::Admin)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1, "one dashboard created");
+    assert_eq!(list[0].id, first);
+    assert_eq!(list[0].widgets.len(), 1);
+    assert_eq!(
+        instances[0]
+            .defaults(&scope, Some("bob"))
+            .await
+            .unwrap()
+            .user,
+        Some(first)
+    );
+    instances[1].pool().close().await;
     database.drop_database().await;
 }

@@ -1,9 +1,10 @@
 //! `get_dashboard_json` builds the API's JSON in PostgreSQL; it must write every timestamp as
 //! `Timestamp` does, including the short form of a whole second, which writes made by `now()`
-//! almost never produce.
+//! almost never produce, and carry the refresh interval and host widgets' configs.
 
+use prismiq_core::permissions::Viewer;
 use prismiq_core::testing::{new_dashboard, widget};
-use prismiq_core::{DashboardStore, Scope};
+use prismiq_core::{AnyConfig, DashboardStore, Scope, WidgetContent, WidgetPosition, WidgetType};
 use prismiq_store_postgres::sqlx::{self, Connection, PgConnection};
 use prismiq_store_postgres::testing::fresh_database;
 
@@ -105,6 +106,69 @@ async fn timestamps_are_written_as_the_api_writes_them() {
             ("2026-02-03T04:05:06.120000Z", "2027-01-01T00:00:00Z"),
             ("2000-01-01T00:00:00Z", "2026-07-01T00:30:00.000010Z"),
         ]
+    );
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn documents_carry_the_refresh_interval_and_host_configs() {
+    let database = fresh_database().await;
+    let store = database.store();
+    let scope = Scope::new("t1");
+    let serde_json::Value::Object(config) = serde_json::json!({
+        "max": 100.5, "bands": [{"to": 50, "color": "#0f0"}], "x_axis": 5, "label": "ünï"
+    }) else {
+        unreachable!()
+    };
+    let gauge = WidgetContent {
+        widget_type: WidgetType::Custom("gauge".to_owned()),
+        title: "Load".to_owned(),
+        query: None,
+        position: WidgetPosition::new(4, 0, 3, 3).unwrap(),
+        config: AnyConfig::Json(config),
+    };
+    let mut refreshing = new_dashboard("Refreshing", Some("alice"), vec![widget("a", 0, 0), gauge]);
+    refreshing.refresh_interval = Some(u32::MAX);
+    let refreshing = store
+        .create_dashboard(&scope, refreshing, None)
+        .await
+        .unwrap();
+    let still = store
+        .create_dashboard(
+            &scope,
+            new_dashboard("Still", Some("alice"), Vec::new()),
+            None,
+        )
+        .await
+        .unwrap();
+
+    for created in [&refreshing, &still] {
+        let dashboard = store
+            .get_dashboard(&scope, created.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&dashboard, created);
+        let document = store
+            .get_dashboard_json(&scope, created.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(document.as_str()).unwrap();
+        assert_eq!(parsed, serde_json::to_value(&dashboard).unwrap());
+    }
+    let listed = store
+        .list_dashboards_json(&scope, &Viewer::Admin)
+        .await
+        .unwrap();
+    let parsed: Vec<serde_json::Value> = listed
+        .iter()
+        .map(|d| serde_json::from_str(d.as_str()).unwrap())
+        .collect();
+    let refresh: Vec<&serde_json::Value> = parsed.iter().map(|d| &d["refresh_interval"]).collect();
+    assert_eq!(
+        refresh,
+        [&serde_json::Value::Null, &serde_json::json!(u32::MAX)]
     );
     database.drop_database().await;
 }

@@ -4,24 +4,26 @@
 
 use prismiq_core::testing::{new_dashboard, sample_query, widget};
 use prismiq_core::{
-    DashboardStore, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore, SchemaConfig,
-    SchemaConfigStore, Scope,
+    DashboardStore, DefaultFor, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore,
+    SchemaConfig, SchemaConfigStore, Scope,
 };
 use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
 use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
 
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
     "dashboards",
     "widgets",
     "saved_queries",
     "pins",
     "schema_configs",
+    "dashboard_defaults",
 ];
 
-/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins and a schema config;
-/// tenant `b` gets 1 dashboard (1 widget), 2 saved queries, 1 pin and a schema config.
+/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins, a schema config and 2
+/// defaults (the tenant's and alice's); tenant `b` gets 1 dashboard (1 widget), 2 saved
+/// queries, 1 pin, a schema config and 1 default (bob's).
 async fn populate(store: &PostgresStore) {
     let a = Scope::new("a");
     let b = Scope::new("b");
@@ -81,6 +83,13 @@ async fn populate(store: &PostgresStore) {
             .await
             .unwrap();
     }
+    for (scope, whose, dashboard) in [
+        (&a, DefaultFor::Tenant, a1.id),
+        (&a, DefaultFor::User("alice"), a2.id),
+        (&b, DefaultFor::User("bob"), b1.id),
+    ] {
+        store.set_default(scope, whose, dashboard).await.unwrap();
+    }
 }
 
 async fn scoped_count(store: &PostgresStore, tenant: &str, sql: &str) -> i64 {
@@ -97,6 +106,7 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
         ("saved_queries", 1, 2),
         ("pins", 2, 1),
         ("schema_configs", 1, 1),
+        ("dashboard_defaults", 2, 1),
     ] {
         let select = format!("select count(*) from prismiq.{table}");
         assert_eq!(

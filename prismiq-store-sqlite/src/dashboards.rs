@@ -6,13 +6,14 @@ use async_trait::async_trait;
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
-    NewDashboard, Scope, StoreError, StoreResult, Timestamp, Widget, WidgetContent, WidgetId,
-    WidgetPosition,
+    DashboardSummary, DefaultFor, Defaults, NewDashboard, Scope, StoreError, StoreResult,
+    SummaryPage, Timestamp, Widget, WidgetContent, WidgetId, WidgetPosition,
 };
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::SqliteStore;
-use crate::error::db;
+use crate::error::{db, invalid};
 use crate::rows::{
     dashboard_columns, fetch_dashboards, parse_time, time_text, to_json, viewer_binds,
     widget_columns,
@@ -72,7 +73,8 @@ pub(crate) const GET_DASHBOARD_DOCUMENT: &str = "select d.owner_id, d.is_public,
      || ',\"created_at\":' || json_quote(replace(d.created_at, '.000000Z', 'Z')) \
      || ',\"updated_at\":' || json_quote(replace(d.updated_at, '.000000Z', 'Z')) \
      || ',\"is_public\":' || case when d.is_public then 'true' else 'false' end \
-     || ',\"allowed_viewers\":' || d.allowed_viewers || '}' as document \
+     || ',\"allowed_viewers\":' || d.allowed_viewers \
+     || ',\"refresh_interval\":' || coalesce(d.refresh_interval, 'null') || '}' as document \
      from dashboards d where d.tenant_id = ?1 and d.id = ?2";
 
 const GET_WIDGETS: &str = concat!(
@@ -81,14 +83,16 @@ const GET_WIDGETS: &str = concat!(
     " from widgets w where w.tenant_id = ?1 and w.dashboard_id = ?2"
 );
 
+/// Inserts a dashboard, created and updated at `?10`.
 const INSERT_DASHBOARD: &str = "insert into dashboards (tenant_id, id, name, description, layout, \
-     filters, owner_id, is_public, allowed_viewers, created_at, updated_at) \
-     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+     filters, owner_id, is_public, allowed_viewers, created_at, updated_at, refresh_interval) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)";
 
 const COUNT_OWNED: &str = "select count(*) from dashboards where tenant_id = ?1 and owner_id is ?2";
 
+/// Writes every field of a dashboard but its widgets.
 const UPDATE_DASHBOARD: &str = "update dashboards set name = ?3, description = ?4, layout = ?5, \
-     filters = ?6, is_public = ?7, allowed_viewers = ?8, updated_at = ?9 \
+     filters = ?6, is_public = ?7, allowed_viewers = ?8, updated_at = ?9, refresh_interval = ?10 \
      where tenant_id = ?1 and id = ?2";
 
 const TOUCH_DASHBOARD: &str =
@@ -124,6 +128,92 @@ const DELETE_WIDGET: &str =
 
 const MOVE_WIDGET: &str = "update widgets set position = ?4, updated_at = ?5 \
      where tenant_id = ?1 and dashboard_id = ?2 and id = ?3";
+
+/// Tenant `?1`'s default and, when `?2` is not null, user `?2`'s: `user_id` is null on the
+/// tenant's.
+const SELECT_DEFAULTS: &str = "select user_id, dashboard_id from dashboard_defaults \
+     where tenant_id = ?1 and (user_id is null or user_id = ?2)";
+
+/// User `?2`'s default in tenant `?1`.
+const SELECT_USER_DEFAULT: &str =
+    "select dashboard_id from dashboard_defaults where tenant_id = ?1 and user_id = ?2";
+
+/// Makes dashboard `?3` user `?2`'s default, replacing an earlier one; inserts nothing when the
+/// tenant has no dashboard `?3`.
+const SET_USER_DEFAULT: &str = "insert into dashboard_defaults \
+     (tenant_id, user_id, dashboard_id) \
+     select ?1, ?2, d.id from dashboards d where d.tenant_id = ?1 and d.id = ?3 \
+     on conflict (tenant_id, user_id) where user_id is not null \
+     do update set dashboard_id = excluded.dashboard_id";
+
+/// Makes dashboard `?2` the tenant's default, replacing an earlier one; inserts nothing when
+/// the tenant has no dashboard `?2`.
+const SET_TENANT_DEFAULT: &str = "insert into dashboard_defaults \
+     (tenant_id, user_id, dashboard_id) \
+     select ?1, null, d.id from dashboards d where d.tenant_id = ?1 and d.id = ?2 \
+     on conflict (tenant_id) where user_id is null \
+     do update set dashboard_id = excluded.dashboard_id";
+
+/// Removes user `?2`'s default.
+const CLEAR_USER_DEFAULT: &str =
+    "delete from dashboard_defaults where tenant_id = ?1 and user_id = ?2";
+
+/// Removes the tenant's default.
+const CLEAR_TENANT_DEFAULT: &str =
+    "delete from dashboard_defaults where tenant_id = ?1 and user_id is null";
+
+/// The columns of a [`DashboardSummary`] for a dashboard of alias `d`, but `is_default`; the
+/// widget count comes from the widgets' index on `(tenant_id, dashboard_id)`.
+macro_rules! summary_columns {
+    () => {
+        "d.id, d.name, d.description, d.owner_id, d.is_public, d.updated_at, \
+         (select count(*) from widgets w \
+          where w.tenant_id = d.tenant_id and w.dashboard_id = d.id) as widget_count"
+    };
+}
+
+/// One page of [`DashboardStore::list_dashboard_summaries`] in one statement. `?1` the tenant,
+/// `?2`/`?3` the viewer (as for `visible!`), `?4` the user whose own default counts (null for
+/// none), `?5` whether the default leads the page, `?6`/`?7` the `(updated_at, id)` the page
+/// continues after (null from the start), `?8` the most rows.
+///
+/// `effective` is the viewer's default: the user's own if the viewer may view it, else the
+/// tenant's if the viewer may view it. It leads the page when `?5`, and never comes among the
+/// others, which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
+/// Timestamps and ids are text that sorts as they do (`'~'` sorts after any of them).
+pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
+    "with effective as ( \
+         select d.id from ( \
+             select dashboard_id, 0 as rank from dashboard_defaults \
+             where tenant_id = ?1 and user_id = ?4 \
+             union all \
+             select dashboard_id, 1 as rank from dashboard_defaults \
+             where tenant_id = ?1 and user_id is null \
+         ) f join dashboards d on d.id = f.dashboard_id \
+         where ",
+    visible!(),
+    " order by f.rank limit 1 \
+     ) \
+     select * from ( \
+         select ",
+    summary_columns!(),
+    ", 1 as is_default from dashboards d \
+         where ?5 and d.tenant_id = ?1 and d.id = (select id from effective) \
+         union all \
+         select * from ( \
+             select ",
+    summary_columns!(),
+    ", 0 as is_default from dashboards d \
+             where ",
+    visible!(),
+    " and d.id is not (select id from effective) \
+               and (d.updated_at, d.id) < (coalesce(?6, '~'), coalesce(?7, '~')) \
+             order by d.updated_at desc, d.id desc \
+             limit ?8) \
+     ) \
+     order by is_default desc, updated_at desc, id desc \
+     limit ?8"
+);
 
 /// One dashboard of the tenant with its widgets, read on `conn`.
 pub(crate) async fn load_dashboard(
@@ -216,6 +306,72 @@ async fn update_widget_content(
         .map_err(db)
 }
 
+/// Inserts `new` with its widgets, created at `now`, in a write transaction: a
+/// [`StoreError::LimitReached`] if its owner (or the tenant's ownerless dashboards) already
+/// has `max_per_owner`.
+async fn insert_dashboard(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    new: &NewDashboard,
+    max_per_owner: Option<u32>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(INSERT_DASHBOARD)
+        .bind(scope.tenant_id())
+        .bind(new.id.to_string())
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(to_json(&new.layout)?)
+        .bind(to_json(&new.filters)?)
+        .bind(&new.owner_id)
+        .bind(new.is_public)
+        .bind(to_json(&new.allowed_viewers)?)
+        .bind(time_text(now))
+        .bind(new.refresh_interval)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    // Counted after the insert (which includes it), under the write lock: a taken name
+    // is a conflict before it is a limit, as in `MemoryStore`.
+    if let Some(max) = max_per_owner {
+        let owned: i64 = sqlx::query_scalar(COUNT_OWNED)
+            .bind(scope.tenant_id())
+            .bind(&new.owner_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        if owned > i64::from(max) {
+            return Err(StoreError::LimitReached);
+        }
+    }
+    distinct_widget_ids(&new.widgets)?;
+    for (widget_id, content) in &new.widgets {
+        insert_widget(&mut *conn, scope, new.id, *widget_id, content, now).await?;
+    }
+    Ok(())
+}
+
+fn parse_dashboard_id(text: &str) -> StoreResult<DashboardId> {
+    text.parse()
+        .map_err(|_| invalid(format!("dashboard id {text:?}")))
+}
+
+/// A row of [`LIST_DASHBOARD_SUMMARIES`].
+fn summary(row: &SqliteRow) -> StoreResult<DashboardSummary> {
+    let widget_count: i64 = row.try_get("widget_count").map_err(db)?;
+    Ok(DashboardSummary {
+        id: parse_dashboard_id(&row.try_get::<String, _>("id").map_err(db)?)?,
+        name: row.try_get("name").map_err(db)?,
+        description: row.try_get("description").map_err(db)?,
+        owner_id: row.try_get("owner_id").map_err(db)?,
+        is_public: row.try_get("is_public").map_err(db)?,
+        is_owner: false,
+        is_default: row.try_get("is_default").map_err(db)?,
+        widget_count: u32::try_from(widget_count).unwrap_or(u32::MAX),
+        updated_at: parse_time(&row.try_get::<String, _>("updated_at").map_err(db)?)?,
+    })
+}
+
 /// Fails with [`Conflict::WidgetId`] if an id appears twice in `widgets`.
 fn distinct_widget_ids(widgets: &[(WidgetId, WidgetContent)]) -> StoreResult<()> {
     let mut seen = HashSet::new();
@@ -280,37 +436,7 @@ impl DashboardStore for SqliteStore {
     ) -> StoreResult<Dashboard> {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await.map_err(db)?;
-        sqlx::query(INSERT_DASHBOARD)
-            .bind(scope.tenant_id())
-            .bind(new.id.to_string())
-            .bind(&new.name)
-            .bind(&new.description)
-            .bind(to_json(&new.layout)?)
-            .bind(to_json(&new.filters)?)
-            .bind(&new.owner_id)
-            .bind(new.is_public)
-            .bind(to_json(&new.allowed_viewers)?)
-            .bind(time_text(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        // Counted after the insert (which includes it), under the write lock: a taken name
-        // is a conflict before it is a limit, as in `MemoryStore`.
-        if let Some(max) = max_per_owner {
-            let owned: i64 = sqlx::query_scalar(COUNT_OWNED)
-                .bind(scope.tenant_id())
-                .bind(&new.owner_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-            if owned > i64::from(max) {
-                return Err(StoreError::LimitReached);
-            }
-        }
-        distinct_widget_ids(&new.widgets)?;
-        for (widget_id, content) in &new.widgets {
-            insert_widget(&mut tx, scope, new.id, *widget_id, content, now).await?;
-        }
+        insert_dashboard(&mut tx, scope, &new, max_per_owner, now).await?;
         tx.commit().await.map_err(db)?;
         Ok(new.into_dashboard(now))
     }
@@ -337,6 +463,7 @@ impl DashboardStore for SqliteStore {
             .bind(dashboard.is_public)
             .bind(to_json(&dashboard.allowed_viewers)?)
             .bind(time_text(now))
+            .bind(dashboard.refresh_interval)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -499,6 +626,122 @@ impl DashboardStore for SqliteStore {
             .ok_or(StoreError::NotFound)?;
         tx.commit().await.map_err(db)?;
         Ok(dashboard)
+    }
+
+    async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults> {
+        let rows = sqlx::query(SELECT_DEFAULTS)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        let mut defaults = Defaults::default();
+        for row in &rows {
+            let user: Option<String> = row.try_get("user_id").map_err(db)?;
+            let dashboard: String = row.try_get("dashboard_id").map_err(db)?;
+            let dashboard = Some(parse_dashboard_id(&dashboard)?);
+            match user {
+                Some(_) => defaults.user = dashboard,
+                None => defaults.tenant = dashboard,
+            }
+        }
+        Ok(defaults)
+    }
+
+    async fn set_default(
+        &self,
+        scope: &Scope,
+        whose: DefaultFor<'_>,
+        id: DashboardId,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let set = match whose {
+            DefaultFor::User(user) => sqlx::query(SET_USER_DEFAULT)
+                .bind(scope.tenant_id())
+                .bind(user)
+                .bind(id.to_string()),
+            DefaultFor::Tenant => sqlx::query(SET_TENANT_DEFAULT)
+                .bind(scope.tenant_id())
+                .bind(id.to_string()),
+        };
+        if set.execute(&mut *tx).await.map_err(db)?.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn clear_default(&self, scope: &Scope, whose: DefaultFor<'_>) -> StoreResult<()> {
+        let clear = match whose {
+            DefaultFor::User(user) => sqlx::query(CLEAR_USER_DEFAULT)
+                .bind(scope.tenant_id())
+                .bind(user),
+            DefaultFor::Tenant => sqlx::query(CLEAR_TENANT_DEFAULT).bind(scope.tenant_id()),
+        };
+        clear.execute(self.pool()).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn create_default(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        expected: Option<DashboardId>,
+        dashboard: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Option<DashboardId>> {
+        let now = Timestamp::now();
+        // The write lock, taken at `BEGIN`, keeps the default read here until the commit.
+        let mut tx = self.begin_write().await.map_err(db)?;
+        let current = sqlx::query_scalar::<_, String>(SELECT_USER_DEFAULT)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .map(|id| parse_dashboard_id(&id))
+            .transpose()?;
+        if current != expected {
+            tx.rollback().await.map_err(db)?;
+            return Ok(current);
+        }
+        insert_dashboard(&mut tx, scope, &dashboard, max_per_owner, now).await?;
+        sqlx::query(SET_USER_DEFAULT)
+            .bind(scope.tenant_id())
+            .bind(user_id)
+            .bind(dashboard.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(dashboard.id))
+    }
+
+    async fn list_dashboard_summaries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+        page: &SummaryPage,
+    ) -> StoreResult<Vec<DashboardSummary>> {
+        let (kind, user) = viewer_binds(viewer);
+        let (after_at, after_id) = page
+            .after
+            .map(|(at, id)| (time_text(at), id.to_string()))
+            .unzip();
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        // One statement reads one snapshot: no transaction needed.
+        let rows = sqlx::query(LIST_DASHBOARD_SUMMARIES)
+            .bind(scope.tenant_id())
+            .bind(kind)
+            .bind(user)
+            .bind(page.user_id.as_deref())
+            .bind(page.with_default)
+            .bind(after_at)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        rows.iter().map(summary).collect()
     }
 
     fn health_check_name(&self) -> &'static str {

@@ -51,14 +51,14 @@
 //!
 //! # Tables and migrations
 //!
-//! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the
-//! repository): tables `dashboards`, `widgets`, `saved_queries`, `pins` and `schema_configs`,
-//! recorded in `_prismiq_migrations`, so they never mix with the host's own
-//! `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six fractional
-//! digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps every
-//! [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers,
-//! widget queries, positions and configs, saved queries, schema configs) are text holding the
-//! serde form of the `prismiq-core` types.
+//! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the repository):
+//! tables `dashboards`, `widgets`, `dashboard_defaults`, `saved_queries`, `pins` and
+//! `schema_configs`, recorded in `_prismiq_migrations`, so they never mix with the host's own
+//! `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six fractional digits
+//! (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps every
+//! [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers, widget
+//! queries, positions and configs, saved queries, schema configs) are text holding the serde form
+//! of the `prismiq-core` types.
 //!
 //! # Guarantees
 //!
@@ -67,7 +67,9 @@
 //!   conformance suite's isolation case checks it).
 //! - **One transaction per operation**: a read sees one snapshot; a write takes SQLite's write
 //!   lock when it begins (`BEGIN IMMEDIATE`), so the per-owner dashboard limit and the
-//!   per-dashboard widget limit are counted and enforced atomically with the insert.
+//!   per-dashboard widget limit are counted and enforced atomically with the insert, and
+//!   `create_default` reads, compares and creates as one step: concurrent first visits, from
+//!   any number of connections or processes, create one default dashboard.
 //! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard (widget
 //!   ids kept), deleting a dashboard (its widgets and pins go by `on delete cascade`) and
 //!   reordering pins are each one transaction.

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    Dashboard, DashboardId, SavedQuery, SavedQueryId, StoreResult, Timestamp, Widget, WidgetId,
+    AnyConfig, Dashboard, DashboardId, SavedQuery, SavedQueryId, StoreResult, Timestamp, Widget,
+    WidgetId, WidgetType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,7 +70,7 @@ fn flag(row: &SqliteRow, column: &str) -> StoreResult<bool> {
 macro_rules! dashboard_columns {
     () => {
         "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
-         d.allowed_viewers, d.created_at, d.updated_at"
+         d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval"
     };
 }
 pub(crate) use dashboard_columns;
@@ -85,6 +86,11 @@ pub(crate) use widget_columns;
 
 /// A dashboard row, without its widgets.
 pub(crate) fn dashboard(row: &SqliteRow) -> StoreResult<Dashboard> {
+    let refresh_interval = row
+        .try_get::<Option<i64>, _>("refresh_interval")
+        .map_err(db)?
+        .map(|seconds| u32::try_from(seconds).map_err(|_| invalid("refresh interval")))
+        .transpose()?;
     Ok(Dashboard {
         id: parse_id(&text(row, "id")?)?,
         name: text(row, "name")?,
@@ -97,6 +103,7 @@ pub(crate) fn dashboard(row: &SqliteRow) -> StoreResult<Dashboard> {
         updated_at: parse_time(&text(row, "updated_at")?)?,
         is_public: flag(row, "is_public")?,
         allowed_viewers: from_json(&text(row, "allowed_viewers")?)?,
+        refresh_interval,
     })
 }
 
@@ -105,13 +112,17 @@ pub(crate) fn widget(row: &SqliteRow) -> StoreResult<(DashboardId, Widget)> {
     let query = optional_text(row, "query")?
         .map(|query| from_json(&query))
         .transpose()?;
+    let widget_type: WidgetType = from_json(&text(row, "widget_type")?)?;
+    let config = from_json::<AnyConfig>(&text(row, "config")?)?
+        .for_type(&widget_type)
+        .map_err(json)?;
     let widget = Widget {
         id: parse_id::<WidgetId>(&text(row, "id")?)?,
-        widget_type: from_json(&text(row, "widget_type")?)?,
+        widget_type,
         title: text(row, "title")?,
         query,
         position: from_json(&text(row, "position")?)?,
-        config: from_json(&text(row, "config")?)?,
+        config,
         created_at: parse_time(&text(row, "created_at")?)?,
         updated_at: parse_time(&text(row, "updated_at")?)?,
     };

@@ -1,4 +1,5 @@
-//! Limits and pin positions hold when calls race on a file database with several connections.
+//! Limits and pin positions hold when calls race on a file database with several connections,
+//! and concurrent first visits from two stores on the same file create one default dashboard.
 
 use std::path::PathBuf;
 
@@ -109,4 +110,58 @@ async fn limits_hold_under_concurrent_writes() {
     let positions: Vec<u32> = pins.iter().map(|(p, _)| p.position).collect();
     assert_eq!(positions, vec![0, 1, 2, 3, 4], "positions stay compact");
     store.pool().close().await;
+}
+
+/// Two stores with pools of their own on one file, as two processes would be, race to create
+/// bob's default dashboard: one is created and every caller gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_default_creates_once_across_stores() {
+    let (store, file) = file_store("defaults").await;
+    let other = SqliteStore::connect(&format!("sqlite://{}", file.0.display()))
+        .await
+        .unwrap();
+    let instances = [store, other];
+    let scope = Scope::new("t1");
+    let mut tasks = JoinSet::new();
+    for i in 0..CALLS {
+        let (store, scope) = (instances[i % 2].clone(), scope.clone());
+        tasks.spawn(async move {
+            store
+                .create_default(
+                    &scope,
+                    "bob",
+                    None,
+                    new_dashboard(&format!("start {i}"), Some("bob"), vec![widget("w", 0, 0)]),
+                    Some(u32::try_from(CALLS).unwrap()),
+                )
+                .await
+        });
+    }
+    let mut defaults = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        defaults.push(joined.expect("task panicked").expect("create_default"));
+    }
+    let first = defaults[0].expect("a default");
+    assert!(
+        defaults.iter().all(|d| *d == Some(first)),
+        "one default for all"
+    );
+    let list = instances[1]
+        .list_dashboards(&scope, &Viewer::Admin)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1, "one dashboard created");
+    assert_eq!(list[0].id, first);
+    assert_eq!(list[0].widgets.len(), 1);
+    assert_eq!(
+        instances[0]
+            .defaults(&scope, Some("bob"))
+            .await
+            .unwrap()
+            .user,
+        Some(first)
+    );
+    for store in &instances {
+        store.pool().close().await;
+    }
 }

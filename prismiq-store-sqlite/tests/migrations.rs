@@ -67,6 +67,7 @@ async fn migrations_are_recorded_in_their_own_table_and_rerun_as_no_op() {
         .unwrap();
     assert_eq!(host_rows, 0, "the host's migrations table is untouched");
     for table in [
+        "dashboard_defaults",
         "dashboards",
         "pins",
         "saved_queries",

@@ -5,6 +5,10 @@ use prismiq_axum::prismiq_core::Engine;
 use serde_json::{Value, json};
 
 use crate::TestApp;
+pub use crate::catalogue_cases::{
+    dashboard_summaries_over_http, default_dashboards_over_http, widget_catalogue_over_http,
+    widget_providers_over_http,
+};
 
 fn query() -> Value {
     json!({
@@ -251,6 +255,7 @@ pub async fn dashboard_json_shapes(engine: Engine) {
             "layout",
             "name",
             "owner_id",
+            "refresh_interval",
             "updated_at",
             "widgets"
         ]
@@ -1009,6 +1014,7 @@ pub async fn export_and_import(engine: Engine) {
             "filters",
             "layout",
             "name",
+            "refresh_interval",
             "version",
             "widgets"
         ]

@@ -2,6 +2,7 @@
 //! builder, and the HTTP suite every store runs ([`http_suite!`]).
 
 pub mod cases;
+pub mod catalogue_cases;
 pub mod sample;
 pub mod sample_sqlite;
 
@@ -28,6 +29,9 @@ pub mod guides {
     /// `docs/sqlite.md`.
     #[doc = include_str!("../../docs/sqlite.md")]
     pub struct Sqlite;
+    /// `docs/widget-types.md`.
+    #[doc = include_str!("../../docs/widget-types.md")]
+    pub struct WidgetTypes;
     /// `docs/testing.md`.
     #[doc = include_str!("../../docs/testing.md")]
     pub struct Testing;
@@ -332,6 +336,10 @@ macro_rules! http_suite {
             schema_names_and_missing_source,
             data_sources_route,
             transform_routes,
+            widget_catalogue_over_http,
+            widget_providers_over_http,
+            default_dashboards_over_http,
+            dashboard_summaries_over_http,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

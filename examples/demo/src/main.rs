@@ -17,12 +17,17 @@
 //!
 //! Either way prismiq's tables are created or updated on start, the sample dataset is loaded
 //! when missing, and tenant `demo` gets a public "Sales overview" dashboard whose widgets query
-//! it. `PRISMIQ_CACHE=off` turns the result cache off. Prometheus metrics are at `/metrics`.
+//! it. Two widget types of the demo's own join the built-in ones (`gauge`, fed by a query, and
+//! `server_status`, computed in Rust; see `widgets.rs`), and a user's first
+//! `GET /dashboards/default` creates their starter dashboard with both.
+//! `PRISMIQ_CACHE=off` turns the result cache off. Prometheus metrics are at `/metrics`.
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived
 /// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod widgets;
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -197,6 +202,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         postgres_engine(&url).await?
     };
+    let engine = widgets::register(engine);
     let engine = if std::env::var("PRISMIQ_CACHE").is_ok_and(|v| v == "off") {
         tracing::info!("result cache off (PRISMIQ_CACHE=off)");
         engine.without_result_cache()

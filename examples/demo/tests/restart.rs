@@ -153,6 +153,33 @@ fn the_demo_runs_on_sqlite_and_keeps_dashboards_across_restarts() {
         );
     }
 
+    // The demo's own widget types, and the starter dashboard of a first visit.
+    let (status, types) = demo.request("GET", "/widget-types", None);
+    assert_eq!(status, 200, "{types}");
+    let keys: Vec<&str> = types["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"gauge") && keys.contains(&"server_status"),
+        "{keys:?}"
+    );
+    let (status, starter) = demo.request("GET", "/dashboards/default", None);
+    assert_eq!(status, 200, "{starter}");
+    assert_eq!(starter["name"], "alice's dashboard");
+    for widget in starter["widgets"].as_array().unwrap() {
+        let path = format!(
+            "/dashboards/{}/widgets/{}/execute",
+            starter["id"].as_str().unwrap(),
+            widget["id"].as_str().unwrap()
+        );
+        let (status, body) = demo.request("POST", &path, Some("[]"));
+        assert_eq!(status, 200, "{}: {body}", widget["title"]);
+        assert!(body["row_count"].as_u64().unwrap() > 0, "{body}");
+    }
+
     let (status, created) = demo.request("POST", "/dashboards", Some(r#"{"name": "Kept"}"#));
     assert_eq!(status, 201, "{created}");
     demo.stop();
@@ -173,6 +200,9 @@ fn the_demo_runs_on_sqlite_and_keeps_dashboards_across_restarts() {
         .filter(|d| d["name"] == "Sales overview")
         .count();
     assert_eq!(sales_count, 1, "the sample dashboard is created once");
+    let (status, default) = demo.request("GET", "/dashboards/default", None);
+    assert_eq!(status, 200, "{default}");
+    assert_eq!(default["id"], starter["id"], "the starter is created once");
     demo.stop();
     eprintln!("two starts and the checks took {:?}", started.elapsed());
     let _ = std::fs::remove_dir_all(&dir);

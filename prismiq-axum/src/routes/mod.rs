@@ -1,5 +1,6 @@
 //! One module per resource; each exposes `routes::<S, A>()`.
 
+pub(crate) mod catalogue;
 pub(crate) mod dashboards;
 pub(crate) mod health;
 pub(crate) mod llm;

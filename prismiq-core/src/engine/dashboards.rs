@@ -2,8 +2,10 @@
 
 use std::collections::HashSet;
 
+use super::catalogue::{Draft, within};
 use super::{Engine, Result, dashboard_not_found, ensure, limits};
 use crate::auth::{AuthContext, Scope};
+use crate::catalogue::PathSegment;
 use crate::error::{EngineError, Violation};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{
@@ -76,18 +78,37 @@ impl Engine {
         auth: &dyn AuthContext,
         create: DashboardCreate,
     ) -> Result<Dashboard> {
+        let new = self.new_dashboard(auth, create, &[])?;
+        self.insert_dashboard(auth, new).await
+    }
+
+    /// Checks a create body and makes what the store writes, owned by the caller; `at` is
+    /// where the body sits in the request (its widgets' problems are located from there).
+    pub(super) fn new_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        create: DashboardCreate,
+        at: &[PathSegment],
+    ) -> Result<NewDashboard> {
         self.limits.check_name("Dashboard name", &create.name)?;
         self.limits
             .check_description(create.description.as_deref())?;
         self.limits.check_filters(&create.filters)?;
-        let widgets: Vec<(WidgetId, WidgetContent)> = create
+        self.check_refresh_interval(create.refresh_interval)?;
+        let drafts = create
             .widgets
             .into_iter()
-            .map(|w| (WidgetId::new(), WidgetContent::from(w)))
+            .enumerate()
+            .map(|(i, widget)| Draft::of_create(within(at, i), widget))
+            .collect();
+        let widgets: Vec<(WidgetId, WidgetContent)> = self
+            .settle_widgets(auth, &create.layout, &[], drafts)?
+            .into_iter()
+            .map(|content| (WidgetId::new(), content))
             .collect();
         self.limits
             .check_widgets(&create.layout, widgets.iter().map(|(_, c)| c))?;
-        let new = NewDashboard {
+        Ok(NewDashboard {
             id: DashboardId::new(),
             name: create.name,
             description: create.description,
@@ -96,12 +117,12 @@ impl Engine {
             owner_id: permissions::user(auth).map(str::to_owned),
             is_public: create.is_public,
             allowed_viewers: create.allowed_viewers,
+            refresh_interval: create.refresh_interval,
             widgets,
-        };
-        self.insert_dashboard(auth, new).await
+        })
     }
 
-    async fn insert_dashboard(
+    pub(super) async fn insert_dashboard(
         &self,
         auth: &dyn AuthContext,
         new: NewDashboard,
@@ -135,12 +156,16 @@ impl Engine {
         if let Some(filters) = &update.filters {
             self.limits.check_filters(filters)?;
         }
+        if let Some(interval) = update.refresh_interval.as_value() {
+            self.check_refresh_interval(Some(*interval))?;
+        }
         let layout = update.layout.as_ref().unwrap_or(&current.layout);
         let widgets = match update.widgets {
             Some(saves) => {
                 let mut seen = HashSet::new();
-                let mut widgets = Vec::with_capacity(saves.len());
-                for save in saves {
+                let mut ids = Vec::with_capacity(saves.len());
+                let mut drafts = Vec::with_capacity(saves.len());
+                for (i, save) in saves.into_iter().enumerate() {
                     let id = save
                         .id
                         .as_deref()
@@ -151,15 +176,23 @@ impl Engine {
                             id.to_string(),
                         )));
                     }
-                    let content = WidgetContent {
+                    // A kept widget sent without a position stays where it is.
+                    let kept = current.widgets.iter().find(|w| w.id == id);
+                    let position = save.position.or(kept.map(|w| w.position.into()));
+                    ids.push(id);
+                    drafts.push(Draft {
+                        at: within(&[], i),
                         widget_type: save.widget_type,
                         title: save.title,
                         query: save.query,
-                        position: save.position,
+                        position,
                         config: save.config,
-                    };
-                    widgets.push((id, content));
+                    });
                 }
+                let widgets: Vec<(WidgetId, WidgetContent)> = ids
+                    .into_iter()
+                    .zip(self.settle_widgets(auth, layout, &[], drafts)?)
+                    .collect();
                 self.limits
                     .check_widgets(layout, widgets.iter().map(|(_, c)| c))?;
                 Some(widgets)
@@ -182,6 +215,7 @@ impl Engine {
             filters: update.filters,
             is_public: update.is_public,
             allowed_viewers: update.allowed_viewers,
+            refresh_interval: update.refresh_interval,
             widgets,
         };
         self.dashboards
@@ -230,7 +264,9 @@ impl Engine {
             filters: export.filters,
             is_public: false,
             allowed_viewers: Vec::new(),
+            refresh_interval: export.refresh_interval,
         };
-        self.create_dashboard(auth, create).await
+        let new = self.new_dashboard(auth, create, &["export_data".into()])?;
+        self.insert_dashboard(auth, new).await
     }
 }

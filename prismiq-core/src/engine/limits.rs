@@ -129,7 +129,12 @@ impl Limits {
             self.title_length,
             Limit::TitleLength,
         )?;
-        if widget.query.is_some() && widget.config.raw_sql.is_some() {
+        if widget.query.is_some()
+            && widget
+                .config
+                .builtin()
+                .is_some_and(|config| config.raw_sql.is_some())
+        {
             return Err(EngineError::Invalid(Violation::RawSqlWithQuery));
         }
         check_positions(layout, [(&widget.title, &widget.position)])
@@ -202,16 +207,21 @@ mod tests {
     }
 
     fn widget(title: &str, x: u32, w: u32, raw_sql: bool, query: bool) -> WidgetContent {
-        let create: crate::model::WidgetCreate = serde_json::from_value(json!({
-            "type": "table",
-            "title": title,
-            "query": query.then(|| json!({"tables": [{"id": "t1", "name": "orders"}],
-                                          "columns": [{"table_id": "t1", "column": "id"}]})),
-            "position": {"x": x, "y": 0, "w": w, "h": 1},
-            "config": {"raw_sql": raw_sql.then_some("select 1")}
-        }))
-        .unwrap();
-        WidgetContent::from(create)
+        let config: crate::model::WidgetConfig =
+            serde_json::from_value(json!({"raw_sql": raw_sql.then_some("select 1")})).unwrap();
+        WidgetContent {
+            widget_type: crate::model::WidgetType::Table,
+            title: title.to_owned(),
+            query: query.then(|| {
+                crate::model::QueryDefinition::from_value(json!({
+                    "tables": [{"id": "t1", "name": "orders"}],
+                    "columns": [{"table_id": "t1", "column": "id"}]
+                }))
+                .unwrap()
+            }),
+            position: WidgetPosition::new(x, 0, w, 1).unwrap(),
+            config: config.into(),
+        }
     }
 
     fn filter(id: &str) -> DashboardFilter {

@@ -5,9 +5,11 @@
 //! `crate::permissions`.
 
 mod caches;
+mod catalogue;
 mod config;
 mod custom_sql;
 mod dashboards;
+mod defaults;
 mod health;
 mod limits;
 mod pins;
@@ -32,7 +34,9 @@ use crate::store::{
 };
 
 use caches::{ConfigCache, SchemaCache, TenantGates};
+pub use catalogue::StarterDashboard;
 pub use custom_sql::ExecuteSqlRequest;
+pub use defaults::SummariesPage;
 pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;
 pub use pins::PinnedDashboards;
@@ -74,6 +78,7 @@ pub struct Engine {
     schema_configs: Arc<dyn SchemaConfigStore>,
     limits: Limits,
     analytics: Analytics,
+    widgets: catalogue::WidgetRules,
 }
 
 /// The query side's settings and shared state.
@@ -145,6 +150,7 @@ impl Engine {
             schema_configs,
             limits: Limits::default(),
             analytics: Analytics::default(),
+            widgets: catalogue::WidgetRules::default(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! Structured queries: validate, show SQL, execute, preview, time series, widget execution,
 //! column samples and metric trends.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -11,9 +12,12 @@ use serde_json::{Value, json};
 use super::Engine;
 use crate::auth::AuthContext;
 use crate::cache::{CacheKey, CachedResult, approximate_size, unix_now};
+use crate::catalogue::{
+    CatchPanic, ProviderError, ProviderRequest, ResolvedFilter, WidgetDataProvider, WidgetTypeSpec,
+};
 use crate::error::{EngineError, Missing, Unanswerable};
 use crate::ids::{DashboardId, WidgetId};
-use crate::model::FilterValue;
+use crate::model::{Dashboard, FilterValue, Widget};
 use crate::query::Aggregation;
 use crate::query::{
     self, BucketBounds, ColumnSelection, CompileOptions, FilterDefinition, FilterOperator,
@@ -22,7 +26,7 @@ use crate::query::{
 };
 use crate::row_filter::RowPredicate;
 use crate::schema::DatabaseSchema;
-use crate::source::{CompiledQuery, ExecutionContext, QueryResult};
+use crate::source::{CompiledQuery, ExecutionContext, QueryResult, SourceError};
 use crate::transform::{ComparisonPeriod, TrendResult, trend};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -362,16 +366,13 @@ impl Engine {
             record_query(outcome.is_ok(), started);
             Ok::<_, EngineError>(post(outcome.map_err(EngineError::Source)?))
         };
-        let cache = match (&self.analytics.cache, caching) {
-            (Some(cache), Caching::Use | Caching::Refresh) => cache.clone(),
-            _ => {
-                return Ok(Executed {
-                    result: run().await?,
-                    cached_at: None,
-                    is_from_cache: false,
-                });
-            }
-        };
+        if caching == Caching::Off || self.analytics.cache.is_none() {
+            return Ok(Executed {
+                result: run().await?,
+                cached_at: None,
+                is_from_cache: false,
+            });
+        }
         // The SQL and values already contain the schema-qualified tables, the row filters'
         // predicates and the resolved dates.
         let scope = self
@@ -386,6 +387,36 @@ impl Engine {
             vec![&context.schema, &scope, &statement.sql, &values, &max_rows];
         parts.extend_from_slice(extra);
         let key = CacheKey::new(auth.tenant_id(), &parts);
+        self.through_cache(auth, key, tables, caching, self.analytics.cache_ttl, run)
+            .await
+    }
+
+    /// Serves `key` from the result cache when `caching` allows and a fresh entry is there;
+    /// otherwise runs `run` once however many ask at the same time, and caches its result for
+    /// `ttl` (tagged with the tenant and the `tables` it read).
+    pub(super) async fn through_cache<F, Fut>(
+        &self,
+        auth: &dyn AuthContext,
+        key: CacheKey,
+        tables: Vec<String>,
+        caching: Caching,
+        ttl: Duration,
+        run: F,
+    ) -> Result<Executed>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<QueryResult>>,
+    {
+        let cache = match (&self.analytics.cache, caching) {
+            (Some(cache), Caching::Use | Caching::Refresh) => cache.clone(),
+            _ => {
+                return Ok(Executed {
+                    result: run().await?,
+                    cached_at: None,
+                    is_from_cache: false,
+                });
+            }
+        };
         if caching == Caching::Use {
             if let Some(hit) = cache.get(&key).await {
                 metrics::counter!("prismiq_cache_total", "result" => "hit").increment(1);
@@ -411,9 +442,7 @@ impl Engine {
                             tables,
                         };
                         let cached_at = entry.cached_at;
-                        cache
-                            .put(&key, Arc::new(entry), self.analytics.cache_ttl)
-                            .await;
+                        cache.put(&key, Arc::new(entry), ttl).await;
                         Some(cached_at)
                     } else {
                         None
@@ -465,7 +494,8 @@ impl Engine {
     }
 
     /// Runs a widget's query with the dashboard's filters applied (the caller must be able to
-    /// view the dashboard), honouring the widget's fiscal-year setting.
+    /// view the dashboard), honouring the widget's fiscal-year setting; or, for a widget of a
+    /// [provider](crate::catalogue::DataKind::Provider) type, asks the host's provider.
     pub async fn execute_widget(
         &self,
         auth: &dyn AuthContext,
@@ -479,6 +509,16 @@ impl Engine {
             .iter()
             .find(|w| w.id == widget_id)
             .ok_or_else(|| EngineError::WidgetNotFound(widget_id.to_string()))?;
+        if let Some(spec) = self.widgets.catalogue.get(&widget.widget_type)
+            && let Some(provider) = spec.provider()
+        {
+            if !self.widgets.catalogue.may_use(auth, &widget.widget_type) {
+                return Err(EngineError::PermissionDenied);
+            }
+            return self
+                .provide(auth, &dashboard, widget, spec, provider.as_ref(), values)
+                .await;
+        }
         let def = widget
             .query
             .as_ref()
@@ -486,13 +526,115 @@ impl Engine {
         let schema = self.schema(auth).await?;
         let merged =
             query::merge_dashboard_filters(def, &dashboard.filters, values, &schema, today());
+        let fiscal_year_start_month = widget
+            .config
+            .builtin()
+            .and_then(|c| c.fiscal_year_start_month);
         Ok(self
-            .run_cached(
+            .run_cached(auth, &merged, fiscal_year_start_month, Caching::Use)
+            .await?
+            .result)
+    }
+
+    /// The data of a provider widget, under the rules of a query: the tenant's concurrency
+    /// limit, the query timeout, the result cache when the type has a TTL, metrics; a panic
+    /// is contained.
+    async fn provide(
+        &self,
+        auth: &dyn AuthContext,
+        dashboard: &Dashboard,
+        widget: &Widget,
+        spec: &WidgetTypeSpec,
+        provider: &dyn WidgetDataProvider,
+        values: &[FilterValue],
+    ) -> Result<QueryResult> {
+        let filters: Vec<ResolvedFilter<'_>> = dashboard
+            .filters
+            .iter()
+            .filter_map(|filter| {
+                let given = values
+                    .iter()
+                    .find(|v| v.filter_id == filter.id)
+                    .map(|v| &v.value)
+                    .filter(|v| !v.is_null());
+                given
+                    .or(filter.default_value.as_ref())
+                    .map(|value| ResolvedFilter { filter, value })
+            })
+            .collect();
+        let timeout = self.analytics.query_timeout;
+        let run = || async {
+            let _slot = self
+                .analytics
+                .tenant_gates
+                .enter(auth.tenant_id(), timeout)
+                .await?;
+            let started = Instant::now();
+            let request = ProviderRequest {
                 auth,
-                &merged,
-                widget.config.fiscal_year_start_month,
-                Caching::Use,
+                dashboard_id: dashboard.id,
+                widget,
+                filters: &filters,
+            };
+            let outcome = tokio::time::timeout(timeout, CatchPanic(provider.fetch(request))).await;
+            let outcome = match outcome {
+                Err(_) => Err(EngineError::Source(SourceError::Timeout(timeout))),
+                Ok(Err(panic)) => {
+                    tracing::error!(
+                        widget_type = %widget.widget_type,
+                        widget_id = %widget.id,
+                        "widget data provider panicked: {panic}"
+                    );
+                    Err(EngineError::Provider(ProviderError::Failed(
+                        format!("the provider panicked: {panic}").into(),
+                    )))
+                }
+                Ok(Ok(Err(err))) => {
+                    if let ProviderError::Failed(cause) = &err {
+                        tracing::error!(
+                            widget_type = %widget.widget_type,
+                            widget_id = %widget.id,
+                            "widget data provider failed: {}",
+                            crate::error::error_chain(cause.as_ref())
+                        );
+                    }
+                    Err(EngineError::Provider(err))
+                }
+                Ok(Ok(Ok(result))) => Ok(result),
+            };
+            metrics::counter!(
+                "prismiq_provider_total",
+                "result" => if outcome.is_ok() { "ok" } else { "error" }
             )
+            .increment(1);
+            metrics::histogram!("prismiq_provider_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
+            outcome
+        };
+        let Some(ttl) = spec.cache_ttl() else {
+            return run().await;
+        };
+        // Per user: a provider sees the whole caller, so its answer may depend on who asks.
+        let config = serde_json::to_string(&widget.config).unwrap_or_default();
+        let filter_values = serde_json::to_string(
+            &filters
+                .iter()
+                .map(|f| (&f.filter.id, f.value))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        let key = CacheKey::new(
+            auth.tenant_id(),
+            &[
+                "provider",
+                widget.widget_type.as_str(),
+                auth.user_id().unwrap_or_default(),
+                &config,
+                &filter_values,
+            ],
+        );
+        Ok(self
+            .through_cache(auth, key, Vec::new(), Caching::Use, ttl, run)
             .await?
             .result)
     }

@@ -1,9 +1,14 @@
 //! Widgets of a dashboard: add, change, delete, duplicate, and the layout.
 
+use super::catalogue::Draft;
 use super::{Engine, Result, dashboard_not_found, find_widget, limits, widget_not_found};
 use crate::auth::{AuthContext, Scope};
+use crate::catalogue::PathSegment;
 use crate::ids::{DashboardId, WidgetId};
-use crate::model::{Dashboard, LayoutItem, Widget, WidgetContent, WidgetCreate, WidgetUpdate};
+use crate::model::{
+    Dashboard, LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition,
+    WidgetUpdate,
+};
 use crate::store::StoreError;
 
 impl Engine {
@@ -15,7 +20,16 @@ impl Engine {
         create: WidgetCreate,
     ) -> Result<Widget> {
         let dashboard = self.editable_dashboard(auth, dashboard_id).await?;
-        let content = WidgetContent::from(create);
+        let placed = placed(&dashboard, None);
+        let content = self
+            .settle_widgets(
+                auth,
+                &dashboard.layout,
+                &placed,
+                vec![Draft::of_create(Vec::new(), create)],
+            )?
+            .pop()
+            .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
         self.insert_widget(auth, dashboard_id, content).await
     }
@@ -51,20 +65,31 @@ impl Engine {
     ) -> Result<Widget> {
         let dashboard = self.editable_dashboard(auth, dashboard_id).await?;
         let widget = find_widget(&dashboard, widget_id)?;
-        let mut content = WidgetContent::of(widget);
-        if let Some(widget_type) = update.widget_type {
-            content.widget_type = widget_type;
-        }
-        if let Some(title) = update.title {
-            content.title = title;
-        }
-        update.query.apply(&mut content.query);
-        if let Some(position) = update.position {
-            content.position = position;
-        }
-        if let Some(config) = update.config {
-            content.config = config;
-        }
+        let widget_type = update
+            .widget_type
+            .unwrap_or_else(|| widget.widget_type.clone());
+        // Between built-in types the config carries over; to or from a host type the new
+        // type's default applies unless the update brings a config.
+        let config = update.config.or_else(|| {
+            (widget_type == widget.widget_type
+                || (widget_type.is_builtin() && widget.widget_type.is_builtin()))
+            .then(|| widget.config.clone())
+        });
+        let mut query = widget.query.clone();
+        update.query.apply(&mut query);
+        let draft = Draft {
+            at: Vec::new(),
+            widget_type,
+            title: update.title.unwrap_or_else(|| widget.title.clone()),
+            query,
+            position: Some(update.position.unwrap_or(widget.position).into()),
+            config,
+        };
+        let placed = placed(&dashboard, Some(widget_id));
+        let content = self
+            .settle_widgets(auth, &dashboard.layout, &placed, vec![draft])?
+            .pop()
+            .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
         self.dashboards
             .update_widget(&Scope::of(auth), dashboard_id, widget_id, content)
@@ -105,6 +130,28 @@ impl Engine {
         } else {
             content.position.y = content.position.y.saturating_add(content.position.h);
         }
+        let draft = Draft {
+            at: Vec::new(),
+            widget_type: content.widget_type,
+            title: content.title,
+            query: content.query,
+            // Where overlaps are refused, the copy takes the first free spot instead.
+            position: Some(if self.widgets.refuse_overlaps {
+                PositionRequest::size(content.position.w, content.position.h)
+            } else {
+                content.position.into()
+            }),
+            config: Some(content.config),
+        };
+        let content = self
+            .settle_widgets(
+                auth,
+                &dashboard.layout,
+                &placed(&dashboard, None),
+                vec![draft],
+            )?
+            .pop()
+            .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
         self.insert_widget(auth, dashboard_id, content).await
     }
@@ -118,7 +165,8 @@ impl Engine {
     ) -> Result<Dashboard> {
         let dashboard = self.editable_dashboard(auth, dashboard_id).await?;
         let mut positions = Vec::with_capacity(items.len());
-        for item in items {
+        let mut moves = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
             let Some(widget) = item
                 .widget_id
                 .parse::<WidgetId>()
@@ -129,10 +177,33 @@ impl Engine {
             };
             limits::check_positions(&dashboard.layout, [(&widget.title, &item.position)])?;
             positions.push((widget.id, item.position));
+            moves.push((
+                vec![PathSegment::Index(i)],
+                &widget.widget_type,
+                widget.title.as_str(),
+                item.position,
+            ));
         }
+        let unmoved: Vec<(&str, WidgetPosition)> = dashboard
+            .widgets
+            .iter()
+            .filter(|w| !positions.iter().any(|(id, _)| *id == w.id))
+            .map(|w| (w.title.as_str(), w.position))
+            .collect();
+        self.check_moves(auth, &unmoved, &moves)?;
         self.dashboards
             .update_layout(&Scope::of(auth), dashboard_id, &positions)
             .await
             .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))
     }
+}
+
+/// The titles and positions of a dashboard's widgets, but `except`.
+fn placed(dashboard: &Dashboard, except: Option<WidgetId>) -> Vec<(&str, WidgetPosition)> {
+    dashboard
+        .widgets
+        .iter()
+        .filter(|w| Some(w.id) != except)
+        .map(|w| (w.title.as_str(), w.position))
+        .collect()
 }

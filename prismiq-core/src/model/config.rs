@@ -121,6 +121,75 @@ pub struct WidgetConfig {
     pub show_trend: Option<bool>,
 }
 
+/// A widget's config as stored and returned: the 34 keys of a built-in type, or the JSON
+/// object of a host type, kept exactly as its schema validated it.
+///
+/// Read from JSON it is always [`Json`](Self::Json): which shape applies depends on the
+/// widget's type, so the [`Engine`](crate::Engine) (for requests) and
+/// [`for_type`](Self::for_type) (for stored widgets) settle it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AnyConfig {
+    /// A built-in type's config.
+    Builtin(Box<WidgetConfig>),
+    /// A host type's config (or, before it is settled, any type's config as sent).
+    Json(Map<String, Value>),
+}
+
+impl AnyConfig {
+    /// The built-in config, if this is one.
+    pub fn builtin(&self) -> Option<&WidgetConfig> {
+        match self {
+            Self::Builtin(config) => Some(config),
+            Self::Json(_) => None,
+        }
+    }
+
+    /// This config in the shape `widget_type` takes: a [`WidgetConfig`] for a built-in type
+    /// (read from the JSON, unknown keys dropped), the JSON object for a host type.
+    pub fn for_type(self, widget_type: &super::WidgetType) -> Result<Self, serde_json::Error> {
+        match (self, widget_type.is_builtin()) {
+            (Self::Json(map), true) => Ok(Self::Builtin(Box::new(serde_json::from_value(
+                Value::Object(map),
+            )?))),
+            (Self::Builtin(config), false) => match serde_json::to_value(config)? {
+                Value::Object(map) => Ok(Self::Json(map)),
+                _ => unreachable!("a WidgetConfig serializes to an object"),
+            },
+            (settled, _) => Ok(settled),
+        }
+    }
+
+    /// The config as a JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a widget config serializes to JSON")
+    }
+}
+
+impl Default for AnyConfig {
+    fn default() -> Self {
+        Self::Builtin(Box::default())
+    }
+}
+
+impl From<WidgetConfig> for AnyConfig {
+    fn from(config: WidgetConfig) -> Self {
+        Self::Builtin(Box::new(config))
+    }
+}
+
+impl From<Map<String, Value>> for AnyConfig {
+    fn from(map: Map<String, Value>) -> Self {
+        Self::Json(map)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer).map(Self::Json)
+    }
+}
+
 fn fiscal_month<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
     match Option::<i64>::deserialize(deserializer)? {
         None => Ok(None),

@@ -3,12 +3,12 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::config::WidgetConfig;
+use super::config::AnyConfig;
 use super::filter::DashboardFilter;
 use super::patch::Patch;
 use super::query::QueryDefinition;
 use super::time::Timestamp;
-use super::widget::{Widget, WidgetCreate, WidgetPosition, WidgetSave, WidgetType};
+use super::widget::{PositionRequest, Widget, WidgetCreate, WidgetSave, WidgetType};
 use crate::ids::DashboardId;
 
 /// The grid a dashboard's widgets are placed on.
@@ -78,6 +78,9 @@ pub struct Dashboard {
     pub is_public: bool,
     /// Users, besides the owner, who may view it.
     pub allowed_viewers: Vec<String>,
+    /// Seconds between automatic refreshes of its widgets; `None` for none.
+    #[serde(default)]
+    pub refresh_interval: Option<u32>,
 }
 
 impl Dashboard {
@@ -190,6 +193,9 @@ pub struct DashboardCreate {
     /// Users, besides the owner, who may view it.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub allowed_viewers: Vec<String>,
+    /// Seconds between automatic refreshes; `None` for none.
+    #[serde(default)]
+    pub refresh_interval: Option<u32>,
 }
 
 impl DashboardCreate {
@@ -203,7 +209,14 @@ impl DashboardCreate {
             filters: Vec::new(),
             is_public: false,
             allowed_viewers: Vec::new(),
+            refresh_interval: None,
         }
+    }
+
+    /// The same body with `widget` added.
+    pub fn with_widget(mut self, widget: WidgetCreate) -> Self {
+        self.widgets.push(widget);
+        self
     }
 }
 
@@ -256,6 +269,10 @@ pub struct DashboardUpdate {
     /// The complete new widget list.
     #[serde(default)]
     pub widgets: Option<Vec<WidgetSave>>,
+    /// New refresh interval in seconds; `null` turns refreshing off.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub refresh_interval: Patch<u32>,
 }
 
 /// The portable form of a dashboard (`GET /dashboards/{id}/export`).
@@ -279,6 +296,9 @@ pub struct DashboardExport {
     /// Dashboard-level filters.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub filters: Vec<DashboardFilter>,
+    /// Seconds between automatic refreshes; `None` for none.
+    #[serde(default)]
+    pub refresh_interval: Option<u32>,
 }
 
 /// The export format version this library writes and reads.
@@ -300,14 +320,15 @@ impl DashboardExport {
                 .widgets
                 .iter()
                 .map(|w| WidgetExport {
-                    widget_type: w.widget_type,
+                    widget_type: w.widget_type.clone(),
                     title: w.title.clone(),
                     query: w.query.clone(),
-                    position: w.position,
+                    position: Some(w.position.into()),
                     config: w.config.clone(),
                 })
                 .collect(),
             filters: dashboard.filters.clone(),
+            refresh_interval: dashboard.refresh_interval,
         }
     }
 }
@@ -324,22 +345,20 @@ pub struct WidgetExport {
     /// Structured query, if any.
     #[serde(default)]
     pub query: Option<QueryDefinition>,
-    /// Place on the grid.
-    pub position: WidgetPosition,
+    /// Place on the grid; placed automatically on import when absent or partial.
+    #[serde(default)]
+    pub position: Option<PositionRequest>,
     /// Display settings.
     #[serde(default)]
-    pub config: WidgetConfig,
+    pub config: AnyConfig,
 }
 
 impl From<WidgetExport> for WidgetCreate {
     fn from(export: WidgetExport) -> Self {
-        Self {
-            widget_type: export.widget_type,
-            title: export.title,
-            query: export.query,
-            position: export.position,
-            config: export.config,
-        }
+        let mut create = Self::placed(export.widget_type, export.title).with_config(export.config);
+        create.query = export.query;
+        create.position = export.position;
+        create
     }
 }
 
@@ -352,4 +371,45 @@ pub struct DashboardImport {
     /// A name to use instead of the exported one.
     #[serde(default)]
     pub name_override: Option<String>,
+}
+
+/// One dashboard in `GET /dashboards/summaries`: what a list shows, without widgets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardSummary {
+    /// Id.
+    pub id: DashboardId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The owner.
+    pub owner_id: Option<String>,
+    /// Whether every caller in the tenant may view it.
+    pub is_public: bool,
+    /// Whether the caller owns it.
+    pub is_owner: bool,
+    /// Whether it is the dashboard `GET /dashboards/default` gives the caller.
+    pub is_default: bool,
+    /// How many widgets it has.
+    pub widget_count: u32,
+    /// When it, or one of its widgets, last changed.
+    pub updated_at: Timestamp,
+}
+
+impl DashboardSummary {
+    /// The summary of `dashboard`, with `is_owner` and `is_default` false.
+    pub fn of(dashboard: &Dashboard) -> Self {
+        Self {
+            id: dashboard.id,
+            name: dashboard.name.clone(),
+            description: dashboard.description.clone(),
+            owner_id: dashboard.owner_id.clone(),
+            is_public: dashboard.is_public,
+            is_owner: false,
+            is_default: false,
+            widget_count: u32::try_from(dashboard.widgets.len()).unwrap_or(u32::MAX),
+            updated_at: dashboard.updated_at,
+        }
+    }
 }

@@ -10,10 +10,10 @@ mod saved_query;
 mod time;
 mod widget;
 
-pub use config::{DataSourceMode, Hyperlink, LinkTarget, WidgetConfig};
+pub use config::{AnyConfig, DataSourceMode, Hyperlink, LinkTarget, WidgetConfig};
 pub use dashboard::{
     Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardLayout,
-    DashboardUpdate, EXPORT_VERSION, WidgetExport,
+    DashboardSummary, DashboardUpdate, EXPORT_VERSION, WidgetExport,
 };
 pub use filter::{DashboardFilter, FilterType, FilterValue};
 pub use patch::Patch;
@@ -23,6 +23,6 @@ pub use query::QueryDefinition;
 pub use saved_query::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
 pub use time::Timestamp;
 pub use widget::{
-    LayoutItem, Widget, WidgetContent, WidgetCreate, WidgetPosition, WidgetSave, WidgetType,
-    WidgetUpdate,
+    LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition, WidgetSave,
+    WidgetType, WidgetUpdate,
 };

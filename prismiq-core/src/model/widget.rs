@@ -3,16 +3,18 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::config::WidgetConfig;
+use super::config::AnyConfig;
 use super::patch::Patch;
 use super::query::QueryDefinition;
 use super::time::Timestamp;
 use crate::ids::WidgetId;
 
-/// The kind of visualisation a widget renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+/// The kind of visualisation a widget renders: one of the eight built-in types, or a type a
+/// host registered in its [`WidgetCatalogue`](crate::WidgetCatalogue).
+///
+/// On the wire a type is its snake_case key (`"bar_chart"`, `"gauge"`). Any well-formed key
+/// reads; whether a caller may use it is the catalogue's to say, on every write.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WidgetType {
     /// A single number.
     Metric,
@@ -30,6 +32,95 @@ pub enum WidgetType {
     Table,
     /// Text or markdown, no query.
     Text,
+    /// A host's type, by its key (never the key of a built-in type).
+    Custom(String),
+}
+
+impl WidgetType {
+    /// The eight built-in types, in the contract's order.
+    pub const BUILTIN: [WidgetType; 8] = [
+        Self::Metric,
+        Self::BarChart,
+        Self::LineChart,
+        Self::AreaChart,
+        Self::PieChart,
+        Self::ScatterChart,
+        Self::Table,
+        Self::Text,
+    ];
+
+    /// The longest key a type may have.
+    pub const MAX_KEY_LENGTH: usize = 64;
+
+    /// The type of `key`: a built-in type by its name, any other well-formed key as a
+    /// [`Custom`](Self::Custom) type. A key is snake_case: a lowercase ASCII letter, then
+    /// lowercase letters, digits and `_`, at most [`MAX_KEY_LENGTH`](Self::MAX_KEY_LENGTH).
+    pub fn parse(key: &str) -> Result<Self, String> {
+        if let Some(builtin) = Self::BUILTIN.iter().find(|t| t.as_str() == key) {
+            return Ok(builtin.clone());
+        }
+        let well_formed = key.len() <= Self::MAX_KEY_LENGTH
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if well_formed {
+            Ok(Self::Custom(key.to_owned()))
+        } else {
+            Err(format!(
+                "'{key}' is not a widget type: a type is a snake_case key (a lowercase letter, \
+                 then lowercase letters, digits and '_', at most {} characters)",
+                Self::MAX_KEY_LENGTH
+            ))
+        }
+    }
+
+    /// The key, as on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Metric => "metric",
+            Self::BarChart => "bar_chart",
+            Self::LineChart => "line_chart",
+            Self::AreaChart => "area_chart",
+            Self::PieChart => "pie_chart",
+            Self::ScatterChart => "scatter_chart",
+            Self::Table => "table",
+            Self::Text => "text",
+            Self::Custom(key) => key,
+        }
+    }
+
+    /// Whether this is one of the eight built-in types, whose config is a [`WidgetConfig`].
+    pub fn is_builtin(&self) -> bool {
+        !matches!(self, Self::Custom(_))
+    }
+}
+
+impl std::fmt::Display for WidgetType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for WidgetType {
+    type Err = String;
+
+    fn from_str(key: &str) -> Result<Self, String> {
+        Self::parse(key)
+    }
+}
+
+impl Serialize for WidgetType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WidgetType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::parse(&key).map_err(D::Error::custom)
+    }
 }
 
 /// A widget's place on the grid, in grid units: `x, y ≥ 0`, `w, h ≥ 1`.
@@ -89,6 +180,7 @@ impl<'de> Deserialize<'de> for WidgetPosition {
 /// A widget as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "StoredWidget")]
 pub struct Widget {
     /// Id, unique across all dashboards.
     pub id: WidgetId,
@@ -101,12 +193,104 @@ pub struct Widget {
     pub query: Option<QueryDefinition>,
     /// Place on the grid.
     pub position: WidgetPosition,
-    /// Display settings.
-    pub config: WidgetConfig,
+    /// Display settings: the 34 keys of a built-in type, or a host type's own config.
+    pub config: AnyConfig,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+/// A [`Widget`] as read, before its config takes its type's shape.
+#[derive(Deserialize)]
+struct StoredWidget {
+    id: WidgetId,
+    #[serde(rename = "type")]
+    widget_type: WidgetType,
+    title: String,
+    query: Option<QueryDefinition>,
+    position: WidgetPosition,
+    #[serde(default)]
+    config: AnyConfig,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<StoredWidget> for Widget {
+    type Error = serde_json::Error;
+
+    fn try_from(w: StoredWidget) -> Result<Self, Self::Error> {
+        Ok(Self {
+            config: w.config.for_type(&w.widget_type)?,
+            id: w.id,
+            widget_type: w.widget_type,
+            title: w.title,
+            query: w.query,
+            position: w.position,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        })
+    }
+}
+
+/// Where a new widget goes, as a request says it: a full position, only a size, or nothing.
+///
+/// With both `x` and `y` the widget goes there (`w`/`h` default to its type's size);
+/// otherwise it is placed automatically at the first free spot of the grid, with the size
+/// given or its type's default size. Extra keys the client keeps in `position` are dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PositionRequest {
+    /// Column of the left edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<u32>,
+    /// Row of the top edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<u32>,
+    /// Width in columns.
+    #[serde(
+        default,
+        deserialize_with = "positive_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub w: Option<u32>,
+    /// Height in rows.
+    #[serde(
+        default,
+        deserialize_with = "positive_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub h: Option<u32>,
+}
+
+impl PositionRequest {
+    /// A widget of size `w`×`h`, placed automatically.
+    pub fn size(w: u32, h: u32) -> Self {
+        Self {
+            x: None,
+            y: None,
+            w: Some(w),
+            h: Some(h),
+        }
+    }
+
+    /// The point asked for, when the request names one.
+    pub fn point(&self) -> Option<(u32, u32)> {
+        self.x.zip(self.y)
+    }
+}
+
+impl From<WidgetPosition> for PositionRequest {
+    fn from(p: WidgetPosition) -> Self {
+        Self {
+            x: Some(p.x),
+            y: Some(p.y),
+            w: Some(p.w),
+            h: Some(p.h),
+        }
+    }
 }
 
 /// Body of `POST /dashboards/{id}/widgets`, and each initial widget of a new dashboard.
@@ -114,7 +298,7 @@ pub struct Widget {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct WidgetCreate {
-    /// Visualisation kind.
+    /// Visualisation kind: a built-in type or one the host registered.
     #[serde(rename = "type")]
     pub widget_type: WidgetType,
     /// Title.
@@ -122,27 +306,48 @@ pub struct WidgetCreate {
     /// Structured query, if any.
     #[serde(default)]
     pub query: Option<QueryDefinition>,
-    /// Place on the grid.
-    pub position: WidgetPosition,
-    /// Display settings; defaults to all-null.
+    /// Place on the grid; without it (or with only `w`/`h`) the widget takes the first free
+    /// spot.
     #[serde(default)]
-    pub config: WidgetConfig,
+    pub position: Option<PositionRequest>,
+    /// Display settings; without them, the type's default config.
+    #[serde(default)]
+    pub config: Option<AnyConfig>,
 }
 
 impl WidgetCreate {
-    /// A widget of `widget_type` titled `title` at `position`, without query, default config.
+    /// A widget of `widget_type` titled `title` at `position`, without query, with the type's
+    /// default config.
     pub fn new(
         widget_type: WidgetType,
         title: impl Into<String>,
         position: WidgetPosition,
     ) -> Self {
+        Self::placed(widget_type, title).at(position)
+    }
+
+    /// A widget of `widget_type` titled `title` that takes its type's default size and the
+    /// first free spot of the grid.
+    pub fn placed(widget_type: WidgetType, title: impl Into<String>) -> Self {
         Self {
             widget_type,
             title: title.into(),
             query: None,
-            position,
-            config: WidgetConfig::default(),
+            position: None,
+            config: None,
         }
+    }
+
+    /// The same widget at `position`.
+    pub fn at(mut self, position: WidgetPosition) -> Self {
+        self.position = Some(position.into());
+        self
+    }
+
+    /// The same widget, `w`×`h`, placed automatically.
+    pub fn sized(mut self, w: u32, h: u32) -> Self {
+        self.position = Some(PositionRequest::size(w, h));
+        self
     }
 
     /// The same widget reading `query`.
@@ -151,9 +356,10 @@ impl WidgetCreate {
         self
     }
 
-    /// The same widget with `config`.
-    pub fn with_config(mut self, config: WidgetConfig) -> Self {
-        self.config = config;
+    /// The same widget with `config` (a [`WidgetConfig`] for a built-in type, a JSON object
+    /// for a host type).
+    pub fn with_config(mut self, config: impl Into<AnyConfig>) -> Self {
+        self.config = Some(config.into());
         self
     }
 }
@@ -163,7 +369,8 @@ impl WidgetCreate {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct WidgetUpdate {
-    /// New visualisation kind.
+    /// New visualisation kind. Between built-in types the config is kept; to or from a host
+    /// type, the new type's default config applies unless `config` is given.
     #[serde(default, rename = "type")]
     pub widget_type: Option<WidgetType>,
     /// New title.
@@ -178,7 +385,7 @@ pub struct WidgetUpdate {
     pub position: Option<WidgetPosition>,
     /// New display settings, replacing the old ones entirely.
     #[serde(default)]
-    pub config: Option<WidgetConfig>,
+    pub config: Option<AnyConfig>,
 }
 
 /// One widget in a whole-dashboard save (`PATCH /dashboards/{id}` with `widgets`).
@@ -200,11 +407,12 @@ pub struct WidgetSave {
     /// Structured query, if any.
     #[serde(default)]
     pub query: Option<QueryDefinition>,
-    /// Place on the grid.
-    pub position: WidgetPosition,
-    /// Display settings.
+    /// Place on the grid; placed automatically when absent or partial.
     #[serde(default)]
-    pub config: WidgetConfig,
+    pub position: Option<PositionRequest>,
+    /// Display settings; the type's default config when absent.
+    #[serde(default)]
+    pub config: Option<AnyConfig>,
 }
 
 /// The content of a widget, without identity or timestamps: what stores write.
@@ -218,15 +426,15 @@ pub struct WidgetContent {
     pub query: Option<QueryDefinition>,
     /// Place on the grid.
     pub position: WidgetPosition,
-    /// Display settings.
-    pub config: WidgetConfig,
+    /// Display settings, in the shape of the type.
+    pub config: AnyConfig,
 }
 
 impl WidgetContent {
     /// The content of an existing widget.
     pub fn of(widget: &Widget) -> Self {
         Self {
-            widget_type: widget.widget_type,
+            widget_type: widget.widget_type.clone(),
             title: widget.title.clone(),
             query: widget.query.clone(),
             position: widget.position,
@@ -245,18 +453,6 @@ impl WidgetContent {
             config: self.config,
             created_at,
             updated_at,
-        }
-    }
-}
-
-impl From<WidgetCreate> for WidgetContent {
-    fn from(create: WidgetCreate) -> Self {
-        Self {
-            widget_type: create.widget_type,
-            title: create.title,
-            query: create.query,
-            position: create.position,
-            config: create.config,
         }
     }
 }

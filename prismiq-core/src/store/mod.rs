@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use crate::auth::Scope;
 use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
 use crate::model::{
-    Dashboard, DashboardFilter, DashboardJson, DashboardLayout, Patch, PinnedDashboard,
-    QueryDefinition, SavedQuery, Timestamp, Widget, WidgetContent, WidgetPosition,
+    Dashboard, DashboardFilter, DashboardJson, DashboardLayout, DashboardSummary, Patch,
+    PinnedDashboard, QueryDefinition, SavedQuery, Timestamp, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
 use crate::schema::SchemaConfig;
@@ -102,6 +102,8 @@ pub struct NewDashboard {
     pub is_public: bool,
     /// Viewers.
     pub allowed_viewers: Vec<String>,
+    /// Seconds between automatic refreshes.
+    pub refresh_interval: Option<u32>,
     /// Initial widgets, each with its id.
     pub widgets: Vec<(WidgetId, WidgetContent)>,
 }
@@ -125,6 +127,7 @@ impl NewDashboard {
             updated_at: now,
             is_public: self.is_public,
             allowed_viewers: self.allowed_viewers,
+            refresh_interval: self.refresh_interval,
         };
         dashboard.sort_widgets();
         dashboard
@@ -146,6 +149,8 @@ pub struct DashboardChanges {
     pub is_public: Option<bool>,
     /// New viewers.
     pub allowed_viewers: Option<Vec<String>>,
+    /// New refresh interval; [`Patch::Clear`] turns refreshing off.
+    pub refresh_interval: Patch<u32>,
     /// The complete new widget list: ids already on the dashboard are updated in place, other
     /// ids are inserted (a [`Conflict::WidgetId`] if another dashboard uses one), widgets not
     /// listed are deleted.
@@ -172,8 +177,46 @@ impl DashboardChanges {
         if let Some(viewers) = self.allowed_viewers {
             dashboard.allowed_viewers = viewers;
         }
+        self.refresh_interval.apply(&mut dashboard.refresh_interval);
         self.widgets
     }
+}
+
+/// Whose default dashboard: one user's, or the whole tenant's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DefaultFor<'a> {
+    /// The user's own default.
+    User(&'a str),
+    /// The tenant-wide default an admin set.
+    Tenant,
+}
+
+/// The default dashboards that apply to one caller, as stored (whether the caller may still
+/// view them is the [`Engine`](crate::Engine)'s to check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Defaults {
+    /// The caller's own default.
+    pub user: Option<DashboardId>,
+    /// The tenant's default.
+    pub tenant: Option<DashboardId>,
+}
+
+/// One page of [`DashboardStore::list_dashboard_summaries`].
+///
+/// The order is the viewer's default dashboard first — their own default if they may view it,
+/// else the tenant's if they may — then every other dashboard they may view by `updated_at`
+/// descending and id descending. The default is on the first page only (`with_default`);
+/// `after` continues the rest of the order after the given `(updated_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryPage {
+    /// The caller's user id, whose own default counts (admins have one too).
+    pub user_id: Option<String>,
+    /// Whether the default leads this page.
+    pub with_default: bool,
+    /// Where the previous page ended in the order after the default; `None` from its start.
+    pub after: Option<(Timestamp, DashboardId)>,
+    /// At most this many summaries, the default included.
+    pub limit: usize,
 }
 
 /// A saved query to create.
@@ -324,6 +367,44 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
         dashboard_id: DashboardId,
         positions: &[(WidgetId, WidgetPosition)],
     ) -> StoreResult<Dashboard>;
+
+    /// The default dashboards of the tenant and, when `user_id` is given, of that user.
+    async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults>;
+
+    /// Makes dashboard `id` the default of `whose`, replacing any earlier one;
+    /// [`StoreError::NotFound`] when the tenant has no such dashboard.
+    async fn set_default(
+        &self,
+        scope: &Scope,
+        whose: DefaultFor<'_>,
+        id: DashboardId,
+    ) -> StoreResult<()>;
+
+    /// Removes the default of `whose`, if any.
+    async fn clear_default(&self, scope: &Scope, whose: DefaultFor<'_>) -> StoreResult<()>;
+
+    /// Creates `dashboard` and makes it `user_id`'s default, atomically and only if the user's
+    /// default is still `expected`; otherwise creates nothing. Returns the user's default
+    /// afterwards (`None` if it was removed meanwhile). Many concurrent calls with the same `expected`, on any number of
+    /// instances, create one dashboard.
+    async fn create_default(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        expected: Option<DashboardId>,
+        dashboard: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Option<DashboardId>>;
+
+    /// One page of summaries of the dashboards `viewer` may view, in the order
+    /// [`SummaryPage`] describes, in one round trip, with `is_default` set on the default.
+    /// `is_owner` is left `false`: the [`Engine`](crate::Engine) sets it.
+    async fn list_dashboard_summaries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+        page: &SummaryPage,
+    ) -> StoreResult<Vec<DashboardSummary>>;
 
     /// A name for the health check of this store's backend (e.g. `"database"`).
     fn health_check_name(&self) -> &'static str {

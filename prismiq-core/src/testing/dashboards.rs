@@ -39,7 +39,10 @@ pub async fn dashboard_round_trip<S: FullStore>(store: &S) {
         .find(|w| w.title == "top right")
         .unwrap();
     assert_eq!(w.query, Some(sample_query()));
-    assert_eq!(w.config.fiscal_year_start_month, Some(4));
+    assert_eq!(
+        w.config.builtin().and_then(|c| c.fiscal_year_start_month),
+        Some(4)
+    );
     assert_eq!(w.position, WidgetPosition::new(6, 0, 4, 3).unwrap());
 
     let loaded = get(store, "t1", created.id)
@@ -295,6 +298,7 @@ pub async fn dashboard_update_applies_only_given_fields<S: FullStore>(store: &S)
                 filters: Some(Vec::new()),
                 is_public: Some(true),
                 allowed_viewers: Some(vec!["carol".to_owned()]),
+                refresh_interval: Patch::Value(30),
                 widgets: None,
             },
         )

@@ -23,10 +23,11 @@ pub async fn dashboard_json_is_the_serialized_dashboard<S: FullStore>(store: &S)
             markdown: Some(true),
             alignment: Some("center".to_owned()),
             ..WidgetConfig::default()
-        },
+        }
+        .into(),
     };
     let mut chart = widget("chart", 0, 0);
-    chart.config = serde_json::from_value(json!({
+    chart.config = serde_json::from_value::<WidgetConfig>(json!({
         "x_axis": "region",
         "y_axis": ["revenue", "cost"],
         "colors": ["#ff0000", "#00ff00"],
@@ -44,7 +45,8 @@ pub async fn dashboard_json_is_the_serialized_dashboard<S: FullStore>(store: &S)
         "fiscalYearStartMonth": 10,
         "fontSize": "large"
     }))
-    .expect("valid config");
+    .expect("valid config")
+    .into();
     let mut table = widget("table", 6, 0);
     table.widget_type = WidgetType::Table;
     table.query = Some(

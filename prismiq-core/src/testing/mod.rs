@@ -26,6 +26,7 @@ use crate::store::{
 };
 
 mod dashboards;
+mod defaults;
 mod documents;
 mod pins;
 mod properties;
@@ -38,6 +39,10 @@ pub use dashboards::{
     dashboard_names_are_unique_per_tenant, dashboard_round_trip,
     dashboard_update_applies_only_given_fields, delete_dashboard_cascades_to_widgets_and_pins,
     tenants_are_isolated, whole_dashboard_save_keeps_ids_and_is_atomic,
+};
+pub use defaults::{
+    create_default_creates_once, defaults_are_per_user_and_tenant,
+    host_widgets_and_refresh_interval_round_trip, summaries_page_through_what_the_viewer_sees,
 };
 pub use documents::dashboard_json_is_the_serialized_dashboard;
 pub use pins::{
@@ -85,6 +90,10 @@ macro_rules! store_conformance {
             reorder_pins_puts_listed_first,
             listings_are_exactly_the_view_rule,
             documents_are_the_serialized_dashboards,
+            host_widgets_and_refresh_interval_round_trip,
+            defaults_are_per_user_and_tenant,
+            create_default_creates_once,
+            summaries_page_through_what_the_viewer_sees,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -122,7 +131,8 @@ pub fn widget(title: &str, x: u32, y: u32) -> WidgetContent {
             x_axis: Some("region".to_owned()),
             fiscal_year_start_month: Some(4),
             ..WidgetConfig::default()
-        },
+        }
+        .into(),
     }
 }
 
@@ -147,6 +157,7 @@ pub fn new_dashboard(name: &str, owner: Option<&str>, widgets: Vec<WidgetContent
         owner_id: owner.map(str::to_owned),
         is_public: false,
         allowed_viewers: Vec::new(),
+        refresh_interval: None,
         widgets: widgets.into_iter().map(|w| (WidgetId::new(), w)).collect(),
     }
 }

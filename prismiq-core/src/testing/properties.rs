@@ -298,7 +298,7 @@ fn random_dashboard(rng: &mut Rng, name: String) -> NewDashboard {
                 query: with_query.then(|| random_query(rng)),
                 position: WidgetPosition::new(x, rng.below(40) as u32, w, 1 + rng.below(8) as u32)
                     .expect("a valid position"),
-                config: config(rng, with_query),
+                config: config(rng, with_query).into(),
             }
         })
         .collect();

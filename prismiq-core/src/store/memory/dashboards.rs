@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use super::{MemoryStore, State, renumber};
 use crate::auth::Scope;
 use crate::ids::{DashboardId, WidgetId};
-use crate::model::{Dashboard, Timestamp, Widget, WidgetContent, WidgetPosition};
+use crate::model::{Dashboard, DashboardSummary, Timestamp, Widget, WidgetContent, WidgetPosition};
 use crate::permissions::Viewer;
 use crate::store::{
-    Conflict, DashboardChanges, DashboardStore, NewDashboard, StoreError, StoreResult,
+    Conflict, DashboardChanges, DashboardStore, DefaultFor, Defaults, NewDashboard, StoreError,
+    StoreResult, SummaryPage,
 };
 
 impl State {
@@ -19,6 +20,51 @@ impl State {
             .get_mut(scope.tenant_id())
             .and_then(|t| t.dashboards.get_mut(&id))
             .ok_or(StoreError::NotFound)
+    }
+
+    fn insert_dashboard(
+        &mut self,
+        scope: &Scope,
+        new: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Dashboard> {
+        if let Some(t) = self.tenant(scope) {
+            if name_taken(t.dashboards.values(), &new.name, None) {
+                return Err(StoreError::Conflict(Conflict::DashboardName));
+            }
+            if let Some(max) = max_per_owner {
+                let owned = t
+                    .dashboards
+                    .values()
+                    .filter(|d| d.owner_id == new.owner_id)
+                    .count();
+                if owned >= max as usize {
+                    return Err(StoreError::LimitReached);
+                }
+            }
+        }
+        let mut widget_ids = std::collections::HashSet::new();
+        for (id, _) in &new.widgets {
+            if self.widget_dashboards.contains_key(id) || !widget_ids.insert(*id) {
+                return Err(StoreError::Conflict(Conflict::WidgetId));
+            }
+        }
+        let now = Timestamp::now();
+        let dashboard = new.into_dashboard(now);
+        for widget in &dashboard.widgets {
+            self.widget_dashboards.insert(widget.id, dashboard.id);
+        }
+        self.tenant_mut(scope)
+            .dashboards
+            .insert(dashboard.id, dashboard.clone());
+        Ok(dashboard)
+    }
+}
+
+fn default_key(whose: DefaultFor<'_>) -> Option<String> {
+    match whose {
+        DefaultFor::User(user) => Some(user.to_owned()),
+        DefaultFor::Tenant => None,
     }
 }
 
@@ -75,38 +121,7 @@ impl DashboardStore for MemoryStore {
         new: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Dashboard> {
-        let mut state = self.write();
-        if let Some(t) = state.tenant(scope) {
-            if name_taken(t.dashboards.values(), &new.name, None) {
-                return Err(StoreError::Conflict(Conflict::DashboardName));
-            }
-            if let Some(max) = max_per_owner {
-                let owned = t
-                    .dashboards
-                    .values()
-                    .filter(|d| d.owner_id == new.owner_id)
-                    .count();
-                if owned >= max as usize {
-                    return Err(StoreError::LimitReached);
-                }
-            }
-        }
-        let mut widget_ids = std::collections::HashSet::new();
-        for (id, _) in &new.widgets {
-            if state.widget_dashboards.contains_key(id) || !widget_ids.insert(*id) {
-                return Err(StoreError::Conflict(Conflict::WidgetId));
-            }
-        }
-        let now = Timestamp::now();
-        let dashboard = new.into_dashboard(now);
-        for widget in &dashboard.widgets {
-            state.widget_dashboards.insert(widget.id, dashboard.id);
-        }
-        state
-            .tenant_mut(scope)
-            .dashboards
-            .insert(dashboard.id, dashboard.clone());
-        Ok(dashboard)
+        self.write().insert_dashboard(scope, new, max_per_owner)
     }
 
     async fn update_dashboard(
@@ -190,7 +205,101 @@ impl DashboardStore for MemoryStore {
             renumber(pins);
         }
         tenant.pins.retain(|_, pins| !pins.is_empty());
+        tenant.defaults.retain(|_, default| *default != id);
         Ok(())
+    }
+
+    async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults> {
+        let state = self.read();
+        let Some(tenant) = state.tenant(scope) else {
+            return Ok(Defaults::default());
+        };
+        Ok(Defaults {
+            user: user_id.and_then(|u| tenant.defaults.get(&Some(u.to_owned())).copied()),
+            tenant: tenant.defaults.get(&None).copied(),
+        })
+    }
+
+    async fn set_default(
+        &self,
+        scope: &Scope,
+        whose: DefaultFor<'_>,
+        id: DashboardId,
+    ) -> StoreResult<()> {
+        let mut state = self.write();
+        let tenant = state.tenant_mut(scope);
+        if !tenant.dashboards.contains_key(&id) {
+            return Err(StoreError::NotFound);
+        }
+        tenant.defaults.insert(default_key(whose), id);
+        Ok(())
+    }
+
+    async fn clear_default(&self, scope: &Scope, whose: DefaultFor<'_>) -> StoreResult<()> {
+        let mut state = self.write();
+        state.tenant_mut(scope).defaults.remove(&default_key(whose));
+        Ok(())
+    }
+
+    async fn create_default(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        expected: Option<DashboardId>,
+        dashboard: NewDashboard,
+        max_per_owner: Option<u32>,
+    ) -> StoreResult<Option<DashboardId>> {
+        let mut state = self.write();
+        let key = Some(user_id.to_owned());
+        let current = state
+            .tenant(scope)
+            .and_then(|t| t.defaults.get(&key).copied());
+        if current != expected {
+            return Ok(current);
+        }
+        let created = state.insert_dashboard(scope, dashboard, max_per_owner)?;
+        state.tenant_mut(scope).defaults.insert(key, created.id);
+        Ok(Some(created.id))
+    }
+
+    async fn list_dashboard_summaries(
+        &self,
+        scope: &Scope,
+        viewer: &Viewer,
+        page: &SummaryPage,
+    ) -> StoreResult<Vec<DashboardSummary>> {
+        let state = self.read();
+        let Some(tenant) = state.tenant(scope) else {
+            return Ok(Vec::new());
+        };
+        let visible = |id: Option<&DashboardId>| {
+            id.and_then(|id| tenant.dashboards.get(id))
+                .filter(|d| viewer.can_view_dashboard(d))
+        };
+        let default = page
+            .user_id
+            .as_ref()
+            .and_then(|user| visible(tenant.defaults.get(&Some(user.clone()))))
+            .or_else(|| visible(tenant.defaults.get(&None)));
+        let mut summaries = Vec::with_capacity(page.limit.min(tenant.dashboards.len()));
+        if page.with_default
+            && let Some(default) = default
+        {
+            let mut summary = DashboardSummary::of(default);
+            summary.is_default = true;
+            summaries.push(summary);
+        }
+        let default_id = default.map(|d| d.id);
+        let mut rest: Vec<&Dashboard> = tenant
+            .dashboards
+            .values()
+            .filter(|d| Some(d.id) != default_id && viewer.can_view_dashboard(d))
+            .filter(|d| page.after.is_none_or(|after| (d.updated_at, d.id) < after))
+            .collect();
+        rest.sort_by_key(|d| std::cmp::Reverse((d.updated_at, d.id)));
+        let room = page.limit.saturating_sub(summaries.len());
+        summaries.extend(rest.into_iter().take(room).map(DashboardSummary::of));
+        Ok(summaries)
     }
 
     async fn add_widget(

@@ -40,6 +40,8 @@ struct Tenant {
     /// Pins per (user, context), in position order.
     pins: HashMap<(String, String), Vec<PinnedDashboard>>,
     schema_config: Option<SchemaConfig>,
+    /// Default dashboards: the tenant's under `None`, each user's under their id.
+    defaults: HashMap<Option<String>, DashboardId>,
 }
 
 impl MemoryStore {

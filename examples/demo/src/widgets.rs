@@ -1,0 +1,122 @@
+//! The demo's own widget types, as a host registers them: a `gauge` fed by a query, with a
+//! config schema, and `server_status`, whose data the host computes in Rust. A user's first
+//! visit to `GET /dashboards/default` creates a starter dashboard showing both.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use prismiq_axum::prismiq_core::catalogue::{
+    Category, ProviderError, ProviderRequest, WidgetDataProvider, WidgetSizes, WidgetTypeSpec,
+};
+use prismiq_axum::prismiq_core::{
+    AuthContext, DashboardCreate, Engine, QueryDefinition, QueryResult, WidgetCreate, WidgetType,
+};
+use serde_json::json;
+
+/// A dial between `min` and `max`, coloured by thresholds: one number from a query.
+pub(crate) fn gauge() -> WidgetTypeSpec {
+    WidgetTypeSpec::new("gauge", "Gauge")
+        .with_description("One number on a dial between min and max, coloured by thresholds")
+        .with_category(Category::Stats)
+        .with_icon("gauge")
+        .with_sizes(WidgetSizes::new(3, 3).min(2, 2).max(6, 6))
+        .with_default_config(json!({"min": 0, "max": 100, "thresholds": []}))
+        .with_config_schema(json!({
+            "type": "object",
+            "properties": {
+                "min": {"type": "number"},
+                "max": {"type": "number"},
+                "unit": {"type": "string", "maxLength": 12},
+                "thresholds": {
+                    "type": "array",
+                    "maxItems": 5,
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "value": {"type": "number"},
+                            "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}
+                        },
+                        "required": ["value", "color"],
+                        "additionalProperties": false
+                    }
+                }
+            },
+            "required": ["min", "max"],
+            "additionalProperties": false
+        }))
+}
+
+/// How long this server has run and what it knows of the caller: data no SQL query has.
+struct ServerStatus {
+    started: Instant,
+}
+
+#[async_trait]
+impl WidgetDataProvider for ServerStatus {
+    async fn fetch(&self, request: ProviderRequest<'_>) -> Result<QueryResult, ProviderError> {
+        let uptime = self.started.elapsed().as_secs();
+        let rows = vec![
+            vec![json!("uptime_seconds"), json!(uptime)],
+            vec![json!("tenant"), json!(request.auth.tenant_id())],
+            vec![json!("user"), json!(request.auth.user_id())],
+            vec![json!("version"), json!(env!("CARGO_PKG_VERSION"))],
+        ];
+        Ok(QueryResult {
+            columns: vec!["key".to_owned(), "value".to_owned()],
+            column_types: vec!["text".to_owned(), "json".to_owned()],
+            row_count: rows.len(),
+            rows,
+            truncated: false,
+            execution_time_ms: 0.0,
+        })
+    }
+}
+
+/// Server facts, computed by the host and cached for five seconds per user.
+pub(crate) fn server_status() -> WidgetTypeSpec {
+    WidgetTypeSpec::new("server_status", "Server status")
+        .with_description("Uptime and version of the server, computed by the host")
+        .with_category(Category::Info)
+        .with_icon("server")
+        .with_sizes(WidgetSizes::new(4, 3).min(3, 2))
+        .with_provider(ServerStatus {
+            started: Instant::now(),
+        })
+        .with_cache_ttl(Duration::from_secs(5))
+}
+
+/// The engine with the demo's widget types and a starter dashboard for first visits.
+pub(crate) fn register(engine: Engine) -> Engine {
+    engine
+        .with_widget_type(gauge())
+        .with_widget_type(server_status())
+        .with_starter_dashboard(starter)
+}
+
+/// "My dashboard": revenue on a gauge and the server's status, placed automatically.
+fn starter(auth: &dyn AuthContext) -> Option<DashboardCreate> {
+    let user = auth.user_id()?;
+    let revenue = QueryDefinition::from_value(json!({
+        "tables": [{"id": "t1", "name": "orders"}],
+        "columns": [{"table_id": "t1", "column": "total_amount", "aggregation": "sum",
+                     "alias": "revenue"}]
+    }))
+    .expect("a valid query");
+    let gauge = WidgetCreate::placed(WidgetType::Custom("gauge".to_owned()), "Revenue")
+        .with_query(revenue)
+        .with_config(
+            json!({"min": 0, "max": 3_000_000, "unit": "$",
+                   "thresholds": [{"value": 1_000_000, "color": "#e8a33d"},
+                                  {"value": 2_000_000, "color": "#3d9a50"}]})
+            .as_object()
+            .cloned()
+            .expect("an object"),
+        );
+    let status = WidgetCreate::placed(WidgetType::Custom("server_status".to_owned()), "Server");
+    let mut create = DashboardCreate::named(format!("{user}'s dashboard"))
+        .with_widget(gauge)
+        .with_widget(status);
+    create.description = Some("Created on your first visit; make it yours.".to_owned());
+    create.refresh_interval = Some(60);
+    Some(create)
+}

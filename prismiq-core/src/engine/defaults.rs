@@ -1,0 +1,193 @@
+//! Default dashboards (the caller's, the tenant's, a starter created on a first visit) and
+//! dashboard summaries for large tenants.
+
+use serde::Serialize;
+
+use super::{Engine, Result};
+use crate::auth::{AuthContext, Scope};
+use crate::error::{EngineError, Unanswerable};
+use crate::ids::DashboardId;
+use crate::model::{Dashboard, DashboardSummary, Timestamp};
+use crate::permissions::{self, Viewer};
+use crate::store::{DefaultFor, StoreError, SummaryPage};
+
+/// One page of `GET /dashboards/summaries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SummariesPage {
+    /// The caller's default first (on the first page), then by last change, newest first.
+    pub dashboards: Vec<DashboardSummary>,
+    /// Pass it as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The largest page of summaries.
+pub(super) const MAX_SUMMARIES_PAGE: usize = 200;
+
+/// A cursor that continues after the default, from the start of the rest.
+const AFTER_DEFAULT: &str = "start";
+
+impl Engine {
+    /// The caller's default dashboard: their own if they can still view it, else the tenant's
+    /// if they can view it, else — when the host configured a
+    /// [starter dashboard](Self::with_starter_dashboard) — their personal default created from
+    /// it (once, however many first visits race), else a 404.
+    pub async fn default_dashboard(&self, auth: &dyn AuthContext) -> Result<Dashboard> {
+        let scope = Scope::of(auth);
+        let user = permissions::user(auth);
+        let defaults = self
+            .dashboards
+            .defaults(&scope, user)
+            .await
+            .map_err(EngineError::Store)?;
+        for id in [defaults.user, defaults.tenant].into_iter().flatten() {
+            if let Some(dashboard) = self.viewable(auth, id).await? {
+                return Ok(dashboard);
+            }
+        }
+        if let (Some(starter), Some(user)) = (&self.widgets.starter, user)
+            && let Some(create) = starter.starter(auth)
+        {
+            let new = self.new_dashboard(auth, create, &[])?;
+            let name = new.name.clone();
+            let id = self
+                .dashboards
+                .create_default(
+                    &scope,
+                    user,
+                    defaults.user,
+                    new,
+                    self.limits.dashboards_per_owner,
+                )
+                .await
+                .map_err(|err| match err {
+                    StoreError::LimitReached => self.limits.dashboard_limit_error(),
+                    err => self.store_error(err, &name, no_default),
+                })?;
+            if let Some(id) = id
+                && let Some(dashboard) = self.viewable(auth, id).await?
+            {
+                return Ok(dashboard);
+            }
+        }
+        Err(no_default())
+    }
+
+    async fn viewable(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<Option<Dashboard>> {
+        match self.get_dashboard(auth, id).await {
+            Ok(dashboard) => Ok(Some(dashboard)),
+            Err(EngineError::DashboardNotFound(_) | EngineError::PermissionDenied) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Makes a dashboard the caller may view their default (`tenant` false), or, for an admin,
+    /// the tenant's default (`tenant` true). It may be someone else's shared dashboard.
+    pub async fn set_default_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+        tenant: bool,
+    ) -> Result<()> {
+        self.get_dashboard(auth, id).await?;
+        let whose = whose_default(auth, tenant)?;
+        self.dashboards
+            .set_default(&Scope::of(auth), whose, id)
+            .await
+            .map_err(|err| self.store_error(err, "", || super::dashboard_not_found(id)))
+    }
+
+    /// Removes the caller's default (`tenant` false) or, for an admin, the tenant's.
+    pub async fn clear_default_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        tenant: bool,
+    ) -> Result<()> {
+        let whose = whose_default(auth, tenant)?;
+        self.dashboards
+            .clear_default(&Scope::of(auth), whose)
+            .await
+            .map_err(EngineError::Store)
+    }
+
+    /// One page of summaries of the dashboards the caller may view: their default first, then
+    /// by last change, newest first; `cursor` is the previous page's `next_cursor`. `limit`
+    /// defaults to 50, at most 200.
+    pub async fn dashboard_summaries(
+        &self,
+        auth: &dyn AuthContext,
+        limit: Option<usize>,
+        cursor: Option<&str>,
+    ) -> Result<SummariesPage> {
+        let limit = limit.unwrap_or(50);
+        if !(1..=MAX_SUMMARIES_PAGE).contains(&limit) {
+            return Err(EngineError::BadRequest(Unanswerable::Limit(format!(
+                "limit must be between 1 and {MAX_SUMMARIES_PAGE}"
+            ))));
+        }
+        let (with_default, after) = match cursor {
+            None | Some("") => (true, None),
+            Some(AFTER_DEFAULT) => (false, None),
+            Some(cursor) => (false, Some(parse_cursor(cursor)?)),
+        };
+        let user = permissions::user(auth);
+        let page = SummaryPage {
+            user_id: user.map(str::to_owned),
+            with_default,
+            after,
+            // One more than shown says whether there is a next page.
+            limit: limit + 1,
+        };
+        let viewer = Viewer::of(auth);
+        let mut dashboards = self
+            .dashboards
+            .list_dashboard_summaries(&Scope::of(auth), &viewer, &page)
+            .await
+            .map_err(EngineError::Store)?;
+        let more = dashboards.len() > limit;
+        dashboards.truncate(limit);
+        for summary in &mut dashboards {
+            summary.is_owner = user.is_some() && summary.owner_id.as_deref() == user;
+        }
+        let next_cursor = more.then(|| match dashboards.iter().rev().find(|d| !d.is_default) {
+            Some(last) => format!(
+                "{}_{}",
+                last.updated_at.as_datetime().timestamp_micros(),
+                last.id
+            ),
+            None => AFTER_DEFAULT.to_owned(),
+        });
+        Ok(SummariesPage {
+            dashboards,
+            next_cursor,
+        })
+    }
+}
+
+fn whose_default(auth: &dyn AuthContext, tenant: bool) -> Result<DefaultFor<'_>> {
+    if tenant {
+        super::ensure(auth.is_admin())?;
+        Ok(DefaultFor::Tenant)
+    } else {
+        permissions::user(auth)
+            .map(DefaultFor::User)
+            .ok_or(EngineError::UserRequired)
+    }
+}
+
+fn no_default() -> EngineError {
+    EngineError::DashboardNotFound("default".to_owned())
+}
+
+fn parse_cursor(cursor: &str) -> Result<(Timestamp, DashboardId)> {
+    let invalid = || {
+        EngineError::BadRequest(Unanswerable::Limit(
+            "cursor is not one this server returned: pass next_cursor as it came".to_owned(),
+        ))
+    };
+    let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    let id: DashboardId = id.parse().map_err(|_| invalid())?;
+    Ok((Timestamp::from_datetime(at), id))
+}
