@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks the demo host app on PostgreSQL over HTTP, and the same store statements on the
-# database alone, for three operations:
+# database alone, for four operations:
 #
 #   get       GET /dashboards/{id}          one dashboard with 12 widgets
 #   list      GET /dashboards               50 dashboards (LIST_WIDGETS widgets each)
 #   layout    PUT /dashboards/{id}/layout   moves the 12 widgets
+#   summaries GET /dashboards/summaries     the first page of 50 of a tenant with
+#                                           SUMMARY_DASHBOARDS dashboards (2 widgets each),
+#                                           the caller's default first
 #
 # For each: `http-load` (tools/http-load) against the demo in release mode; then the exact
 # statements the store sends for that request (tools/store-sql/*.sql: BEGIN, the tenant setup
@@ -27,9 +30,9 @@
 # HTTP/pgbench ratio, and every round's ratio is printed below the table.
 #
 # Settings (environment): CONNECTIONS (8), DURATION seconds per run (10), WARMUP seconds before
-# each run (2), ROUNDS (3), LIST_WIDGETS widgets per listed dashboard (4), PORT of the demo (a
-# free one), OPS the operations to run ("get list layout"), SKIP_BUILD=1 to use the binaries
-# already in target/release.
+# each run (2), ROUNDS (3), LIST_WIDGETS widgets per listed dashboard (4), SUMMARY_DASHBOARDS
+# (10000), PORT of the demo (a free one), OPS the operations to run ("get list layout
+# summaries"), SKIP_BUILD=1 to use the binaries already in target/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,9 +41,11 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
 LIST_WIDGETS=${LIST_WIDGETS:-4}
-OPS=${OPS:-get list layout}
+SUMMARY_DASHBOARDS=${SUMMARY_DASHBOARDS:-10000}
+OPS=${OPS:-get list layout summaries}
 TENANT=bench
 LIST_TENANT=bench-list
+SUMMARY_TENANT=bench-summaries
 USER_ID=bench-user
 
 log() { printf 'bench-store: %s\n' "$*" >&2; }
@@ -139,6 +144,27 @@ mapfile -t WIDGET_IDS < <(tail -n +2 <<<"$ids")
 for i in $(seq 1 50); do
     post "$LIST_TENANT" "Dashboard $i" "$LIST_WIDGETS" >/dev/null
 done
+
+# The summaries tenant: written directly (through HTTP it would take minutes), in the shape the
+# store writes, one change a second apart; the user's default is one in the middle.
+if [[ " $OPS " == *" summaries "* ]]; then
+    log "seeding: $SUMMARY_DASHBOARDS dashboards with 2 widgets each for the summaries"
+    psql "$BENCH_URL" -Xq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+insert into prismiq.dashboards (id, tenant_id, name, layout, owner_id, created_at, updated_at)
+select gen_random_uuid(), '$SUMMARY_TENANT', 'Dashboard ' || i,
+       '{"columns": 12, "row_height": 50, "margin": [10, 10], "compact_type": "vertical"}',
+       '$USER_ID', now() - i * interval '1 second', now() - i * interval '1 second'
+from generate_series(1, $SUMMARY_DASHBOARDS) i;
+insert into prismiq.widgets (id, tenant_id, dashboard_id, widget_type, title, position, config)
+select gen_random_uuid(), d.tenant_id, d.id, 'metric', 'Widget ' || k,
+       jsonb_build_object('x', 0, 'y', k * 3, 'w', 4, 'h', 3), '{}'
+from prismiq.dashboards d, generate_series(0, 1) k
+where d.tenant_id = '$SUMMARY_TENANT';
+insert into prismiq.dashboard_defaults (tenant_id, user_id, dashboard_id)
+select tenant_id, '$USER_ID', id from prismiq.dashboards
+where tenant_id = '$SUMMARY_TENANT' and name = 'Dashboard $((SUMMARY_DASHBOARDS / 2))';
+SQL
+fi
 
 # The layout: every widget moves one row down. As an HTTP body, and as pgbench's arrays.
 # (sql-load takes the ids comma-separated and the positions as a JSON array.)
@@ -242,7 +268,18 @@ for op in $OPS; do
                 "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD" "ids:uuid[]=$ids_list" \
                 "positions:jsonb[]=$positions_json")
             ;;
-        *) die "unknown operation $op (OPS takes get, list, layout)" ;;
+        summaries)
+            # The Engine asks for one row more than the page to know whether another follows.
+            HTTP[summaries.$round]=$(http_run summaries GET "/dashboards/summaries?limit=50" \
+                "$SUMMARY_TENANT")
+            DBONLY[summaries.$round]=$(pgbench_run summaries \
+                tools/store-sql/dashboard_summaries.sql "tenant=$SUMMARY_TENANT" "admin=false" \
+                "user=$USER_ID" "with_default=true" "limit=51")
+            SQLX[summaries.$round]=$(sqlx_run summaries tools/store-sql/dashboard_summaries.sql \
+                "tenant:text=$SUMMARY_TENANT" "admin:bool=false" "user:text=$USER_ID" \
+                "with_default:bool=true" "limit:int=51")
+            ;;
+        *) die "unknown operation $op (OPS takes get, list, layout, summaries)" ;;
     esac
 done
 done
@@ -264,6 +301,7 @@ for op in $OPS; do
         get) label="GET /dashboards/{id} (12 widgets)" ;;
         list) label="GET /dashboards (50 dashboards)" ;;
         layout) label="PUT /dashboards/{id}/layout (12 widgets)" ;;
+        summaries) label="GET /dashboards/summaries (50 of $SUMMARY_DASHBOARDS)" ;;
     esac
     # The round whose HTTP/pgbench ratio is the median one stands for the operation.
     ratios=() rounds_text=""

@@ -1,5 +1,5 @@
 //! The pgbench scripts of `scripts/bench-store.sh` (`tools/store-sql/*.sql`) replay, for the
-//! database-only side of the benchmark, exactly the statements the store sends for three HTTP
+//! database-only side of the benchmark, exactly the statements the store sends for four HTTP
 //! operations. They are made from the store's own constants, and this test fails when they
 //! fall out of step; `PRISMIQ_BLESS=1 cargo test -p prismiq-store-postgres bench_sql` rewrites
 //! them.
@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 
 use crate::dashboards::{
-    LIST_DASHBOARD_DOCUMENTS, SELECT_DASHBOARD, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
+    LIST_DASHBOARD_DOCUMENTS, LIST_DASHBOARD_SUMMARIES, SELECT_DASHBOARD,
+    SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
 };
 use crate::store::BEGIN_SCOPE;
 
@@ -88,7 +89,35 @@ fn scripts() -> Vec<(&'static str, String)> {
         ],
         "COMMIT",
     );
+    // The first page has no cursor: the store binds NULL for it, which a pgbench variable
+    // cannot hold, so the script says `null` where the store has those two parameters.
+    let summaries = transaction(
+        &[with_variables(
+            LIST_DASHBOARD_SUMMARIES,
+            &[
+                "tenant",
+                "admin",
+                "user",
+                "user",
+                "with_default",
+                "after_at",
+                "after_id",
+                "limit",
+            ],
+        )
+        .replace(":after_at", "null")
+        .replace(":after_id", "null")],
+        "ROLLBACK",
+    );
     vec![
+        (
+            "dashboard_summaries.sql",
+            script(
+                "GET /dashboards/summaries, first page \
+                 (DashboardStore::list_dashboard_summaries)",
+                &[summaries],
+            ),
+        ),
         (
             "get_dashboard.sql",
             script(

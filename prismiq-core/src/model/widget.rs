@@ -90,7 +90,7 @@ impl WidgetType {
         }
     }
 
-    /// Whether this is one of the eight built-in types, whose config is a [`WidgetConfig`].
+    /// Whether this is one of the eight built-in types, whose config is a [`WidgetConfig`](crate::WidgetConfig).
     pub fn is_builtin(&self) -> bool {
         !matches!(self, Self::Custom(_))
     }
@@ -356,7 +356,7 @@ impl WidgetCreate {
         self
     }
 
-    /// The same widget with `config` (a [`WidgetConfig`] for a built-in type, a JSON object
+    /// The same widget with `config` (a [`WidgetConfig`](crate::WidgetConfig) for a built-in type, a JSON object
     /// for a host type).
     pub fn with_config(mut self, config: impl Into<AnyConfig>) -> Self {
         self.config = Some(config.into());

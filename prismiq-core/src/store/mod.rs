@@ -149,7 +149,7 @@ pub struct DashboardChanges {
     pub is_public: Option<bool>,
     /// New viewers.
     pub allowed_viewers: Option<Vec<String>>,
-    /// New refresh interval; [`Patch::Clear`] turns refreshing off.
+    /// New refresh interval; [`Patch::Null`] turns refreshing off.
     pub refresh_interval: Patch<u32>,
     /// The complete new widget list: ids already on the dashboard are updated in place, other
     /// ids are inserted (a [`Conflict::WidgetId`] if another dashboard uses one), widgets not
