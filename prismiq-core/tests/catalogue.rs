@@ -597,6 +597,15 @@ async fn providers_answer_under_the_query_rules() {
         .unwrap();
     assert_eq!(result.rows[0][1], json!("root"));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // A caller without a user id is never served from the cache.
+    let service = SimpleAuthContext::new("acme").with_admin(true);
+    for _ in 0..2 {
+        engine
+            .execute_widget(&service, d.id, id("cached"), &values)
+            .await
+            .unwrap();
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
 
     let err = engine
         .execute_widget(&alice(), d.id, id("bad"), &[])
@@ -874,4 +883,155 @@ async fn refresh_intervals_have_a_minimum_and_survive_export_and_import() {
         .await
         .unwrap();
     assert_eq!(d.refresh_interval, None);
+}
+
+#[tokio::test]
+async fn a_starter_is_never_created_twice_and_adapts_to_the_caller() {
+    let engine = Engine::new(MemoryStore::new())
+        .with_widget_type(gauge())
+        .with_widget_type_access(|auth: &dyn AuthContext, t: &WidgetType| {
+            !(auth.user_id() == Some("bob") && t.as_str() == "gauge")
+        })
+        .with_starter_dashboard(|auth: &dyn AuthContext| {
+            Some(
+                DashboardCreate::named(format!("{}'s dashboard", auth.user_id()?))
+                    .with_widget(WidgetCreate::placed(WidgetType::Metric, "Revenue"))
+                    .with_widget(WidgetCreate::placed(gauge_type(), "Load")),
+            )
+        });
+    // Someone took the name first: the starter gets a number, not a 409.
+    let carol = SimpleAuthContext::new("acme").with_user("carol");
+    let mut squatter = DashboardCreate::named("alice's dashboard");
+    squatter.is_public = false;
+    engine.create_dashboard(&carol, squatter).await.unwrap();
+    let starter = engine.default_dashboard(&alice()).await.unwrap();
+    assert_eq!(starter.name, "alice's dashboard (2)");
+    assert_eq!(starter.widgets.len(), 2);
+    // Deleted, it is not created again.
+    engine.delete_dashboard(&alice(), starter.id).await.unwrap();
+    assert!(matches!(
+        engine.default_dashboard(&alice()).await,
+        Err(EngineError::DashboardNotFound(_))
+    ));
+    assert!(engine.list_dashboards(&alice()).await.unwrap().is_empty());
+    // A type the caller may not use is left out of their starter.
+    let bob = SimpleAuthContext::new("acme").with_user("bob");
+    let starter = engine.default_dashboard(&bob).await.unwrap();
+    let types: Vec<&WidgetType> = starter.widgets.iter().map(|w| &w.widget_type).collect();
+    assert_eq!(types, [&WidgetType::Metric]);
+}
+
+#[tokio::test]
+async fn kept_widgets_keep_what_a_write_leaves_out() {
+    let allowed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let gate = allowed.clone();
+    let engine = Engine::new(MemoryStore::new())
+        .with_widget_type(gauge())
+        .with_widget_type_access(move |_: &dyn AuthContext, t: &WidgetType| {
+            t.is_builtin() || gate.load(Ordering::SeqCst)
+        })
+        .with_overlapping_widgets(false);
+    let at = |x, y, w, h| WidgetPosition::new(x, y, w, h).unwrap();
+    let config = obj(json!({"min": 1, "max": 9}));
+    let d = engine
+        .create_dashboard(
+            &alice(),
+            DashboardCreate::named("D")
+                .with_widget(
+                    WidgetCreate::new(gauge_type(), "G", at(0, 0, 3, 3))
+                        .with_config(config.clone()),
+                )
+                .with_widget(WidgetCreate::new(WidgetType::BarChart, "B", at(3, 0, 6, 4))),
+        )
+        .await
+        .unwrap();
+    let g = d.widgets.iter().find(|w| w.title == "G").unwrap().id;
+    let b = d.widgets.iter().find(|w| w.title == "B").unwrap().id;
+
+    // A whole save that sends a kept widget without config and with only a new width.
+    let mut save = DashboardUpdate::default();
+    save.widgets = Some(vec![
+        serde_json::from_value(json!({"id": g.to_string(), "type": "gauge", "title": "G",
+            "position": {"w": 2}}))
+        .unwrap(),
+        serde_json::from_value(
+            json!({"id": b.to_string(), "type": "bar_chart", "title": "B",
+            "position": {"x": 3, "y": 0, "w": 6, "h": 4}}),
+        )
+        .unwrap(),
+    ]);
+    let saved = engine.update_dashboard(&alice(), d.id, save).await.unwrap();
+    let kept = saved.widgets.iter().find(|w| w.id == g).unwrap();
+    assert_eq!(kept.config, AnyConfig::Json(config.clone()), "config kept");
+    assert_eq!(kept.position, at(0, 0, 2, 3), "place kept, width changed");
+
+    // The plan loses gauges: existing ones can still be renamed and moved, not added.
+    allowed.store(false, Ordering::SeqCst);
+    let mut rename = WidgetUpdate::default();
+    rename.title = Some("Gauge".to_owned());
+    engine
+        .update_widget(&alice(), d.id, g, rename)
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .add_widget(&alice(), d.id, WidgetCreate::placed(gauge_type(), "G2"))
+            .await
+            .is_err()
+    );
+    allowed.store(true, Ordering::SeqCst);
+
+    // A type change without a position keeps the place, held to the new type's bounds.
+    let mut retype = WidgetUpdate::default();
+    retype.widget_type = Some(gauge_type());
+    let retyped = engine
+        .update_widget(&alice(), d.id, b, retype)
+        .await
+        .unwrap();
+    assert_eq!(retyped.position, at(3, 0, 6, 4));
+    assert_eq!(
+        retyped.config,
+        AnyConfig::Json(obj(json!({"min": 0, "max": 100})))
+    );
+
+    // A layout that lists a widget twice: the last item wins, no overlap with itself.
+    let items: Vec<LayoutItem> = serde_json::from_value(json!([
+        {"widget_id": g.to_string(), "position": {"x": 3, "y": 0, "w": 2, "h": 3}},
+        {"widget_id": g.to_string(), "position": {"x": 0, "y": 6, "w": 2, "h": 3}}
+    ]))
+    .unwrap();
+    let moved = engine.update_layout(&alice(), d.id, items).await.unwrap();
+    assert_eq!(
+        moved.widgets.iter().find(|w| w.id == g).unwrap().position,
+        at(0, 6, 2, 3)
+    );
+
+    // An export without configs imports with each type's default.
+    let mut export = DashboardExport::of(&moved);
+    for widget in &mut export.widgets {
+        widget.config = None;
+    }
+    let imported = engine
+        .import_dashboard(
+            &alice(),
+            DashboardImport {
+                export_data: export,
+                name_override: Some("Copy".to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        imported
+            .widgets
+            .iter()
+            .all(|w| w.config == AnyConfig::Json(obj(json!({"min": 0, "max": 100}))))
+    );
+
+    // A host type's data is for callers who may use the type.
+    allowed.store(false, Ordering::SeqCst);
+    assert!(matches!(
+        engine.execute_widget(&alice(), d.id, g, &[]).await,
+        Err(EngineError::PermissionDenied)
+    ));
 }

@@ -210,10 +210,6 @@ pub(crate) const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards set
 const SELECT_DEFAULTS: &str = "select user_id, dashboard_id from prismiq.dashboard_defaults \
      where tenant_id = $1 and (user_id is null or user_id = $2)";
 
-/// User `$2`'s default in tenant `$1`.
-const SELECT_USER_DEFAULT: &str = "select dashboard_id from prismiq.dashboard_defaults \
-     where tenant_id = $1 and user_id = $2";
-
 /// Makes dashboard `$3` user `$2`'s default, replacing an earlier one; inserts nothing when
 /// the tenant has no dashboard `$3`.
 const SET_USER_DEFAULT: &str = "insert into prismiq.dashboard_defaults \
@@ -239,10 +235,16 @@ const CLEAR_TENANT_DEFAULT: &str =
     "delete from prismiq.dashboard_defaults where tenant_id = $1 and user_id is null";
 
 /// Serialises changes to user `$2`'s default in tenant `$1` for the rest of the transaction,
-/// across every process using the database: [`DashboardStore::create_default`] reads the
-/// default, compares and creates under it.
+/// across every process using the database: [`DashboardStore::create_default`] checks the
+/// user's starter record, creates and sets the default under it.
 const LOCK_USER_DEFAULT: &str = "select pg_advisory_xact_lock(\
      hashtext('prismiq.dashboard_defaults ' || $1), hashtext($2))";
+
+/// Records that user `$2` of tenant `$1` got a starter dashboard; inserts nothing (no row
+/// affected) when one was already recorded, even for a dashboard deleted since.
+const RECORD_STARTER: &str = "insert into prismiq.starter_dashboards \
+     (tenant_id, user_id) values ($1, $2) \
+     on conflict (tenant_id, user_id) do nothing";
 
 /// The columns of a [`DashboardSummary`](prismiq_core::DashboardSummary) for a dashboard of
 /// alias `d`, but `is_default`; the widget count comes from the widgets' index on
@@ -780,25 +782,26 @@ impl DashboardStore for PostgresStore {
         &self,
         scope: &Scope,
         user_id: &str,
-        expected: Option<DashboardId>,
         dashboard: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Option<DashboardId>> {
         check_distinct(&dashboard.widgets)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
-        // Under the lock, the default read here stays the user's default until the commit.
+        // Under the lock, nothing else changes the user's default until the commit; the
+        // record's primary key alone would also keep a second starter out.
         lock_user_default(&mut tx, scope, user_id).await?;
-        let current = sqlx::query_scalar::<_, uuid::Uuid>(SELECT_USER_DEFAULT)
+        let recorded = sqlx::query(RECORD_STARTER)
             .bind(scope.tenant_id())
             .bind(user_id)
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await
-            .map_err(db)?
-            .map(DashboardId::from_uuid);
-        if current != expected {
+            .map_err(db)?;
+        if recorded.rows_affected() == 0 {
+            // Nothing was written: the rollback the dropped transaction sends is all it needs.
             end_read(tx);
-            return Ok(current);
+            return Ok(None);
         }
+        // Any failure from here drops the transaction, and the record with it.
         insert_dashboard(&mut tx, scope, &dashboard, max_per_owner).await?;
         sqlx::query(SET_USER_DEFAULT)
             .bind(scope.tenant_id())

@@ -51,9 +51,11 @@
 //! - **Limits hold under concurrency**: the per-owner dashboard limit is counted under a
 //!   transaction-scoped advisory lock, the per-dashboard widget limit under the dashboard's
 //!   row lock.
-//! - **One default dashboard per first visit**: `create_default` reads, compares and creates
-//!   under a transaction-scoped advisory lock per (tenant, user), so concurrent calls, from any
-//!   number of processes, create one dashboard.
+//! - **One starter dashboard per user, ever**: `create_default` records the user in
+//!   `prismiq.starter_dashboards` in the transaction that creates the dashboard and makes it
+//!   the user's default, under a transaction-scoped advisory lock per (tenant, user): concurrent
+//!   calls, from any number of processes, create one dashboard, and none is created again once
+//!   the record exists, even after the dashboard was deleted. A failure records nothing.
 //! - **Summaries in one statement**: a page of `list_dashboard_summaries`, the default and
 //!   the widget counts included, is one query, continued by `(updated_at, id)` on the listing
 //!   index.

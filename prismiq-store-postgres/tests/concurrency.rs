@@ -1,16 +1,18 @@
 //! Limits and invariants hold when many calls race: 50 concurrent creations against a
 //! per-owner limit, 50 concurrent widget additions against a per-dashboard limit, 50 concurrent
-//! layout saves, concurrent pin changes, and 50 concurrent first visits creating a default
-//! dashboard from two instances.
+//! layout saves, concurrent pin changes, and 50 concurrent first visits creating a starter
+//! dashboard from two instances (once per user, ever, and never on a failure).
 
 use prismiq_core::permissions::Viewer;
 use prismiq_core::testing::{new_dashboard, widget};
 use prismiq_core::{
-    DashboardId, DashboardStore, PinId, PinStore, Scope, StoreError, WidgetId, WidgetPosition,
+    Conflict, DashboardId, DashboardStore, DefaultFor, Defaults, PinId, PinStore, Scope,
+    StoreError, WidgetId, WidgetPosition,
 };
 use prismiq_store_postgres::PostgresStore;
+use prismiq_store_postgres::sqlx::Row;
 use prismiq_store_postgres::sqlx::postgres::PgPoolOptions;
-use prismiq_store_postgres::testing::fresh_database;
+use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
 use tokio::task::JoinSet;
 
 const CALLS: usize = 50;
@@ -205,8 +207,8 @@ async fn pin_positions_stay_compact_under_concurrency() {
 }
 
 /// Two stores on pools of their own, as two instances of a host would be, race to create
-/// bob's default dashboard: one is created, every caller gets it, and a later call that saw no
-/// default yet creates nothing.
+/// bob's starter dashboard: one is created, exactly one caller gets its id and it is bob's
+/// default. Once bob deleted it and cleared his default, a later call creates nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_default_creates_once_across_instances() {
     let database = fresh_database().await;
@@ -225,22 +227,20 @@ async fn create_default_creates_once_across_instances() {
                 .create_default(
                     &scope,
                     "bob",
-                    None,
                     new_dashboard(&format!("start {i}"), Some("bob"), vec![widget("w", 0, 0)]),
                     Some(u32::try_from(CALLS).unwrap()),
                 )
                 .await
         });
     }
-    let mut defaults = Vec::new();
+    let mut created = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        defaults.push(joined.expect("task panicked").expect("create_default"));
+        if let Some(id) = joined.expect("task panicked").expect("create_default") {
+            created.push(id);
+        }
     }
-    let first = defaults[0].expect("a default");
-    assert!(
-        defaults.iter().all(|d| *d == Some(first)),
-        "one default for all"
-    );
+    assert_eq!(created.len(), 1, "exactly one call creates: {created:?}");
+    let first = created[0];
     let list = instances[1]
         .list_dashboards(&scope, &Viewer::Admin)
         .await
@@ -256,6 +256,133 @@ async fn create_default_creates_once_across_instances() {
             .user,
         Some(first)
     );
+    assert_eq!(starter_records(&instances[0], &scope, "bob").await, 1);
+
+    // Bob deletes his starter and clears his default: it does not come back.
+    instances[0]
+        .clear_default(&scope, DefaultFor::User("bob"))
+        .await
+        .unwrap();
+    instances[0].delete_dashboard(&scope, first).await.unwrap();
+    for store in &instances {
+        let again = store
+            .create_default(
+                &scope,
+                "bob",
+                new_dashboard("start again", Some("bob"), vec![widget("w", 0, 0)]),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, None, "a starter is created once per user, ever");
+    }
+    assert!(
+        instances[1]
+            .list_dashboards(&scope, &Viewer::Admin)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing created"
+    );
+    assert_eq!(
+        instances[1].defaults(&scope, Some("bob")).await.unwrap(),
+        Defaults::default()
+    );
+    // The record is per tenant: bob of another tenant still gets his.
+    let elsewhere = instances[1]
+        .create_default(
+            &Scope::new("t2"),
+            "bob",
+            new_dashboard("start", Some("bob"), vec![]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(elsewhere.is_some(), "another tenant's bob is another user");
     instances[1].pool().close().await;
     database.drop_database().await;
+}
+
+/// A name or limit failure creates nothing and records nothing, so a retry that can succeed
+/// does; the starter replaces the user's earlier default.
+#[tokio::test]
+async fn create_default_failures_record_nothing() {
+    let database = fresh_database().await;
+    let store = database.store();
+    let scope = Scope::new("t1");
+    let taken = store
+        .create_dashboard(&scope, new_dashboard("Taken", Some("carol"), vec![]), None)
+        .await
+        .unwrap();
+    store
+        .set_default(&scope, DefaultFor::User("carol"), taken.id)
+        .await
+        .unwrap();
+
+    let conflict = store
+        .create_default(
+            &scope,
+            "carol",
+            new_dashboard("Taken", Some("carol"), vec![widget("w", 0, 0)]),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict(Conflict::DashboardName))),
+        "{conflict:?}"
+    );
+    let limit = store
+        .create_default(
+            &scope,
+            "carol",
+            new_dashboard("Mine", Some("carol"), vec![widget("w", 0, 0)]),
+            Some(1),
+        )
+        .await;
+    assert!(matches!(limit, Err(StoreError::LimitReached)), "{limit:?}");
+    assert_eq!(starter_records(store, &scope, "carol").await, 0);
+    assert_eq!(
+        store
+            .list_dashboards(&scope, &Viewer::Admin)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "nothing created"
+    );
+    assert_eq!(
+        store.defaults(&scope, Some("carol")).await.unwrap().user,
+        Some(taken.id),
+        "the default is unchanged"
+    );
+
+    let id = store
+        .create_default(
+            &scope,
+            "carol",
+            new_dashboard("Mine", Some("carol"), vec![widget("w", 0, 0)]),
+            None,
+        )
+        .await
+        .unwrap()
+        .expect("a retry with another name creates the starter");
+    assert_eq!(
+        store.defaults(&scope, Some("carol")).await.unwrap().user,
+        Some(id),
+        "the starter replaces the earlier default"
+    );
+    assert_eq!(starter_records(store, &scope, "carol").await, 1);
+    let dashboard = store.get_dashboard(&scope, id).await.unwrap().unwrap();
+    assert_eq!(dashboard.name, "Mine");
+    assert_eq!(dashboard.widgets.len(), 1);
+    database.drop_database().await;
+}
+
+/// How many starter records `user` has in the scope's tenant.
+async fn starter_records(store: &PostgresStore, scope: &Scope, user: &str) -> i64 {
+    let sql = format!(
+        "select count(*) from prismiq.starter_dashboards where user_id = '{}'",
+        user.replace('\'', "''")
+    );
+    fetch_all_scoped(store, scope, &sql).await.unwrap()[0].get(0)
 }

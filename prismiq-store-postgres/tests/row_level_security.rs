@@ -12,18 +12,20 @@ use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
 use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "dashboards",
     "widgets",
     "saved_queries",
     "pins",
     "schema_configs",
     "dashboard_defaults",
+    "starter_dashboards",
 ];
 
-/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins, a schema config and 2
-/// defaults (the tenant's and alice's); tenant `b` gets 1 dashboard (1 widget), 2 saved
-/// queries, 1 pin, a schema config and 1 default (bob's).
+/// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins, a schema config, 2
+/// defaults (the tenant's and alice's) and 1 starter record (alice's); tenant `b` gets 1
+/// dashboard (1 widget), 2 saved queries, 1 pin, a schema config, 1 default (bob's) and 1
+/// starter record (bob's).
 async fn populate(store: &PostgresStore) {
     let a = Scope::new("a");
     let b = Scope::new("b");
@@ -39,21 +41,26 @@ async fn populate(store: &PostgresStore) {
         )
         .await
         .unwrap();
+    // Alice's and bob's starters: each also becomes its user's default.
     let a2 = store
-        .create_dashboard(
+        .create_default(
             &a,
+            "alice",
             new_dashboard("a2", Some("alice"), vec![widget("3", 0, 0)]),
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     let b1 = store
-        .create_dashboard(
+        .create_default(
             &b,
+            "bob",
             new_dashboard("b1", Some("bob"), vec![widget("4", 0, 0)]),
             None,
         )
         .await
+        .unwrap()
         .unwrap();
     for (scope, name) in [(&a, "qa"), (&b, "qb1"), (&b, "qb2")] {
         store
@@ -71,7 +78,7 @@ async fn populate(store: &PostgresStore) {
             .await
             .unwrap();
     }
-    for (scope, dashboard) in [(&a, a1.id), (&a, a2.id), (&b, b1.id)] {
+    for (scope, dashboard) in [(&a, a1.id), (&a, a2), (&b, b1)] {
         store
             .pin(scope, "alice", PinId::new(), dashboard, "home", None)
             .await
@@ -85,8 +92,8 @@ async fn populate(store: &PostgresStore) {
     }
     for (scope, whose, dashboard) in [
         (&a, DefaultFor::Tenant, a1.id),
-        (&a, DefaultFor::User("alice"), a2.id),
-        (&b, DefaultFor::User("bob"), b1.id),
+        (&a, DefaultFor::User("alice"), a2),
+        (&b, DefaultFor::User("bob"), b1),
     ] {
         store.set_default(scope, whose, dashboard).await.unwrap();
     }
@@ -107,6 +114,7 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
         ("pins", 2, 1),
         ("schema_configs", 1, 1),
         ("dashboard_defaults", 2, 1),
+        ("starter_dashboards", 1, 1),
     ] {
         let select = format!("select count(*) from prismiq.{table}");
         assert_eq!(

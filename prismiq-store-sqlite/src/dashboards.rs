@@ -134,9 +134,10 @@ const MOVE_WIDGET: &str = "update widgets set position = ?4, updated_at = ?5 \
 const SELECT_DEFAULTS: &str = "select user_id, dashboard_id from dashboard_defaults \
      where tenant_id = ?1 and (user_id is null or user_id = ?2)";
 
-/// User `?2`'s default in tenant `?1`.
-const SELECT_USER_DEFAULT: &str =
-    "select dashboard_id from dashboard_defaults where tenant_id = ?1 and user_id = ?2";
+/// Records that user `?2` of tenant `?1` got a starter dashboard, at `?3`; inserts nothing (no
+/// row affected) when one was already recorded, even for a dashboard deleted since.
+const RECORD_STARTER: &str = "insert into starter_dashboards (tenant_id, user_id, created_at) \
+     values (?1, ?2, ?3) on conflict (tenant_id, user_id) do nothing";
 
 /// Makes dashboard `?3` user `?2`'s default, replacing an earlier one; inserts nothing when the
 /// tenant has no dashboard `?3`.
@@ -685,25 +686,25 @@ impl DashboardStore for SqliteStore {
         &self,
         scope: &Scope,
         user_id: &str,
-        expected: Option<DashboardId>,
         dashboard: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Option<DashboardId>> {
         let now = Timestamp::now();
-        // The write lock, taken at `BEGIN`, keeps the default read here until the commit.
+        // The write lock, taken at `BEGIN`, makes checking the record, creating and setting the
+        // default one step.
         let mut tx = self.begin_write().await.map_err(db)?;
-        let current = sqlx::query_scalar::<_, String>(SELECT_USER_DEFAULT)
+        let recorded = sqlx::query(RECORD_STARTER)
             .bind(scope.tenant_id())
             .bind(user_id)
-            .fetch_optional(&mut *tx)
+            .bind(time_text(now))
+            .execute(&mut *tx)
             .await
-            .map_err(db)?
-            .map(|id| parse_dashboard_id(&id))
-            .transpose()?;
-        if current != expected {
+            .map_err(db)?;
+        if recorded.rows_affected() == 0 {
             tx.rollback().await.map_err(db)?;
-            return Ok(current);
+            return Ok(None);
         }
+        // Any failure from here drops the transaction, which rolls back the record with it.
         insert_dashboard(&mut tx, scope, &dashboard, max_per_owner, now).await?;
         sqlx::query(SET_USER_DEFAULT)
             .bind(scope.tenant_id())

@@ -68,8 +68,10 @@
 //! - **One transaction per operation**: a read sees one snapshot; a write takes SQLite's write
 //!   lock when it begins (`BEGIN IMMEDIATE`), so the per-owner dashboard limit and the
 //!   per-dashboard widget limit are counted and enforced atomically with the insert, and
-//!   `create_default` reads, compares and creates as one step: concurrent first visits, from
-//!   any number of connections or processes, create one default dashboard.
+//!   `create_default` checks and writes the user's record in `starter_dashboards`, creates the
+//!   dashboard and sets the default as one step: concurrent first visits, from any number of
+//!   connections or processes, create one starter dashboard, and none is created again once
+//!   the record exists, even after the dashboard was deleted. A failure records nothing.
 //! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard (widget
 //!   ids kept), deleting a dashboard (its widgets and pins go by `on delete cascade`) and
 //!   reordering pins are each one transaction.

@@ -33,12 +33,14 @@ const SINGLE_FILE_SCHEMAS: [&str; 2] = ["public", "main"];
 const STORE_MIGRATIONS_TABLE: &str = "_prismiq_migrations";
 
 /// The tables of prismiq's SQLite store (`sql/sqlite`).
-const STORE_TABLES: [&str; 5] = [
+const STORE_TABLES: [&str; 7] = [
     "dashboards",
     "widgets",
     "saved_queries",
     "pins",
     "schema_configs",
+    "dashboard_defaults",
+    "starter_dashboards",
 ];
 
 /// How long after its timeout a statement may take to stop before the caller stops waiting.

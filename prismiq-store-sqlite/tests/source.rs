@@ -54,6 +54,8 @@ const STORE: &str = "
 create table _prismiq_migrations (version integer primary key);
 create table dashboards (tenant_id text, id text primary key);
 create table pins (tenant_id text, id text primary key);
+create table dashboard_defaults (tenant_id text, user_id text, dashboard_id text);
+create table starter_dashboards (tenant_id text, user_id text, primary key (tenant_id, user_id));
 create table prismiq_cache (key text primary key);
 ";
 
@@ -256,6 +258,8 @@ async fn exposed_tables_limit_introspection_but_never_show_prismiq_tables() {
             "orders",
             "dashboards",
             "pins",
+            "dashboard_defaults",
+            "starter_dashboards",
             "_prismiq_migrations",
             "prismiq_cache",
         ]);

@@ -42,7 +42,8 @@ use crate::model::{AnyConfig, WidgetConfig, WidgetType};
 
 pub(crate) use check::{Checker, overlaps};
 pub use check::{PathSegment, WidgetProblem, WidgetProblemKind, WidgetProblems};
-pub(crate) use provider::{CatchPanic, ResolvedFilter};
+pub use provider::ResolvedFilter;
+pub(crate) use provider::{CatchPanic, panic_message};
 pub use provider::{ProviderError, ProviderRequest, WidgetDataProvider};
 
 /// What a widget type is for, so a frontend can group its palette.

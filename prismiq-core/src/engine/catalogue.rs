@@ -73,6 +73,10 @@ pub(super) struct Draft {
     pub(super) query: Option<QueryDefinition>,
     pub(super) position: Option<PositionRequest>,
     pub(super) config: Option<AnyConfig>,
+    /// Whether the widget already has this type: the access hook is not asked again (a plan
+    /// downgrade must not lock a dashboard), and a type the catalogue no longer has keeps its
+    /// stored config unchecked.
+    pub(super) kept_type: bool,
 }
 
 impl Draft {
@@ -85,6 +89,7 @@ impl Draft {
             query: create.query,
             position: create.position,
             config: create.config,
+            kept_type: false,
         }
     }
 }
@@ -184,9 +189,15 @@ impl Engine {
         let mut checker = Checker::new(&self.widgets.catalogue, Some(auth));
         let mut settled = Vec::with_capacity(drafts.len());
         for mut draft in drafts {
-            let spec = checker.spec(&draft.at, &draft.widget_type);
+            let spec = if draft.kept_type {
+                self.widgets.catalogue.get(&draft.widget_type)
+            } else {
+                checker.spec(&draft.at, &draft.widget_type)
+            };
             let config = match spec {
                 Some(spec) => checker.config(&draft.at, spec, draft.config.take()),
+                // A kept type the catalogue no longer has: its config stays as stored.
+                None if draft.kept_type => Some(draft.config.take().unwrap_or_default()),
                 None => None,
             };
             settled.push((draft, spec, config));

@@ -176,9 +176,17 @@ impl Engine {
                             id.to_string(),
                         )));
                     }
-                    // A kept widget sent without a position stays where it is.
+                    // A kept widget keeps what the save leaves out: its place (or the part of
+                    // it not sent) and, for the same type, its config.
                     let kept = current.widgets.iter().find(|w| w.id == id);
-                    let position = save.position.or(kept.map(|w| w.position.into()));
+                    let position = match kept {
+                        Some(kept) => Some(kept_position(kept.position, save.position)),
+                        None => save.position,
+                    };
+                    let kept_type = kept.is_some_and(|w| w.widget_type == save.widget_type);
+                    let config = save
+                        .config
+                        .or_else(|| kept.filter(|_| kept_type).map(|w| w.config.clone()));
                     ids.push(id);
                     drafts.push(Draft {
                         at: within(&[], i),
@@ -186,7 +194,8 @@ impl Engine {
                         title: save.title,
                         query: save.query,
                         position,
-                        config: save.config,
+                        config,
+                        kept_type,
                     });
                 }
                 let widgets: Vec<(WidgetId, WidgetContent)> = ids
@@ -268,5 +277,20 @@ impl Engine {
         };
         let new = self.new_dashboard(auth, create, &["export_data".into()])?;
         self.insert_dashboard(auth, new).await
+    }
+}
+
+/// A kept widget's position after a save that sends `sent`: each coordinate sent replaces the
+/// kept one.
+pub(super) fn kept_position(
+    kept: crate::model::WidgetPosition,
+    sent: Option<crate::model::PositionRequest>,
+) -> crate::model::PositionRequest {
+    let sent = sent.unwrap_or_default();
+    crate::model::PositionRequest {
+        x: sent.x.or(Some(kept.x)),
+        y: sent.y.or(Some(kept.y)),
+        w: sent.w.or(Some(kept.w)),
+        h: sent.h.or(Some(kept.h)),
     }
 }

@@ -7,9 +7,9 @@ use super::{Engine, Result};
 use crate::auth::{AuthContext, Scope};
 use crate::error::{EngineError, Unanswerable};
 use crate::ids::DashboardId;
-use crate::model::{Dashboard, DashboardSummary, Timestamp};
+use crate::model::{Dashboard, DashboardCreate, DashboardSummary, Timestamp};
 use crate::permissions::{self, Viewer};
-use crate::store::{DefaultFor, StoreError, SummaryPage};
+use crate::store::{Conflict, DefaultFor, StoreError, SummaryPage};
 
 /// One page of `GET /dashboards/summaries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,22 +48,32 @@ impl Engine {
         if let (Some(starter), Some(user)) = (&self.widgets.starter, user)
             && let Some(create) = starter.starter(auth)
         {
-            let new = self.new_dashboard(auth, create, &[])?;
-            let name = new.name.clone();
-            let id = self
-                .dashboards
-                .create_default(
-                    &scope,
-                    user,
-                    defaults.user,
-                    new,
-                    self.limits.dashboards_per_owner,
-                )
-                .await
-                .map_err(|err| match err {
-                    StoreError::LimitReached => self.limits.dashboard_limit_error(),
-                    err => self.store_error(err, &name, no_default),
-                })?;
+            let created = match self.create_starter(auth, user, create).await {
+                Ok(created) => created,
+                Err(err) if err.is_server_error() => return Err(err),
+                Err(err) => {
+                    // The host's starter does not fit this caller (a limit, a bad widget): a
+                    // mistake of the host's to log, not the caller's to fix.
+                    tracing::warn!(
+                        tenant_id = auth.tenant_id(),
+                        user_id = user,
+                        "the starter dashboard was not created: {err}"
+                    );
+                    None
+                }
+            };
+            // Created now, or before (perhaps just now, by a concurrent first visit): the
+            // user's default, if it still applies.
+            let id = match created {
+                Some(id) => Some(id),
+                None => {
+                    self.dashboards
+                        .defaults(&scope, Some(user))
+                        .await
+                        .map_err(EngineError::Store)?
+                        .user
+                }
+            };
             if let Some(id) = id
                 && let Some(dashboard) = self.viewable(auth, id).await?
             {
@@ -71,6 +81,44 @@ impl Engine {
             }
         }
         Err(no_default())
+    }
+
+    /// Creates the caller's starter dashboard, once per user: `None` when one was created
+    /// before. Widgets of types the caller may not use are left out; a taken name gets a
+    /// number (`Welcome (2)`).
+    async fn create_starter(
+        &self,
+        auth: &dyn AuthContext,
+        user: &str,
+        mut create: DashboardCreate,
+    ) -> Result<Option<DashboardId>> {
+        let catalogue = &self.widgets.catalogue;
+        create
+            .widgets
+            .retain(|w| catalogue.may_use(auth, &w.widget_type));
+        let base = create.name.clone();
+        let mut new = self.new_dashboard(auth, create, &[])?;
+        const ATTEMPTS: u32 = 5;
+        for attempt in 1..=ATTEMPTS {
+            match self
+                .dashboards
+                .create_default(
+                    &Scope::of(auth),
+                    user,
+                    new.clone(),
+                    self.limits.dashboards_per_owner,
+                )
+                .await
+            {
+                Ok(created) => return Ok(created),
+                Err(StoreError::Conflict(Conflict::DashboardName)) if attempt < ATTEMPTS => {
+                    new.name = format!("{base} ({})", attempt + 1);
+                }
+                Err(StoreError::LimitReached) => return Err(self.limits.dashboard_limit_error()),
+                Err(err) => return Err(self.store_error(err, &new.name, no_default)),
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 
     async fn viewable(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<Option<Dashboard>> {

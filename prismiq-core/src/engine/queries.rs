@@ -509,12 +509,15 @@ impl Engine {
             .iter()
             .find(|w| w.id == widget_id)
             .ok_or_else(|| EngineError::WidgetNotFound(widget_id.to_string()))?;
+        // A host type's data is for callers the access hook lets use the type.
+        if !widget.widget_type.is_builtin()
+            && !self.widgets.catalogue.may_use(auth, &widget.widget_type)
+        {
+            return Err(EngineError::PermissionDenied);
+        }
         if let Some(spec) = self.widgets.catalogue.get(&widget.widget_type)
             && let Some(provider) = spec.provider()
         {
-            if !self.widgets.catalogue.may_use(auth, &widget.widget_type) {
-                return Err(EngineError::PermissionDenied);
-            }
             return self
                 .provide(auth, &dashboard, widget, spec, provider.as_ref(), values)
                 .await;
@@ -576,7 +579,13 @@ impl Engine {
                 widget,
                 filters: &filters,
             };
-            let outcome = tokio::time::timeout(timeout, CatchPanic(provider.fetch(request))).await;
+            // A panic while making the future or while polling it is contained alike.
+            let fetch =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| provider.fetch(request)));
+            let outcome = match fetch {
+                Ok(fetch) => tokio::time::timeout(timeout, CatchPanic(fetch)).await,
+                Err(panic) => Ok(Err(crate::catalogue::panic_message(panic.as_ref()))),
+            };
             let outcome = match outcome {
                 Err(_) => Err(EngineError::Source(SourceError::Timeout(timeout))),
                 Ok(Err(panic)) => {
@@ -611,10 +620,11 @@ impl Engine {
                 .record(started.elapsed().as_secs_f64());
             outcome
         };
-        let Some(ttl) = spec.cache_ttl() else {
+        // Per user (a provider sees the whole caller, so its answer may depend on who asks):
+        // a caller without a user id is never served from the cache.
+        let (Some(ttl), Some(user)) = (spec.cache_ttl(), crate::permissions::user(auth)) else {
             return run().await;
         };
-        // Per user: a provider sees the whole caller, so its answer may depend on who asks.
         let config = serde_json::to_string(&widget.config).unwrap_or_default();
         let filter_values = serde_json::to_string(
             &filters
@@ -628,7 +638,10 @@ impl Engine {
             &[
                 "provider",
                 widget.widget_type.as_str(),
-                auth.user_id().unwrap_or_default(),
+                user,
+                if auth.is_admin() { "admin" } else { "" },
+                &dashboard.id.to_string(),
+                &widget.id.to_string(),
                 &config,
                 &filter_values,
             ],

@@ -77,15 +77,44 @@ impl Engine {
         });
         let mut query = widget.query.clone();
         update.query.apply(&mut query);
+        let kept_type = widget_type == widget.widget_type;
+        // A new type without a new position keeps the place, its size held to the new
+        // type's bounds.
+        let position = match (update.position, kept_type) {
+            (Some(position), _) => position,
+            (None, true) => widget.position,
+            (None, false) => {
+                let mut position = widget.position;
+                if let Some(spec) = self.widget_catalogue().get(&widget_type) {
+                    let sizes = spec.sizes();
+                    position.w = position
+                        .w
+                        .max(sizes.min_w)
+                        .min(sizes.max_w.unwrap_or(u32::MAX));
+                    position.h = position
+                        .h
+                        .max(sizes.min_h)
+                        .min(sizes.max_h.unwrap_or(u32::MAX));
+                }
+                position
+            }
+        };
+        let moved = position != widget.position;
         let draft = Draft {
             at: Vec::new(),
             widget_type,
             title: update.title.unwrap_or_else(|| widget.title.clone()),
             query,
-            position: Some(update.position.unwrap_or(widget.position).into()),
+            position: Some(position.into()),
             config,
+            kept_type,
         };
-        let placed = placed(&dashboard, Some(widget_id));
+        // Overlaps are checked for a widget that moves, not one that stays where it was.
+        let placed = if moved {
+            placed(&dashboard, Some(widget_id))
+        } else {
+            Vec::new()
+        };
         let content = self
             .settle_widgets(auth, &dashboard.layout, &placed, vec![draft])?
             .pop()
@@ -142,6 +171,7 @@ impl Engine {
                 content.position.into()
             }),
             config: Some(content.config),
+            kept_type: false,
         };
         let content = self
             .settle_widgets(
@@ -164,9 +194,17 @@ impl Engine {
         items: Vec<LayoutItem>,
     ) -> Result<Dashboard> {
         let dashboard = self.editable_dashboard(auth, dashboard_id).await?;
+        // A widget listed twice goes where its last item says.
+        let mut last = std::collections::HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            last.insert(item.widget_id.as_str(), i);
+        }
         let mut positions = Vec::with_capacity(items.len());
         let mut moves = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
+            if last.get(item.widget_id.as_str()) != Some(&i) {
+                continue;
+            }
             let Some(widget) = item
                 .widget_id
                 .parse::<WidgetId>()

@@ -324,7 +324,7 @@ impl DashboardExport {
                     title: w.title.clone(),
                     query: w.query.clone(),
                     position: Some(w.position.into()),
-                    config: w.config.clone(),
+                    config: Some(w.config.clone()),
                 })
                 .collect(),
             filters: dashboard.filters.clone(),
@@ -348,16 +348,17 @@ pub struct WidgetExport {
     /// Place on the grid; placed automatically on import when absent or partial.
     #[serde(default)]
     pub position: Option<PositionRequest>,
-    /// Display settings.
+    /// Display settings; the type's default config when absent.
     #[serde(default)]
-    pub config: AnyConfig,
+    pub config: Option<AnyConfig>,
 }
 
 impl From<WidgetExport> for WidgetCreate {
     fn from(export: WidgetExport) -> Self {
-        let mut create = Self::placed(export.widget_type, export.title).with_config(export.config);
+        let mut create = Self::placed(export.widget_type, export.title);
         create.query = export.query;
         create.position = export.position;
+        create.config = export.config;
         create
     }
 }

@@ -383,15 +383,16 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
     /// Removes the default of `whose`, if any.
     async fn clear_default(&self, scope: &Scope, whose: DefaultFor<'_>) -> StoreResult<()>;
 
-    /// Creates `dashboard` and makes it `user_id`'s default, atomically and only if the user's
-    /// default is still `expected`; otherwise creates nothing. Returns the user's default
-    /// afterwards (`None` if it was removed meanwhile). Many concurrent calls with the same `expected`, on any number of
-    /// instances, create one dashboard.
+    /// Creates `dashboard` and makes it `user_id`'s default — once per user, ever: when a
+    /// starter dashboard was already created for the user (by any instance, even if it was
+    /// deleted since), creates nothing and returns `None`; otherwise returns the new
+    /// dashboard's id. Atomic: many concurrent calls for one user, on any number of
+    /// instances, create one dashboard. A name or limit failure creates nothing and records
+    /// nothing.
     async fn create_default(
         &self,
         scope: &Scope,
         user_id: &str,
-        expected: Option<DashboardId>,
         dashboard: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Option<DashboardId>>;

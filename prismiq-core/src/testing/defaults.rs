@@ -227,41 +227,96 @@ pub async fn defaults_are_per_user_and_tenant<S: FullStore>(store: &S) {
     );
 }
 
-/// `create_default` creates only while the user's default is what the caller saw, once
-/// however many ask at the same time.
+/// `create_default` creates a user's starter once, ever: not again after it is deleted, not
+/// twice however many ask at the same time; a failed attempt records nothing.
 pub async fn create_default_creates_once<S: FullStore>(store: &S) {
     let first = store
         .create_default(
             &scope("t1"),
             "alice",
-            None,
             new_dashboard("Start", Some("alice"), vec![widget("w", 0, 0)]),
             None,
         )
         .await
-        .expect("create alice's default")
-        .expect("a default");
+        .expect("create alice's starter")
+        .expect("created");
     assert_eq!(
         store
             .defaults(&scope("t1"), Some("alice"))
             .await
             .unwrap()
             .user,
-        Some(first)
+        Some(first),
+        "the starter is the user's default"
     );
     let again = store
         .create_default(
             &scope("t1"),
             "alice",
-            None,
             new_dashboard("Start again", Some("alice"), Vec::new()),
             None,
         )
         .await
-        .expect("a stale create_default");
-    assert_eq!(again, Some(first), "a stale expectation creates nothing");
-    let owned = list(store, &scope("t1"), &Viewer::User("alice".to_owned())).await;
-    assert_eq!(owned.len(), 1);
+        .expect("a second create_default");
+    assert_eq!(again, None, "a second starter is not created");
+    store.delete_dashboard(&scope("t1"), first).await.unwrap();
+    let after_delete = store
+        .create_default(
+            &scope("t1"),
+            "alice",
+            new_dashboard("Start anew", Some("alice"), Vec::new()),
+            None,
+        )
+        .await
+        .expect("create_default after the starter was deleted");
+    assert_eq!(after_delete, None, "not even after the starter was deleted");
+    assert!(list(store, &scope("t1"), &Viewer::Admin).await.is_empty());
+    // Per tenant: the same user elsewhere gets their own.
+    assert!(
+        store
+            .create_default(
+                &scope("t2"),
+                "alice",
+                new_dashboard("Start", Some("alice"), Vec::new()),
+                None
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A failure records nothing: a taken name, then a free one.
+    create(
+        store,
+        "t1",
+        new_dashboard("Taken", Some("carol"), Vec::new()),
+    )
+    .await;
+    assert_conflict(
+        store
+            .create_default(
+                &scope("t1"),
+                "carol",
+                new_dashboard("Taken", Some("carol"), Vec::new()),
+                None,
+            )
+            .await,
+        Conflict::DashboardName,
+        "a starter with a taken name",
+    );
+    assert!(
+        store
+            .create_default(
+                &scope("t1"),
+                "carol",
+                new_dashboard("Taken (2)", Some("carol"), Vec::new()),
+                None,
+            )
+            .await
+            .unwrap()
+            .is_some(),
+        "a failed attempt records no starter"
+    );
 
     let t1 = scope("t1");
     let results = join_all(
@@ -270,7 +325,6 @@ pub async fn create_default_creates_once<S: FullStore>(store: &S) {
                 store.create_default(
                     &t1,
                     "bob",
-                    None,
                     new_dashboard(&format!("Bob's start {i}"), Some("bob"), Vec::new()),
                     None,
                 )
@@ -278,24 +332,29 @@ pub async fn create_default_creates_once<S: FullStore>(store: &S) {
             .collect(),
     )
     .await;
-    let ids: Vec<DashboardId> = results
+    let created: Vec<DashboardId> = results
         .into_iter()
-        .map(|r| r.expect("create_default").expect("a default"))
-        .collect();
-    assert!(
-        ids.iter().all(|id| *id == ids[0]),
-        "every caller gets the one default"
-    );
-    let bobs: Vec<Dashboard> = list(store, &scope("t1"), &Viewer::Admin)
-        .await
-        .into_iter()
-        .filter(|d| d.owner_id.as_deref() == Some("bob"))
+        .filter_map(|r| r.expect("create_default"))
         .collect();
     assert_eq!(
-        bobs.len(),
+        created.len(),
         1,
         "20 concurrent first visits create one dashboard"
     );
+    assert_eq!(
+        store
+            .defaults(&scope("t1"), Some("bob"))
+            .await
+            .unwrap()
+            .user,
+        Some(created[0])
+    );
+    let bobs = list(store, &scope("t1"), &Viewer::Admin)
+        .await
+        .into_iter()
+        .filter(|d| d.owner_id.as_deref() == Some("bob"))
+        .count();
+    assert_eq!(bobs, 1);
 }
 
 async fn summaries<S: FullStore>(

@@ -245,20 +245,20 @@ impl DashboardStore for MemoryStore {
         &self,
         scope: &Scope,
         user_id: &str,
-        expected: Option<DashboardId>,
         dashboard: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Option<DashboardId>> {
         let mut state = self.write();
-        let key = Some(user_id.to_owned());
-        let current = state
+        if state
             .tenant(scope)
-            .and_then(|t| t.defaults.get(&key).copied());
-        if current != expected {
-            return Ok(current);
+            .is_some_and(|t| t.starters.contains(user_id))
+        {
+            return Ok(None);
         }
         let created = state.insert_dashboard(scope, dashboard, max_per_owner)?;
-        state.tenant_mut(scope).defaults.insert(key, created.id);
+        let tenant = state.tenant_mut(scope);
+        tenant.defaults.insert(Some(user_id.to_owned()), created.id);
+        tenant.starters.insert(user_id.to_owned());
         Ok(Some(created.id))
     }
 

@@ -42,6 +42,8 @@ struct Tenant {
     schema_config: Option<SchemaConfig>,
     /// Default dashboards: the tenant's under `None`, each user's under their id.
     defaults: HashMap<Option<String>, DashboardId>,
+    /// The users a starter dashboard was created for.
+    starters: std::collections::HashSet<String>,
 }
 
 impl MemoryStore {
