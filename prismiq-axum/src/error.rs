@@ -66,6 +66,7 @@ impl ApiError {
                 EngineError::DashboardNotFound(_)
                 | EngineError::WidgetNotFound(_)
                 | EngineError::SavedQueryNotFound(_)
+                | EngineError::TemplateNotFound(_)
                 | EngineError::PinNotFound { .. }
                 | EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::PermissionDenied => StatusCode::FORBIDDEN,

@@ -89,6 +89,7 @@ where
         .merge(routes::dashboards::routes::<S, A>())
         .merge(routes::widgets::routes::<S, A>())
         .merge(routes::catalogue::routes::<S, A>())
+        .merge(routes::templates::routes::<S, A>())
         .merge(routes::saved_queries::routes::<S, A>())
         .merge(routes::pins::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())

@@ -22,6 +22,9 @@ pub enum EngineError {
     /// 404: no such saved query the caller may read.
     #[error("Saved query '{0}' not found")]
     SavedQueryNotFound(String),
+    /// 404: no such template the caller may use.
+    #[error("Template '{0}' not found")]
+    TemplateNotFound(String),
     /// 404: the caller has not pinned that dashboard in that context.
     #[error("Pin not found for dashboard '{dashboard_id}' in context '{context}'")]
     PinNotFound {

@@ -81,3 +81,7 @@ id_type!(
     /// Identifies a [`PinnedDashboard`](crate::PinnedDashboard).
     PinId
 );
+id_type!(
+    /// Identifies a tenant's [`DashboardTemplate`](crate::DashboardTemplate).
+    TemplateId
+);

@@ -71,18 +71,19 @@ pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
-    MetricTrendRequest, PinnedDashboards, StarterDashboard, SummariesPage, TimeSeriesRequest,
+    MetricTrendRequest, PinnedDashboards, StarterDashboard, SummariesPage, TemplateAccess,
+    TimeSeriesRequest,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
-pub use ids::{DashboardId, PinId, SavedQueryId, WidgetId};
+pub use ids::{DashboardId, PinId, SavedQueryId, TemplateId, WidgetId};
 pub use model::{
-    AnyConfig, Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardImport,
-    DashboardJson, DashboardLayout, DashboardSummary, DashboardUpdate, DataSourceMode,
-    EXPORT_VERSION, FilterType, FilterValue, Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest,
-    PinnedDashboard, PositionRequest, QueryDefinition, ReorderPinsRequest, SavedQuery,
-    SavedQueryCreate, SavedQueryUpdate, Timestamp, UnpinRequest, Widget, WidgetConfig,
-    WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave, WidgetType,
-    WidgetUpdate,
+    AnyConfig, Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardFromTemplate,
+    DashboardImport, DashboardJson, DashboardLayout, DashboardSummary, DashboardTemplate,
+    DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue, Hyperlink,
+    LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, PositionRequest, QueryDefinition,
+    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, TemplateContent,
+    TemplateCreate, TemplateSource, Timestamp, UnpinRequest, Widget, WidgetConfig, WidgetContent,
+    WidgetCreate, WidgetExport, WidgetPosition, WidgetSave, WidgetType, WidgetUpdate,
 };
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
@@ -96,8 +97,8 @@ pub use source::{BoxError, CompiledQuery, DataSource, ExecutionContext, QueryRes
 pub use store::MemoryStore;
 pub use store::{
     Conflict, DashboardChanges, DashboardStore, DefaultFor, Defaults, NewDashboard, NewSavedQuery,
-    PinStore, SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError, StoreResult,
-    SummaryPage,
+    NewTemplate, PinStore, SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError,
+    StoreResult, SummaryPage, TemplateStore,
 };
 pub use transform::{
     ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,

@@ -52,6 +52,7 @@ impl PgStoreError {
             "saved_queries_tenant_id_name_key" => Some(Conflict::SavedQueryName),
             "widgets_pkey" => Some(Conflict::WidgetId),
             "pins_tenant_id_user_id_dashboard_id_context_key" => Some(Conflict::Pin),
+            "templates_tenant_id_name_key" => Some(Conflict::TemplateName),
             _ => None,
         }
     }

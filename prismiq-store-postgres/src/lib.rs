@@ -1,6 +1,6 @@
 //! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the store traits of
-//! `prismiq-core` (dashboards and widgets, saved queries, pins, schema configs) with sqlx, and
-//! passes the same conformance suite as the in-memory store.
+//! `prismiq-core` (dashboards and widgets, saved queries, pins, schema configs, tenant
+//! dashboard templates) with sqlx, and passes the same conformance suite as the in-memory store.
 //!
 //! # Quick start
 //!
@@ -32,11 +32,14 @@
 //! # Tables and migrations
 //!
 //! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
-//! `prismiq.widgets`, `prismiq.dashboard_defaults`, `prismiq.saved_queries`, `prismiq.pins` and
-//! `prismiq.schema_configs`, recorded in `prismiq._sqlx_migrations`, so they never mix with the
-//! host's own `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries,
-//! positions and configs, saved queries, schema configs) are `jsonb` holding the serde form of the
-//! `prismiq-core` types.
+//! `prismiq.widgets`, `prismiq.dashboard_defaults`, `prismiq.starter_dashboards`,
+//! `prismiq.saved_queries`, `prismiq.pins`, `prismiq.schema_configs` and `prismiq.templates`,
+//! recorded in `prismiq._sqlx_migrations`, so they never mix with the host's own
+//! `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries, positions
+//! and configs, saved queries, schema configs, template contents) are `jsonb` holding the serde
+//! form of the `prismiq-core` types. A template's layout, filters, widgets and refresh interval
+//! are one `jsonb` document ([`TemplateContent`](prismiq_core::TemplateContent)); its name,
+//! description, category, author and creation time are columns.
 //!
 //! # Guarantees
 //!
@@ -108,6 +111,7 @@ mod schema_configs;
 mod source;
 mod sql;
 mod store;
+mod templates;
 #[cfg(feature = "test-utils")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, DashboardSummary,
-    PinId, PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Timestamp, Widget,
-    WidgetContent, WidgetId,
+    DashboardTemplate, NewTemplate, PinId, PinnedDashboard, QueryDefinition, SavedQuery,
+    SavedQueryId, TemplateContent, TemplateId, Timestamp, Widget, WidgetContent, WidgetId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -196,6 +196,47 @@ impl From<SavedQueryRow> for SavedQuery {
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         }
+    }
+}
+
+/// A tenant template, its layout, filters, widgets and refresh interval in one document.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TemplateRow {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    category: Option<String>,
+    created_by: Option<String>,
+    content: Json<TemplateContent>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<TemplateRow> for DashboardTemplate {
+    type Error = sqlx::Error;
+
+    fn try_from(row: TemplateRow) -> Result<Self, Self::Error> {
+        let mut content = row.content.0;
+        // Read from JSON, a config has no shape yet: its widget's type settles it, as it does
+        // for stored widgets.
+        for widget in &mut content.widgets {
+            if let Some(config) = widget.config.take() {
+                widget.config = Some(config.for_type(&widget.widget_type).map_err(|e| {
+                    sqlx::Error::ColumnDecode {
+                        index: "content".to_owned(),
+                        source: Box::new(e),
+                    }
+                })?);
+            }
+        }
+        Ok(NewTemplate {
+            id: TemplateId::from_uuid(row.id),
+            name: row.name,
+            description: row.description,
+            category: row.category,
+            created_by: row.created_by,
+            content,
+        }
+        .into_template(row.created_at.into()))
     }
 }
 

@@ -36,8 +36,9 @@ pub(crate) const BEGIN_SCOPE: &str = "select set_config('prismiq.tenant_id', $1,
           then set_config('role', 'prismiq_app', true) end";
 
 /// A [`DashboardStore`](prismiq_core::DashboardStore),
-/// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore) and
-/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) in PostgreSQL.
+/// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore),
+/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) and
+/// [`TemplateStore`](prismiq_core::TemplateStore) in PostgreSQL.
 ///
 /// Cloning it is cheap and shares the pool. Every operation is one transaction on one
 /// connection of the pool; see the [crate docs](crate) for what it guarantees.

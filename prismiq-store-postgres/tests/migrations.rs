@@ -53,6 +53,7 @@ async fn migrations_are_recorded_in_prismiqs_own_table_and_are_idempotent() {
             "saved_queries",
             "schema_configs",
             "starter_dashboards",
+            "templates",
             "widgets",
         ]
     );

@@ -4,15 +4,16 @@
 
 use prismiq_core::testing::{new_dashboard, sample_query, widget};
 use prismiq_core::{
-    DashboardStore, DefaultFor, NewSavedQuery, PinId, PinStore, SavedQueryId, SavedQueryStore,
-    SchemaConfig, SchemaConfigStore, Scope,
+    DashboardStore, DefaultFor, NewSavedQuery, NewTemplate, PinId, PinStore, SavedQueryId,
+    SavedQueryStore, SchemaConfig, SchemaConfigStore, Scope, TemplateContent, TemplateId,
+    TemplateStore,
 };
 use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
 use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "dashboards",
     "widgets",
     "saved_queries",
@@ -20,12 +21,13 @@ const TABLES: [&str; 7] = [
     "schema_configs",
     "dashboard_defaults",
     "starter_dashboards",
+    "templates",
 ];
 
 /// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins, a schema config, 2
-/// defaults (the tenant's and alice's) and 1 starter record (alice's); tenant `b` gets 1
-/// dashboard (1 widget), 2 saved queries, 1 pin, a schema config, 1 default (bob's) and 1
-/// starter record (bob's).
+/// defaults (the tenant's and alice's), 1 starter record (alice's) and 1 template; tenant `b`
+/// gets 1 dashboard (1 widget), 2 saved queries, 1 pin, a schema config, 1 default (bob's), 1
+/// starter record (bob's) and 1 template.
 async fn populate(store: &PostgresStore) {
     let a = Scope::new("a");
     let b = Scope::new("b");
@@ -97,6 +99,28 @@ async fn populate(store: &PostgresStore) {
     ] {
         store.set_default(scope, whose, dashboard).await.unwrap();
     }
+    // The same name in both tenants: names are unique per tenant only.
+    for scope in [&a, &b] {
+        store
+            .create_template(
+                scope,
+                NewTemplate {
+                    id: TemplateId::new(),
+                    name: "Overview".to_owned(),
+                    description: None,
+                    category: None,
+                    created_by: None,
+                    content: TemplateContent {
+                        layout: Default::default(),
+                        filters: Vec::new(),
+                        widgets: Vec::new(),
+                        refresh_interval: None,
+                    },
+                },
+            )
+            .await
+            .unwrap();
+    }
 }
 
 async fn scoped_count(store: &PostgresStore, tenant: &str, sql: &str) -> i64 {
@@ -115,6 +139,7 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
         ("schema_configs", 1, 1),
         ("dashboard_defaults", 2, 1),
         ("starter_dashboards", 1, 1),
+        ("templates", 1, 1),
     ] {
         let select = format!("select count(*) from prismiq.{table}");
         assert_eq!(

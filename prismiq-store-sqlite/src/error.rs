@@ -65,6 +65,7 @@ impl SqliteStoreError {
             "saved_queries.tenant_id, saved_queries.name" => Some(Conflict::SavedQueryName),
             "widgets.id" => Some(Conflict::WidgetId),
             "pins.tenant_id, pins.user_id, pins.dashboard_id, pins.context" => Some(Conflict::Pin),
+            "templates.tenant_id, templates.name" => Some(Conflict::TemplateName),
             _ => None,
         }
     }

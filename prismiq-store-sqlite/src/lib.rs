@@ -1,7 +1,8 @@
 //! SQLite for Prismiq: [`SqliteStore`] implements the store traits of `prismiq-core`
-//! (dashboards and widgets, saved queries, pins, schema configs) with sqlx, and passes the same
-//! conformance suite as the in-memory and PostgreSQL stores; [`SqliteDataSource`] is a
-//! [`DataSource`](prismiq_core::DataSource) that runs analytics queries on SQLite files.
+//! (dashboards and widgets, saved queries, pins, schema configs, tenant dashboard templates)
+//! with sqlx, and passes the same conformance suite as the in-memory and PostgreSQL stores;
+//! [`SqliteDataSource`] is a [`DataSource`](prismiq_core::DataSource) that runs analytics
+//! queries on SQLite files.
 //!
 //! SQLite is compiled into the crate (sqlx's `sqlite-bundled`), so a host needs no system
 //! library: a single file, or memory, holds prismiq's tables.
@@ -52,13 +53,16 @@
 //! # Tables and migrations
 //!
 //! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the repository):
-//! tables `dashboards`, `widgets`, `dashboard_defaults`, `saved_queries`, `pins` and
-//! `schema_configs`, recorded in `_prismiq_migrations`, so they never mix with the host's own
-//! `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six fractional digits
-//! (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps every
-//! [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers, widget
-//! queries, positions and configs, saved queries, schema configs) are text holding the serde form
-//! of the `prismiq-core` types.
+//! tables `dashboards`, `widgets`, `dashboard_defaults`, `starter_dashboards`, `saved_queries`,
+//! `pins`, `schema_configs` and `templates`, recorded in `_prismiq_migrations`, so they never mix
+//! with the host's own `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six
+//! fractional digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps
+//! every [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers,
+//! widget queries, positions and configs, saved queries, schema configs, template contents) are
+//! text holding the serde form of the `prismiq-core` types. A template's layout, filters, widgets
+//! and refresh interval are one JSON document
+//! ([`TemplateContent`](prismiq_core::TemplateContent)); its name, description, category, author
+//! and creation time are columns.
 //!
 //! # Guarantees
 //!
@@ -107,6 +111,7 @@ mod saved_queries;
 mod schema_configs;
 mod source;
 mod store;
+mod templates;
 #[cfg(feature = "test-utils")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;

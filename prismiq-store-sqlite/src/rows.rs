@@ -1,5 +1,5 @@
 //! How values are stored: ids and timestamps as text, JSON values as text, and the decoding of
-//! dashboard, widget and saved-query rows.
+//! dashboard, widget, saved-query and template rows.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -7,8 +7,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    AnyConfig, Dashboard, DashboardId, SavedQuery, SavedQueryId, StoreResult, Timestamp, Widget,
-    WidgetId, WidgetType,
+    AnyConfig, Dashboard, DashboardId, DashboardTemplate, NewTemplate, SavedQuery, SavedQueryId,
+    StoreResult, TemplateContent, TemplateId, Timestamp, Widget, WidgetId, WidgetType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -142,6 +142,28 @@ pub(crate) fn saved_query(row: &SqliteRow) -> StoreResult<SavedQuery> {
         created_at: parse_time(&text(row, "created_at")?)?,
         updated_at: parse_time(&text(row, "updated_at")?)?,
     })
+}
+
+/// A template row: its layout, filters, widgets and refresh interval are the one JSON document
+/// `content`.
+pub(crate) fn template(row: &SqliteRow) -> StoreResult<DashboardTemplate> {
+    let mut content: TemplateContent = from_json(&text(row, "content")?)?;
+    // Read from JSON, a config has no shape yet: its widget's type settles it, as it does for
+    // stored widgets.
+    for widget in &mut content.widgets {
+        if let Some(config) = widget.config.take() {
+            widget.config = Some(config.for_type(&widget.widget_type).map_err(json)?);
+        }
+    }
+    let new = NewTemplate {
+        id: parse_id::<TemplateId>(&text(row, "id")?)?,
+        name: text(row, "name")?,
+        description: optional_text(row, "description")?,
+        category: optional_text(row, "category")?,
+        created_by: optional_text(row, "created_by")?,
+        content,
+    };
+    Ok(new.into_template(parse_time(&text(row, "created_at")?)?))
 }
 
 /// Runs a pair of statements selecting dashboards (in order) and the widgets of those same

@@ -21,8 +21,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`DashboardStore`](prismiq_core::DashboardStore),
-/// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore) and
-/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) in SQLite.
+/// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore),
+/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) and
+/// [`TemplateStore`](prismiq_core::TemplateStore) in SQLite.
 ///
 /// Cloning it is cheap and shares the pool. Every operation is one transaction on one
 /// connection of the pool; see the [crate docs](crate) for what it guarantees.

@@ -73,6 +73,7 @@ async fn migrations_are_recorded_in_their_own_table_and_rerun_as_no_op() {
         "saved_queries",
         "schema_configs",
         "starter_dashboards",
+        "templates",
         "widgets",
     ] {
         assert!(

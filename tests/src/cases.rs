@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::TestApp;
 pub use crate::catalogue_cases::{
-    dashboard_summaries_over_http, default_dashboards_over_http, widget_catalogue_over_http,
-    widget_providers_over_http,
+    dashboard_summaries_over_http, default_dashboards_over_http, templates_over_http,
+    widget_catalogue_over_http, widget_providers_over_http,
 };
 
 fn query() -> Value {

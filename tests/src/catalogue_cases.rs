@@ -530,3 +530,125 @@ pub async fn dashboard_summaries_over_http(engine: Engine) {
         .expect(200);
     assert_eq!(d["refresh_interval"], Value::Null);
 }
+
+/// Templates over HTTP: a host template and a tenant one, dashboards made from both, tenant
+/// isolation, deletion rules.
+pub async fn templates_over_http(engine: Engine) {
+    use prismiq_axum::prismiq_core::DashboardTemplate;
+    let engine = with_catalogue(engine).with_template(
+        DashboardTemplate::host("cash_flow", "Cash flow")
+            .with_category("finance")
+            .with_widget(WidgetCreate::placed(WidgetType::Metric, "Balance"))
+            .with_widget(WidgetCreate::placed(
+                WidgetType::Custom("gauge".into()),
+                "Runway",
+            )),
+    );
+    let app = TestApp::new(engine);
+    let source = app
+        .post("/dashboards")
+        .as_user("alice")
+        .json(&json!({"name": "Ops", "refresh_interval": 60, "widgets": [
+            {"type": "bar_chart", "title": "Output", "position": {"x": 0, "y": 0, "w": 6, "h": 4}},
+            {"type": "gauge", "title": "Load", "config": {"min": 1, "max": 2}}
+        ]}))
+        .send()
+        .await
+        .expect(201);
+    let id = source["id"].as_str().unwrap();
+    let template = app
+        .post(&format!("/dashboards/{id}/template"))
+        .as_user("alice")
+        .json(&json!({"name": "Ops template", "description": "Ours", "category": "ops"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(template["source"], "tenant");
+    assert_eq!(template["widgets"].as_array().unwrap().len(), 2);
+    app.post(&format!("/dashboards/{id}/template"))
+        .as_user("alice")
+        .json(&json!({"name": "Ops template"}))
+        .send()
+        .await
+        .expect(409);
+    let listed = app
+        .get("/templates")
+        .as_user("bob")
+        .send()
+        .await
+        .expect(200);
+    let ids: Vec<&str> = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["cash_flow", template["id"].as_str().unwrap()]);
+
+    let made = app
+        .post("/dashboards")
+        .as_user("bob")
+        .json(&json!({"from_template": template["id"], "name": "Bob's ops"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(made["owner_id"], "bob");
+    assert_eq!(made["refresh_interval"], 60);
+    assert_eq!(made["widgets"][1]["config"], json!({"min": 1, "max": 2}));
+    assert_ne!(made["widgets"][0]["id"], source["widgets"][0]["id"]);
+    let cash = app
+        .post("/dashboards")
+        .as_user("bob")
+        .json(&json!({"from_template": "cash_flow"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(cash["name"], "Cash flow");
+    assert_eq!(
+        cash["widgets"][1]["position"],
+        json!({"x": 3, "y": 0, "w": 3, "h": 3})
+    );
+    app.post("/dashboards")
+        .as_user("bob")
+        .json(&json!({"from_template": "nope"}))
+        .send()
+        .await
+        .expect_detail(404, "Template 'nope' not found");
+
+    // Another tenant: no such template.
+    let tid = template["id"].as_str().unwrap();
+    app.get(&format!("/templates/{tid}"))
+        .tenant("t2")
+        .send()
+        .await
+        .expect(404);
+    app.post("/dashboards")
+        .tenant("t2")
+        .header("x-user-id", "eve")
+        .json(&json!({"from_template": tid}))
+        .send()
+        .await
+        .expect(404);
+    // Deletion: not by someone else, never a host template; by the creator.
+    app.delete(&format!("/templates/{tid}"))
+        .as_user("bob")
+        .send()
+        .await
+        .expect(403);
+    app.delete("/templates/cash_flow")
+        .as_user("alice")
+        .admin()
+        .send()
+        .await
+        .expect(403);
+    app.delete(&format!("/templates/{tid}"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    app.get(&format!("/templates/{tid}"))
+        .as_user("alice")
+        .send()
+        .await
+        .expect(404);
+}

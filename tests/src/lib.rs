@@ -340,6 +340,7 @@ macro_rules! http_suite {
             widget_providers_over_http,
             default_dashboards_over_http,
             dashboard_summaries_over_http,
+            templates_over_http,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! The demo's own widget types, as a host registers them: a `gauge` fed by a query, with a
-//! config schema, and `server_status`, whose data the host computes in Rust. A user's first
-//! visit to `GET /dashboards/default` creates a starter dashboard showing both.
+//! config schema, and `server_status`, whose data the host computes in Rust; a template of its
+//! own, "Order health". A user's first visit to `GET /dashboards/default` creates a starter
+//! dashboard showing both types.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,8 @@ use prismiq_axum::prismiq_core::catalogue::{
     Category, ProviderError, ProviderRequest, WidgetDataProvider, WidgetSizes, WidgetTypeSpec,
 };
 use prismiq_axum::prismiq_core::{
-    AuthContext, DashboardCreate, Engine, QueryDefinition, QueryResult, WidgetCreate, WidgetType,
+    AuthContext, DashboardCreate, DashboardTemplate, Engine, QueryDefinition, QueryResult,
+    WidgetCreate, WidgetType,
 };
 use serde_json::json;
 
@@ -85,12 +87,41 @@ pub(crate) fn server_status() -> WidgetTypeSpec {
         .with_cache_ttl(Duration::from_secs(5))
 }
 
-/// The engine with the demo's widget types and a starter dashboard for first visits.
+/// The engine with the demo's widget types, its template and a starter dashboard for first
+/// visits.
 pub(crate) fn register(engine: Engine) -> Engine {
     engine
         .with_widget_type(gauge())
         .with_widget_type(server_status())
+        .with_template(order_health())
         .with_starter_dashboard(starter)
+}
+
+/// A template every tenant can make a dashboard from: `POST /dashboards` with
+/// `{"from_template": "order_health"}`.
+fn order_health() -> DashboardTemplate {
+    let query = |columns: serde_json::Value| {
+        QueryDefinition::from_value(json!({
+            "tables": [{"id": "t1", "name": "orders"}],
+            "columns": columns
+        }))
+        .expect("a valid query")
+    };
+    let orders = query(
+        json!([{"table_id": "t1", "column": "id", "aggregation": "count",
+                               "alias": "orders"}]),
+    );
+    let by_status = query(json!([
+        {"table_id": "t1", "column": "status"},
+        {"table_id": "t1", "column": "id", "aggregation": "count", "alias": "orders"}
+    ]));
+    DashboardTemplate::host("order_health", "Order health")
+        .with_description("How many orders, and where they stand")
+        .with_category("operations")
+        .with_widget(WidgetCreate::placed(WidgetType::Metric, "Orders").with_query(orders))
+        .with_widget(
+            WidgetCreate::placed(WidgetType::PieChart, "Orders by status").with_query(by_status),
+        )
 }
 
 /// "My dashboard": revenue on a gauge and the server's status, placed automatically.

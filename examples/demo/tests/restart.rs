@@ -180,6 +180,25 @@ fn the_demo_runs_on_sqlite_and_keeps_dashboards_across_restarts() {
         assert!(body["row_count"].as_u64().unwrap() > 0, "{body}");
     }
 
+    // The demo's template makes a dashboard whose widgets run.
+    let (status, made) = demo.request(
+        "POST",
+        "/dashboards",
+        Some(r#"{"from_template": "order_health"}"#),
+    );
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["name"], "Order health");
+    for widget in made["widgets"].as_array().unwrap() {
+        let path = format!(
+            "/dashboards/{}/widgets/{}/execute",
+            made["id"].as_str().unwrap(),
+            widget["id"].as_str().unwrap()
+        );
+        let (status, body) = demo.request("POST", &path, Some("[]"));
+        assert_eq!(status, 200, "{}: {body}", widget["title"]);
+        assert!(body["row_count"].as_u64().unwrap() > 0, "{body}");
+    }
+
     let (status, created) = demo.request("POST", "/dashboards", Some(r#"{"name": "Kept"}"#));
     assert_eq!(status, 201, "{created}");
     demo.stop();

@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use prismiq_core::{
-    AuthContext, Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson,
-    DashboardUpdate,
+    AuthContext, Dashboard, DashboardCreate, DashboardExport, DashboardFromTemplate,
+    DashboardImport, DashboardJson, DashboardUpdate,
 };
 
 use super::{JsonText, SuccessResponse, dashboard_id};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, RawBody, parse_json};
 use crate::state::PrismiqState;
 
 pub(crate) fn routes<S, A>() -> Router<S>
@@ -81,15 +81,56 @@ async fn read<A: AuthContext>(
     Ok(JsonText(document.into_string()))
 }
 
-/// Creates a dashboard, with initial widgets and filters.
+/// The body of `POST /dashboards`: a dashboard, or a template to make one from.
+#[cfg(feature = "openapi")]
+struct CreateBody;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for CreateBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::ToSchema;
+        use utoipa::openapi::{Ref, RefOr, schema::AnyOfBuilder};
+        AnyOfBuilder::new()
+            .item(RefOr::Ref(Ref::from_schema_name(DashboardCreate::name())))
+            .item(RefOr::Ref(Ref::from_schema_name(
+                DashboardFromTemplate::name(),
+            )))
+            .description(Some(
+                "A dashboard to create, or (with `from_template`) a template to make it from",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for CreateBody {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::{PartialSchema, ToSchema};
+        schemas.push((DashboardCreate::name().into(), DashboardCreate::schema()));
+        <DashboardCreate as ToSchema>::schemas(schemas);
+        schemas.push((
+            DashboardFromTemplate::name().into(),
+            DashboardFromTemplate::schema(),
+        ));
+    }
+}
+
+/// Creates a dashboard, with initial widgets and filters, or (with `from_template`) from a
+/// template.
 #[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/dashboards",
     tag = "dashboards",
     operation_id = "create_dashboard",
-    request_body = DashboardCreate,
+    request_body = CreateBody,
     responses(
         (status = 201, description = "The new dashboard", body = Dashboard),
+        (status = 404, response = crate::error_responses::NotFound),
         (status = 409, response = crate::error_responses::Conflict),
     ),
     security(("tenant_header" = [])),
@@ -97,10 +138,27 @@ async fn read<A: AuthContext>(
 async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
-    ApiJson(body): ApiJson<DashboardCreate>,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<Dashboard>), ApiError> {
-    let dashboard = state.engine().create_dashboard(&auth, body).await?;
+    let engine = state.engine();
+    let dashboard = if names_template(&body) {
+        engine
+            .create_dashboard_from_template(&auth, parse_json(&body)?)
+            .await?
+    } else {
+        engine.create_dashboard(&auth, parse_json(&body)?).await?
+    };
     Ok((StatusCode::CREATED, Json(dashboard)))
+}
+
+/// Whether a create body is a JSON object with a `from_template` key.
+fn names_template(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        from_template: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(body).is_ok_and(|probe| probe.from_template.is_some())
 }
 
 /// Changes a dashboard; with `widgets`, saves the whole dashboard in one transaction.

@@ -45,9 +45,17 @@ impl Engine {
                 return Ok(dashboard);
             }
         }
-        if let (Some(starter), Some(user)) = (&self.widgets.starter, user)
-            && let Some(create) = starter.starter(auth)
-        {
+        let starter = match (&self.widgets.starter, &self.host_templates.starter) {
+            _ if user.is_none() => None,
+            (Some(hook), _) => hook.starter(auth),
+            (None, Some(template)) => match self.template_create(auth, template).await {
+                Ok(create) => Some(create),
+                Err(EngineError::TemplateNotFound(_)) => None,
+                Err(err) => return Err(err),
+            },
+            (None, None) => None,
+        };
+        if let (Some(create), Some(user)) = (starter, user) {
             let created = match self.create_starter(auth, user, create).await {
                 Ok(created) => created,
                 Err(err) if err.is_server_error() => return Err(err),

@@ -16,6 +16,7 @@ mod pins;
 mod queries;
 mod saved_queries;
 mod schema;
+mod templates;
 mod widgets;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::row_filter::RowFilter;
 use crate::source::DataSource;
 use crate::store::{
     Conflict, DashboardStore, PinStore, SavedQueryStore, SchemaConfigStore, StoreError,
+    TemplateStore,
 };
 
 use caches::{ConfigCache, SchemaCache, TenantGates};
@@ -41,6 +43,7 @@ pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;
 pub use pins::PinnedDashboards;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
+pub use templates::TemplateAccess;
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -76,9 +79,11 @@ pub struct Engine {
     saved_queries: Arc<dyn SavedQueryStore>,
     pins: Arc<dyn PinStore>,
     schema_configs: Arc<dyn SchemaConfigStore>,
+    templates: Arc<dyn TemplateStore>,
     limits: Limits,
     analytics: Analytics,
     widgets: catalogue::WidgetRules,
+    host_templates: templates::HostTemplates,
 }
 
 /// The query side's settings and shared state.
@@ -130,10 +135,16 @@ impl Engine {
     /// An engine over one store that implements every store trait.
     pub fn new<S>(store: S) -> Self
     where
-        S: DashboardStore + SavedQueryStore + PinStore + SchemaConfigStore,
+        S: DashboardStore + SavedQueryStore + PinStore + SchemaConfigStore + TemplateStore,
     {
         let store = Arc::new(store);
-        Self::from_stores(store.clone(), store.clone(), store.clone(), store)
+        Self::from_stores(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            store,
+        )
     }
 
     /// An engine over separate stores.
@@ -142,15 +153,18 @@ impl Engine {
         saved_queries: Arc<dyn SavedQueryStore>,
         pins: Arc<dyn PinStore>,
         schema_configs: Arc<dyn SchemaConfigStore>,
+        templates: Arc<dyn TemplateStore>,
     ) -> Self {
         Self {
             dashboards,
             saved_queries,
             pins,
             schema_configs,
+            templates,
             limits: Limits::default(),
             analytics: Analytics::default(),
             widgets: catalogue::WidgetRules::default(),
+            host_templates: templates::HostTemplates::default(),
         }
     }
 
@@ -196,6 +210,7 @@ impl Engine {
                                            another dashboard; omit the id to have one generated"
                         .to_owned(),
                     Conflict::Pin => "Dashboard already pinned to this context".to_owned(),
+                    Conflict::TemplateName => format!("A template named '{name}' already exists"),
                 },
             },
             StoreError::LimitReached => self.limits.widget_limit_error(),

@@ -7,6 +7,7 @@ mod patch;
 mod pin;
 mod query;
 mod saved_query;
+mod template;
 mod time;
 mod widget;
 
@@ -21,7 +22,11 @@ pub(crate) use pin::check_context;
 pub use pin::{PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest};
 pub use query::QueryDefinition;
 pub use saved_query::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
+pub use template::{
+    DashboardFromTemplate, DashboardTemplate, TemplateContent, TemplateCreate, TemplateSource,
+};
 pub use time::Timestamp;
+pub(crate) use widget::is_key;
 pub use widget::{
     LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition, WidgetSave,
     WidgetType, WidgetUpdate,

@@ -59,12 +59,7 @@ impl WidgetType {
         if let Some(builtin) = Self::BUILTIN.iter().find(|t| t.as_str() == key) {
             return Ok(builtin.clone());
         }
-        let well_formed = key.len() <= Self::MAX_KEY_LENGTH
-            && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if well_formed {
+        if is_key(key) {
             Ok(Self::Custom(key.to_owned()))
         } else {
             Err(format!(
@@ -94,6 +89,16 @@ impl WidgetType {
     pub fn is_builtin(&self) -> bool {
         !matches!(self, Self::Custom(_))
     }
+}
+
+/// Whether `key` is a snake_case key: a lowercase ASCII letter, then lowercase letters, digits
+/// and `_`, at most 64 characters (widget types, host templates).
+pub(crate) fn is_key(key: &str) -> bool {
+    key.len() <= WidgetType::MAX_KEY_LENGTH
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl std::fmt::Display for WidgetType {

@@ -19,10 +19,11 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::auth::Scope;
-use crate::ids::{DashboardId, PinId, SavedQueryId, WidgetId};
+use crate::ids::{DashboardId, PinId, SavedQueryId, TemplateId, WidgetId};
 use crate::model::{
-    Dashboard, DashboardFilter, DashboardJson, DashboardLayout, DashboardSummary, Patch,
-    PinnedDashboard, QueryDefinition, SavedQuery, Timestamp, Widget, WidgetContent, WidgetPosition,
+    Dashboard, DashboardFilter, DashboardJson, DashboardLayout, DashboardSummary,
+    DashboardTemplate, Patch, PinnedDashboard, QueryDefinition, SavedQuery, TemplateContent,
+    TemplateSource, Timestamp, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
 use crate::schema::SchemaConfig;
@@ -70,6 +71,8 @@ pub enum Conflict {
     WidgetId,
     /// The dashboard is already pinned in that context by that user.
     Pin,
+    /// Tenant template names are unique per tenant.
+    TemplateName,
 }
 
 impl std::fmt::Display for Conflict {
@@ -79,6 +82,7 @@ impl std::fmt::Display for Conflict {
             Self::SavedQueryName => "saved query name already used",
             Self::WidgetId => "widget id already used",
             Self::Pin => "dashboard already pinned",
+            Self::TemplateName => "template name already used",
         })
     }
 }
@@ -217,6 +221,42 @@ pub struct SummaryPage {
     pub after: Option<(Timestamp, DashboardId)>,
     /// At most this many summaries, the default included.
     pub limit: usize,
+}
+
+/// A tenant template to save.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTemplate {
+    /// Its id.
+    pub id: TemplateId,
+    /// Name, unique among the tenant's templates.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// Who saves it.
+    pub created_by: Option<String>,
+    /// Layout, filters, widgets and refresh interval.
+    pub content: TemplateContent,
+}
+
+impl NewTemplate {
+    /// The template as stored, saved at `now`.
+    pub fn into_template(self, now: Timestamp) -> DashboardTemplate {
+        DashboardTemplate {
+            id: self.id.to_string(),
+            name: self.name,
+            description: self.description,
+            category: self.category,
+            source: TemplateSource::Tenant,
+            created_by: self.created_by,
+            created_at: Some(now),
+            layout: self.content.layout,
+            filters: self.content.filters,
+            widgets: self.content.widgets,
+            refresh_interval: self.content.refresh_interval,
+        }
+    }
 }
 
 /// A saved query to create.
@@ -507,6 +547,30 @@ pub trait PinStore: Debug + Send + Sync + 'static {
         context: &str,
         dashboard_ids: &[DashboardId],
     ) -> StoreResult<()>;
+}
+
+/// Persistence of tenants' dashboard templates.
+#[async_trait]
+pub trait TemplateStore: Debug + Send + Sync + 'static {
+    /// The tenant's templates, by name.
+    async fn list_templates(&self, scope: &Scope) -> StoreResult<Vec<DashboardTemplate>>;
+
+    /// One template of the tenant.
+    async fn get_template(
+        &self,
+        scope: &Scope,
+        id: TemplateId,
+    ) -> StoreResult<Option<DashboardTemplate>>;
+
+    /// Saves a template; a taken name is [`Conflict::TemplateName`].
+    async fn create_template(
+        &self,
+        scope: &Scope,
+        template: NewTemplate,
+    ) -> StoreResult<DashboardTemplate>;
+
+    /// Deletes a template; [`StoreError::NotFound`] when the tenant has no such template.
+    async fn delete_template(&self, scope: &Scope, id: TemplateId) -> StoreResult<()>;
 }
 
 /// Storage of each tenant's [`SchemaConfig`] (display names, descriptions, hidden parts).

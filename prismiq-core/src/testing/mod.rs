@@ -32,6 +32,7 @@ mod pins;
 mod properties;
 mod saved_queries;
 mod source;
+mod templates;
 mod widgets;
 
 pub use dashboards::{
@@ -54,14 +55,18 @@ pub use saved_queries::{
     saved_query_names_are_unique_per_tenant, saved_query_round_trip_and_visibility,
 };
 pub use source::{StaticDataSource, small_schema};
+pub use templates::templates_round_trip_per_tenant;
 pub use widgets::{
     layout_update_moves_known_widgets_only, widget_changes_bump_dashboard_updated_at,
     widget_limit_is_enforced, widget_operations_stay_within_their_dashboard,
 };
 
 /// A store implementing every store trait.
-pub trait FullStore: DashboardStore + SavedQueryStore + PinStore {}
-impl<T: DashboardStore + SavedQueryStore + PinStore> FullStore for T {}
+pub trait FullStore:
+    DashboardStore + SavedQueryStore + PinStore + crate::store::TemplateStore
+{
+}
+impl<T: DashboardStore + SavedQueryStore + PinStore + crate::store::TemplateStore> FullStore for T {}
 
 /// Stamps one `#[tokio::test]` per conformance case, each on a fresh store made by the given
 /// async function (`async fn() -> impl FullStore`).
@@ -94,6 +99,7 @@ macro_rules! store_conformance {
             defaults_are_per_user_and_tenant,
             create_default_creates_once,
             summaries_page_through_what_the_viewer_sees,
+            templates_round_trip_per_tenant,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

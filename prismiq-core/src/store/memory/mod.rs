@@ -7,6 +7,7 @@ mod dashboards;
 mod pins;
 mod saved_queries;
 mod schema_configs;
+mod templates;
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -42,6 +43,8 @@ struct Tenant {
     schema_config: Option<SchemaConfig>,
     /// Default dashboards: the tenant's under `None`, each user's under their id.
     defaults: HashMap<Option<String>, DashboardId>,
+    /// Dashboard templates saved by the tenant.
+    templates: HashMap<crate::ids::TemplateId, crate::model::DashboardTemplate>,
     /// The users a starter dashboard was created for.
     starters: std::collections::HashSet<String>,
 }
