@@ -813,11 +813,17 @@ async fn summaries_paginate_without_duplicates_or_gaps_while_dashboards_are_crea
         }
         assert!(page.dashboards.iter().all(|s| s.is_owner));
         seen.extend(page.dashboards.iter().map(|s| s.id));
-        // Someone creates a dashboard between every two pages.
+        // Someone creates a dashboard between every two pages, and once the default changes.
         engine
             .create_dashboard(&alice(), DashboardCreate::named(format!("new{pages}")))
             .await
             .unwrap();
+        if pages == 1 {
+            engine
+                .set_default_dashboard(&alice(), before[0], false)
+                .await
+                .unwrap();
+        }
         pages += 1;
         match page.next_cursor {
             Some(next) => cursor = Some(next),

@@ -90,7 +90,7 @@ fn scripts() -> Vec<(&'static str, String)> {
         "COMMIT",
     );
     // The first page has no cursor: the store binds NULL for it, which a pgbench variable
-    // cannot hold, so the script says `null` where the store has those two parameters.
+    // cannot hold, so the script says `null` where the store has those three parameters.
     let summaries = transaction(
         &[with_variables(
             LIST_DASHBOARD_SUMMARIES,
@@ -103,10 +103,12 @@ fn scripts() -> Vec<(&'static str, String)> {
                 "after_at",
                 "after_id",
                 "limit",
+                "shown_default",
             ],
         )
         .replace(":after_at", "null")
-        .replace(":after_id", "null")],
+        .replace(":after_id", "null")
+        .replace(":shown_default", "null")],
         "ROLLBACK",
     );
     vec![

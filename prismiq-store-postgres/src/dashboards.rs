@@ -260,11 +260,12 @@ macro_rules! summary_columns {
 /// One page of [`DashboardStore::list_dashboard_summaries`] in one statement. `$1` the
 /// tenant, `$2`/`$3` the viewer (as for `can_view!`), `$4` the user whose own default counts
 /// (null for none), `$5` whether the default leads the page, `$6`/`$7` the `(updated_at, id)`
-/// the page continues after (null from the start), `$8` the most rows.
+/// the page continues after (null from the start), `$8` the most rows, `$9` on later pages
+/// the default the first page showed.
 ///
 /// `effective` is the viewer's default: the user's own if the viewer may view it, else the
 /// tenant's if the viewer may view it. It leads the page when `$5`, and never comes among the
-/// others, which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
+/// others (on later pages `$9` is left out instead), which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
 pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
     "with effective as ( \
          select d.id from ( \
@@ -291,7 +292,8 @@ pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
           from prismiq.dashboards d \
           where d.tenant_id = $1 and ",
     can_view!(),
-    " and d.id is distinct from (select id from effective) \
+    " and d.id is distinct from \
+              (case when $5 then (select id from effective) else $9::uuid end) \
             and (d.updated_at, d.id) \
                 < (coalesce($6::timestamptz, 'infinity'), \
                    coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) \
@@ -836,6 +838,7 @@ impl DashboardStore for PostgresStore {
             .bind(after_at)
             .bind(after_id)
             .bind(limit)
+            .bind(page.shown_default.map(|id| id.as_uuid()))
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;

@@ -83,6 +83,7 @@ async fn pages(
         user_id: Some("alice".to_owned()),
         with_default: true,
         after: None,
+        shown_default: None,
         limit,
     };
     let mut all = Vec::new();
@@ -93,6 +94,9 @@ async fn pages(
             .unwrap();
         assert!(got.len() <= limit);
         all.extend(got.iter().map(|s| s.id));
+        if page.with_default {
+            page.shown_default = got.iter().find(|s| s.is_default).map(|s| s.id);
+        }
         let Some(last) = got.iter().rev().find(|s| !s.is_default) else {
             if got.len() < limit {
                 return all;

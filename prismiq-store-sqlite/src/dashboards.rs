@@ -176,11 +176,12 @@ macro_rules! summary_columns {
 /// One page of [`DashboardStore::list_dashboard_summaries`] in one statement. `?1` the tenant,
 /// `?2`/`?3` the viewer (as for `visible!`), `?4` the user whose own default counts (null for
 /// none), `?5` whether the default leads the page, `?6`/`?7` the `(updated_at, id)` the page
-/// continues after (null from the start), `?8` the most rows.
+/// continues after (null from the start), `?8` the most rows, `?9` on later pages the default
+/// the first page showed.
 ///
 /// `effective` is the viewer's default: the user's own if the viewer may view it, else the
 /// tenant's if the viewer may view it. It leads the page when `?5`, and never comes among the
-/// others, which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
+/// others (on later pages `?9` is left out instead), which follow newest first from the index on `(tenant_id, updated_at desc, id desc)`.
 /// Timestamps and ids are text that sorts as they do (`'~'` sorts after any of them).
 pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
     "with effective as ( \
@@ -207,7 +208,7 @@ pub(crate) const LIST_DASHBOARD_SUMMARIES: &str = concat!(
     ", 0 as is_default from dashboards d \
              where ",
     visible!(),
-    " and d.id is not (select id from effective) \
+    " and d.id is not (case when ?5 then (select id from effective) else ?9 end) \
                and (d.updated_at, d.id) < (coalesce(?6, '~'), coalesce(?7, '~')) \
              order by d.updated_at desc, d.id desc \
              limit ?8) \
@@ -739,6 +740,7 @@ impl DashboardStore for SqliteStore {
             .bind(after_at)
             .bind(after_id)
             .bind(limit)
+            .bind(page.shown_default.map(|id| id.to_string()))
             .fetch_all(self.pool())
             .await
             .map_err(db)?;

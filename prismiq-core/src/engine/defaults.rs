@@ -181,16 +181,19 @@ impl Engine {
                 "limit must be between 1 and {MAX_SUMMARIES_PAGE}"
             ))));
         }
-        let (with_default, after) = match cursor {
-            None | Some("") => (true, None),
-            Some(AFTER_DEFAULT) => (false, None),
-            Some(cursor) => (false, Some(parse_cursor(cursor)?)),
+        let (with_default, after, shown_default) = match cursor {
+            None | Some("") => (true, None, None),
+            Some(cursor) => {
+                let cursor = Cursor::parse(cursor)?;
+                (false, cursor.after, cursor.shown_default)
+            }
         };
         let user = permissions::user(auth);
         let page = SummaryPage {
             user_id: user.map(str::to_owned),
             with_default,
             after,
+            shown_default,
             // One more than shown says whether there is a next page.
             limit: limit + 1,
         };
@@ -205,13 +208,22 @@ impl Engine {
         for summary in &mut dashboards {
             summary.is_owner = user.is_some() && summary.owner_id.as_deref() == user;
         }
-        let next_cursor = more.then(|| match dashboards.iter().rev().find(|d| !d.is_default) {
-            Some(last) => format!(
-                "{}_{}",
-                last.updated_at.as_datetime().timestamp_micros(),
-                last.id
-            ),
-            None => AFTER_DEFAULT.to_owned(),
+        let next_cursor = more.then(|| {
+            Cursor {
+                after: dashboards
+                    .iter()
+                    .rev()
+                    .find(|d| !d.is_default)
+                    .map(|last| (last.updated_at, last.id))
+                    .or(after),
+                // The default the first page showed stays out of the later ones.
+                shown_default: if with_default {
+                    dashboards.iter().find(|d| d.is_default).map(|d| d.id)
+                } else {
+                    shown_default
+                },
+            }
+            .to_string()
         });
         Ok(SummariesPage {
             dashboards,
@@ -235,15 +247,52 @@ fn no_default() -> EngineError {
     EngineError::DashboardNotFound("default".to_owned())
 }
 
-fn parse_cursor(cursor: &str) -> Result<(Timestamp, DashboardId)> {
-    let invalid = || {
-        EngineError::BadRequest(Unanswerable::Limit(
-            "cursor is not one this server returned: pass next_cursor as it came".to_owned(),
-        ))
-    };
-    let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    let id: DashboardId = id.parse().map_err(|_| invalid())?;
-    Ok((Timestamp::from_datetime(at), id))
+/// Where a page of summaries continues: after `(updated_at, id)` (from the start when `None`),
+/// leaving out the default the first page showed. Written `<micros>_<id>` or `start`, then
+/// `~<default id>` when there was a default.
+struct Cursor {
+    after: Option<(Timestamp, DashboardId)>,
+    shown_default: Option<DashboardId>,
+}
+
+impl Cursor {
+    fn parse(cursor: &str) -> Result<Self> {
+        let invalid = || {
+            EngineError::BadRequest(Unanswerable::Limit(
+                "cursor is not one this server returned: pass next_cursor as it came".to_owned(),
+            ))
+        };
+        let (position, shown_default) = match cursor.split_once('~') {
+            Some((position, default)) => (position, Some(default.parse().map_err(|_| invalid())?)),
+            None => (cursor, None),
+        };
+        let after = if position == AFTER_DEFAULT {
+            None
+        } else {
+            let (micros, id) = position.split_once('_').ok_or_else(invalid)?;
+            let micros: i64 = micros.parse().map_err(|_| invalid())?;
+            let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+            Some((
+                Timestamp::from_datetime(at),
+                id.parse().map_err(|_| invalid())?,
+            ))
+        };
+        Ok(Self {
+            after,
+            shown_default,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.after {
+            Some((at, id)) => write!(f, "{}_{id}", at.as_datetime().timestamp_micros())?,
+            None => f.write_str(AFTER_DEFAULT)?,
+        }
+        if let Some(default) = self.shown_default {
+            write!(f, "~{default}")?;
+        }
+        Ok(())
+    }
 }

@@ -209,8 +209,10 @@ pub struct Defaults {
 ///
 /// The order is the viewer's default dashboard first — their own default if they may view it,
 /// else the tenant's if they may — then every other dashboard they may view by `updated_at`
-/// descending and id descending. The default is on the first page only (`with_default`);
-/// `after` continues the rest of the order after the given `(updated_at, id)`.
+/// descending and id descending. The default is on the first page only (`with_default`), and
+/// not among the others there; later pages leave out `shown_default` instead (the default the
+/// first page showed, even if the default changed since); `after` continues the rest of the
+/// order after the given `(updated_at, id)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryPage {
     /// The caller's user id, whose own default counts (admins have one too).
@@ -219,6 +221,8 @@ pub struct SummaryPage {
     pub with_default: bool,
     /// Where the previous page ended in the order after the default; `None` from its start.
     pub after: Option<(Timestamp, DashboardId)>,
+    /// On later pages, the default the first page showed, left out of the rest.
+    pub shown_default: Option<DashboardId>,
     /// At most this many summaries, the default included.
     pub limit: usize,
 }

@@ -368,6 +368,7 @@ async fn summaries<S: FullStore>(
         user_id: user.map(str::to_owned),
         with_default: true,
         after: None,
+        shown_default: None,
         limit,
     };
     loop {
@@ -391,6 +392,9 @@ async fn summaries<S: FullStore>(
             );
         }
         let last = got.iter().rev().find(|s| !s.is_default);
+        if page.with_default {
+            page.shown_default = got.iter().find(|s| s.is_default).map(|s| s.id);
+        }
         page.with_default = false;
         match last {
             Some(last) => page.after = Some((last.updated_at, last.id)),

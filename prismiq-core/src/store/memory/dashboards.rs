@@ -289,7 +289,11 @@ impl DashboardStore for MemoryStore {
             summary.is_default = true;
             summaries.push(summary);
         }
-        let default_id = default.map(|d| d.id);
+        let default_id = if page.with_default {
+            default.map(|d| d.id)
+        } else {
+            page.shown_default
+        };
         let mut rest: Vec<&Dashboard> = tenant
             .dashboards
             .values()
