@@ -67,6 +67,7 @@ impl ApiError {
                 | EngineError::WidgetNotFound(_)
                 | EngineError::SavedQueryNotFound(_)
                 | EngineError::TemplateNotFound(_)
+                | EngineError::ShareNotFound
                 | EngineError::PinNotFound { .. }
                 | EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::PermissionDenied => StatusCode::FORBIDDEN,
@@ -87,7 +88,10 @@ impl ApiError {
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                EngineError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+                EngineError::Busy { .. } | EngineError::RateLimited { .. } => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                EngineError::ShareExpired => StatusCode::GONE,
                 EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
                 EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
@@ -142,6 +146,12 @@ impl std::fmt::Display for Chain<'_> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Self::Engine(EngineError::RateLimited { retry_after }) => {
+                Some(retry_after.as_secs().max(1))
+            }
+            _ => None,
+        };
         let body = match self {
             Self::Validation(issues) => json!({ "detail": issues }),
             Self::Engine(EngineError::InvalidWidgets(problems)) => {
@@ -225,6 +235,12 @@ impl IntoResponse for ApiError {
             }
             other => json!({ "detail": other.to_string() }),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

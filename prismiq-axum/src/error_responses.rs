@@ -72,7 +72,10 @@ error_responses! {
     /// 413.
     PayloadTooLarge => "The body is larger than the router's body limit.";
     /// 429.
-    TooManyRequests => "The tenant already runs as many queries as it may at once.";
+    TooManyRequests => "The tenant already runs as many queries as it may at once, or a share \
+        link was read too often (then with `Retry-After`).";
+    /// 410.
+    Gone => "The share link has expired.";
     /// 504.
     Timeout => "The request took longer than the router's request timeout, or its query \
         longer than the engine's query timeout.";

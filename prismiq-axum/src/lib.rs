@@ -85,7 +85,7 @@ pub use metrics::{install_recorder, metrics_router};
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use openapi::openapi;
 pub use prismiq_core;
-pub use router::{BASE_PATH, RouterOptions, router, router_with};
+pub use router::{BASE_PATH, RouterOptions, router, router_with, shared_router};
 pub use state::PrismiqState;
 /// The OpenAPI types of [`openapi()`] (feature `openapi`).
 #[cfg(feature = "openapi")]

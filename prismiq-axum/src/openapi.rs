@@ -26,7 +26,7 @@ use utoipa::openapi::{self, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error_responses::{
-    BadRequest, Conflict, ErrorDetail, Forbidden, NotFound, PayloadTooLarge, Timeout,
+    BadRequest, Conflict, ErrorDetail, Forbidden, Gone, NotFound, PayloadTooLarge, Timeout,
     TooManyRequests, Unauthorized, Unavailable, Unprocessable, ValidationErrorList,
 };
 use crate::routes;
@@ -92,6 +92,11 @@ const TENANT_HEADER: &str = "tenant_header";
         routes::templates::read,
         routes::templates::delete,
         routes::templates::save,
+        routes::shares::create,
+        routes::shares::list,
+        routes::shares::revoke,
+        routes::shares::shared,
+        routes::shares::shared_execute,
         routes::saved_queries::list,
         routes::saved_queries::create,
         routes::saved_queries::read,
@@ -119,6 +124,7 @@ const TENANT_HEADER: &str = "tenant_header";
             PayloadTooLarge,
             Unprocessable,
             TooManyRequests,
+            Gone,
             Unavailable,
             Timeout
         ),
@@ -131,6 +137,7 @@ const TENANT_HEADER: &str = "tenant_header";
         (name = "dashboards", description = "Dashboards, export and import"),
         (name = "widgets", description = "Widgets of a dashboard, its layout, and the widget types"),
         (name = "templates", description = "Dashboard templates: the host's and the tenant's"),
+        (name = "shares", description = "Share links of a dashboard, and the public routes that read through a token (mounted by the host with `shared_router`, no auth)"),
         (name = "saved-queries", description = "Named queries a tenant's users keep and share"),
         (name = "pins", description = "A user's dashboards pinned per context"),
         (name = "transforms", description = "Reshaping a result the client already has; no auth"),

@@ -90,6 +90,7 @@ where
         .merge(routes::widgets::routes::<S, A>())
         .merge(routes::catalogue::routes::<S, A>())
         .merge(routes::templates::routes::<S, A>())
+        .merge(routes::shares::routes::<S, A>())
         .merge(routes::saved_queries::routes::<S, A>())
         .merge(routes::pins::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
@@ -107,6 +108,24 @@ where
             },
         ))
         .layer(DefaultBodyLimit::max(options.body_limit))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// The public routes of share links, with no host auth (the token is the credential):
+/// `GET /{token}` and `POST /{token}/widgets/{widget_id}/execute`. Mount it wherever share
+/// links should point (the demo: `/api/prismiq/shared`) and tell the engine
+/// (`Engine::with_share_url_base`). Nothing else is reachable through a token.
+///
+/// Request logs must not record the token: log the matched route (`MatchedPath`), not the URI.
+pub fn shared_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PrismiqState: FromRef<S>,
+{
+    routes::shares::public_routes::<S>()
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(DefaultBodyLimit::max(RouterOptions::default().body_limit))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -26,6 +26,11 @@ pub trait AuthContext: Send + Sync {
     fn is_admin(&self) -> bool {
         false
     }
+    /// The share link the caller reads through, when it is a viewer of a link rather than a
+    /// user of the host (see `Engine::shared_dashboard`): a row filter may treat them apart.
+    fn shared_via(&self) -> Option<crate::ids::ShareId> {
+        None
+    }
 }
 
 impl<T: AuthContext + ?Sized> AuthContext for &T {
@@ -40,6 +45,9 @@ impl<T: AuthContext + ?Sized> AuthContext for &T {
     }
     fn is_admin(&self) -> bool {
         (**self).is_admin()
+    }
+    fn shared_via(&self) -> Option<crate::ids::ShareId> {
+        (**self).shared_via()
     }
 }
 

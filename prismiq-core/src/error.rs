@@ -25,6 +25,19 @@ pub enum EngineError {
     /// 404: no such template the caller may use.
     #[error("Template '{0}' not found")]
     TemplateNotFound(String),
+    /// 404: no share link has this token (never had, or it was revoked, or its dashboard
+    /// deleted).
+    #[error("Share link not found")]
+    ShareNotFound,
+    /// 410: the share link has expired.
+    #[error("This share link has expired")]
+    ShareExpired,
+    /// 429: too many reads through one share link; retry after the given time.
+    #[error("Too many requests through this share link; retry in {} seconds", .retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// 404: the caller has not pinned that dashboard in that context.
     #[error("Pin not found for dashboard '{dashboard_id}' in context '{context}'")]
     PinNotFound {
@@ -202,6 +215,12 @@ pub enum Violation {
     /// An export of a version this server does not read.
     #[error("Unsupported export version '{0}': this server reads version 1.x exports")]
     UnsupportedExportVersion(String),
+    /// A share link locking a filter the dashboard does not have.
+    #[error("locked_filters names '{0}', which is not a filter of the dashboard")]
+    UnknownFilter(String),
+    /// A share link that would expire before it is created.
+    #[error("expires_at must be in the future")]
+    ExpiryInThePast,
     /// A refresh interval below the configured minimum.
     #[error("refresh_interval must be at least {min} seconds (or null for no automatic refresh)")]
     RefreshInterval {

@@ -85,3 +85,7 @@ id_type!(
     /// Identifies a tenant's [`DashboardTemplate`](crate::DashboardTemplate).
     TemplateId
 );
+id_type!(
+    /// Identifies a [`Share`](crate::Share) link.
+    ShareId
+);

@@ -71,19 +71,20 @@ pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
     Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
-    MetricTrendRequest, PinnedDashboards, StarterDashboard, SummariesPage, TemplateAccess,
-    TimeSeriesRequest,
+    MetricTrendRequest, PinnedDashboards, ShareViewer, SharedDashboard, StarterDashboard,
+    SummariesPage, TemplateAccess, TimeSeriesRequest,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
-pub use ids::{DashboardId, PinId, SavedQueryId, TemplateId, WidgetId};
+pub use ids::{DashboardId, PinId, SavedQueryId, ShareId, TemplateId, WidgetId};
 pub use model::{
-    AnyConfig, Dashboard, DashboardCreate, DashboardExport, DashboardFilter, DashboardFromTemplate,
-    DashboardImport, DashboardJson, DashboardLayout, DashboardSummary, DashboardTemplate,
-    DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue, Hyperlink,
-    LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, PositionRequest, QueryDefinition,
-    ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, TemplateContent,
-    TemplateCreate, TemplateSource, Timestamp, UnpinRequest, Widget, WidgetConfig, WidgetContent,
-    WidgetCreate, WidgetExport, WidgetPosition, WidgetSave, WidgetType, WidgetUpdate,
+    AnyConfig, CreatedShare, Dashboard, DashboardCreate, DashboardExport, DashboardFilter,
+    DashboardFromTemplate, DashboardImport, DashboardJson, DashboardLayout, DashboardSummary,
+    DashboardTemplate, DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue,
+    Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, PositionRequest,
+    QueryDefinition, ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Share,
+    ShareCreate, TemplateContent, TemplateCreate, TemplateSource, Timestamp, UnpinRequest, Widget,
+    WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
+    WidgetType, WidgetUpdate,
 };
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{
@@ -97,8 +98,8 @@ pub use source::{BoxError, CompiledQuery, DataSource, ExecutionContext, QueryRes
 pub use store::MemoryStore;
 pub use store::{
     Conflict, DashboardChanges, DashboardStore, DefaultFor, Defaults, NewDashboard, NewSavedQuery,
-    NewTemplate, PinStore, SavedQueryChanges, SavedQueryStore, SchemaConfigStore, StoreError,
-    StoreResult, SummaryPage, TemplateStore,
+    NewShare, NewTemplate, PinStore, SavedQueryChanges, SavedQueryStore, SchemaConfigStore,
+    ShareStore, StoreError, StoreResult, StoredShare, SummaryPage, TemplateStore,
 };
 pub use transform::{
     ComparisonPeriod, Direction, PivotRequest, TransformError, TrendColumnRequest, TrendResult,

@@ -1,6 +1,7 @@
 //! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the store traits of
 //! `prismiq-core` (dashboards and widgets, saved queries, pins, schema configs, tenant
-//! dashboard templates) with sqlx, and passes the same conformance suite as the in-memory store.
+//! dashboard templates, share links) with sqlx, and passes the same conformance suite as the
+//! in-memory store.
 //!
 //! # Quick start
 //!
@@ -33,13 +34,16 @@
 //!
 //! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
 //! `prismiq.widgets`, `prismiq.dashboard_defaults`, `prismiq.starter_dashboards`,
-//! `prismiq.saved_queries`, `prismiq.pins`, `prismiq.schema_configs` and `prismiq.templates`,
-//! recorded in `prismiq._sqlx_migrations`, so they never mix with the host's own
-//! `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries, positions
-//! and configs, saved queries, schema configs, template contents) are `jsonb` holding the serde
-//! form of the `prismiq-core` types. A template's layout, filters, widgets and refresh interval
-//! are one `jsonb` document ([`TemplateContent`](prismiq_core::TemplateContent)); its name,
-//! description, category, author and creation time are columns.
+//! `prismiq.saved_queries`, `prismiq.pins`, `prismiq.schema_configs`, `prismiq.templates` and
+//! `prismiq.shares`, recorded in `prismiq._sqlx_migrations`, so they never mix with the host's
+//! own `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries,
+//! positions and configs, saved queries, schema configs, template contents, a share link's
+//! locked filters) are `jsonb` holding the serde form of the `prismiq-core` types. A template's
+//! layout, filters, widgets and refresh interval are one `jsonb` document
+//! ([`TemplateContent`](prismiq_core::TemplateContent)); its name, description, category,
+//! author and creation time are columns. A share link stores only its token's hash (unique
+//! across tenants), and goes with its dashboard (`on delete cascade`): deleting a dashboard
+//! revokes its links.
 //!
 //! # Guarantees
 //!
@@ -50,7 +54,8 @@
 //!   statements, then `COMMIT` for a write; a read ends with a `ROLLBACK` that travels with the
 //!   pool's check of the returned connection, so it costs no round trip of its own.
 //! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard, deleting
-//!   a dashboard and reordering pins are each one transaction.
+//!   a dashboard (its widgets, pins, defaults and share links with it) and reordering pins are
+//!   each one transaction.
 //! - **Limits hold under concurrency**: the per-owner dashboard limit is counted under a
 //!   transaction-scoped advisory lock, the per-dashboard widget limit under the dashboard's
 //!   row lock.
@@ -76,6 +81,14 @@
 //! tenant with `set_config('prismiq.tenant_id', …, true)` and every prismiq table has forced
 //! row-level security with the policy `tenant_id = current_setting('prismiq.tenant_id')`, so a
 //! statement that forgot its filter would see only the current tenant's rows.
+//!
+//! The one exception is [`ShareStore::find_share`](prismiq_core::ShareStore::find_share): a
+//! share link's token names it, whatever its tenant. Its transaction sets no tenant but
+//! `set_config('prismiq.share_token_hash', …, true)`, is read-only, and `prismiq.shares` has a
+//! second policy, for reads only, `token_hash = current_setting('prismiq.share_token_hash')`:
+//! so the lookup sees exactly the one share whose hash it names, in any tenant, and no other
+//! row of any table. Row-level security is never bypassed for it (the role switch below applies
+//! as well).
 //!
 //! PostgreSQL exempts superusers and roles with `bypassrls` from row-level security. When the
 //! store's connections use such a role, each transaction therefore switches to the role
@@ -108,6 +121,7 @@ mod pins;
 mod rows;
 mod saved_queries;
 mod schema_configs;
+mod shares;
 mod source;
 mod sql;
 mod store;

@@ -1,12 +1,15 @@
 //! Rows as they come out of PostgreSQL, the SQL fragments that produce them, and widget
 //! contents as statement parameters.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, DashboardSummary,
     DashboardTemplate, NewTemplate, PinId, PinnedDashboard, QueryDefinition, SavedQuery,
-    SavedQueryId, TemplateContent, TemplateId, Timestamp, Widget, WidgetContent, WidgetId,
+    SavedQueryId, Share, ShareId, StoredShare, TemplateContent, TemplateId, Timestamp, Widget,
+    WidgetContent, WidgetId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -237,6 +240,53 @@ impl TryFrom<TemplateRow> for DashboardTemplate {
             content,
         }
         .into_template(row.created_at.into()))
+    }
+}
+
+/// A share link, as the owner lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ShareRow {
+    id: Uuid,
+    dashboard_id: Uuid,
+    label: Option<String>,
+    locked_filters: Json<BTreeMap<String, Value>>,
+    expires_at: Option<DateTime<Utc>>,
+    created_by: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ShareRow> for Share {
+    fn from(row: ShareRow) -> Self {
+        Self {
+            id: ShareId::from_uuid(row.id),
+            dashboard_id: DashboardId::from_uuid(row.dashboard_id),
+            label: row.label,
+            locked_filters: row.locked_filters.0,
+            expires_at: row.expires_at.map(Timestamp::from),
+            created_by: row.created_by,
+            created_at: row.created_at.into(),
+        }
+    }
+}
+
+/// A share link found by its token: the link, with its tenant, schema and token hash.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct StoredShareRow {
+    #[sqlx(flatten)]
+    share: ShareRow,
+    tenant_id: String,
+    schema_name: Option<String>,
+    token_hash: String,
+}
+
+impl From<StoredShareRow> for StoredShare {
+    fn from(row: StoredShareRow) -> Self {
+        Self {
+            share: row.share.into(),
+            tenant_id: row.tenant_id,
+            schema_name: row.schema_name,
+            token_hash: row.token_hash,
+        }
     }
 }
 

@@ -24,21 +24,44 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// round trip per operation; one that sat idle may have been cut by a server restart.
 pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
-/// Starts every transaction: sets the tenant that row-level security confines the transaction
-/// to and, when the connection's role would bypass row-level security (a superuser or a role
-/// with `bypassrls`), drops to `prismiq_app` for the rest of the transaction. Both settings end
-/// with the transaction, so pooled connections carry nothing over.
+/// A select-list item that, when the connection's role would bypass row-level security (a
+/// superuser or a role with `bypassrls`), drops to `prismiq_app` for the rest of the
+/// transaction.
 ///
 /// The role check is a scalar subquery so it is evaluated once, before the role changes.
-pub(crate) const BEGIN_SCOPE: &str = "select set_config('prismiq.tenant_id', $1, true), \
-     case when (select r.rolsuper or r.rolbypassrls from pg_catalog.pg_roles r \
-                where r.rolname = current_user) \
-          then set_config('role', 'prismiq_app', true) end";
+macro_rules! drop_rls_bypass {
+    () => {
+        "case when (select r.rolsuper or r.rolbypassrls from pg_catalog.pg_roles r \
+                    where r.rolname = current_user) \
+              then set_config('role', 'prismiq_app', true) end"
+    };
+}
+
+/// Starts every tenant-scoped transaction: sets the tenant `$1` that row-level security
+/// confines the transaction to and, when the connection's role would bypass row-level security,
+/// drops to `prismiq_app`. Both settings end with the transaction, so pooled connections carry
+/// nothing over.
+pub(crate) const BEGIN_SCOPE: &str = concat!(
+    "select set_config('prismiq.tenant_id', $1, true), ",
+    drop_rls_bypass!()
+);
+
+/// Starts the one transaction that knows no tenant, the lookup of a share link by its token's
+/// hash `$1`: sets `prismiq.share_token_hash`, which the `share_lookup` policy of
+/// `prismiq.shares` reads, and no tenant, so that row-level security lets the transaction see
+/// exactly that share and no other row of any table; makes the transaction read-only; and
+/// drops to `prismiq_app` as [`BEGIN_SCOPE`] does, so the policies apply to a superuser too.
+pub(crate) const BEGIN_SHARE_LOOKUP: &str = concat!(
+    "select set_config('prismiq.share_token_hash', $1, true), \
+            set_config('transaction_read_only', 'on', true), ",
+    drop_rls_bypass!()
+);
 
 /// A [`DashboardStore`](prismiq_core::DashboardStore),
 /// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore),
-/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) and
-/// [`TemplateStore`](prismiq_core::TemplateStore) in PostgreSQL.
+/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore),
+/// [`TemplateStore`](prismiq_core::TemplateStore) and
+/// [`ShareStore`](prismiq_core::ShareStore) in PostgreSQL.
 ///
 /// Cloning it is cheap and shares the pool. Every operation is one transaction on one
 /// connection of the pool; see the [crate docs](crate) for what it guarantees.
@@ -124,6 +147,20 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(BEGIN_SCOPE)
             .bind(scope.tenant_id())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// A read-only transaction with no tenant, in which row-level security lets through the one
+    /// share whose token hashes to `token_hash`, whatever its tenant, and nothing else.
+    pub(crate) async fn begin_share_lookup(
+        &self,
+        token_hash: &str,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(BEGIN_SHARE_LOOKUP)
+            .bind(token_hash)
             .execute(&mut *tx)
             .await?;
         Ok(tx)

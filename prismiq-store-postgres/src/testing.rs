@@ -179,6 +179,24 @@ pub async fn fetch_all_scoped(
     Ok(rows)
 }
 
+/// Runs `sql` inside the transaction in which the store finds a share link by its token's
+/// hash ([`ShareStore::find_share`](prismiq_core::ShareStore::find_share)), exactly as the
+/// store runs its own lookup, and rolls back.
+///
+/// It exists to prove the `share_lookup` policy: a statement without any filter
+/// (`select count(*) from prismiq.shares`) must see only the share with that hash, and no row
+/// of any other table.
+pub async fn fetch_all_share_lookup(
+    store: &PostgresStore,
+    token_hash: &str,
+    sql: &str,
+) -> Result<Vec<PgRow>, sqlx::Error> {
+    let mut tx = store.begin_share_lookup(token_hash).await?;
+    let rows = dynamic(sql.to_owned()).fetch_all(&mut *tx).await?;
+    tx.rollback().await?;
+    Ok(rows)
+}
+
 fn unix_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -52,6 +52,7 @@ async fn migrations_are_recorded_in_prismiqs_own_table_and_are_idempotent() {
             "pins",
             "saved_queries",
             "schema_configs",
+            "shares",
             "starter_dashboards",
             "templates",
             "widgets",

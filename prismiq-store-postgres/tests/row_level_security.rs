@@ -4,16 +4,16 @@
 
 use prismiq_core::testing::{new_dashboard, sample_query, widget};
 use prismiq_core::{
-    DashboardStore, DefaultFor, NewSavedQuery, NewTemplate, PinId, PinStore, SavedQueryId,
-    SavedQueryStore, SchemaConfig, SchemaConfigStore, Scope, TemplateContent, TemplateId,
-    TemplateStore,
+    DashboardId, DashboardStore, DefaultFor, NewSavedQuery, NewShare, NewTemplate, PinId, PinStore,
+    SavedQueryId, SavedQueryStore, SchemaConfig, SchemaConfigStore, Scope, ShareId, ShareStore,
+    TemplateContent, TemplateId, TemplateStore,
 };
 use prismiq_store_postgres::PostgresStore;
 use prismiq_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use prismiq_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection, Row};
-use prismiq_store_postgres::testing::{fetch_all_scoped, fresh_database};
+use prismiq_store_postgres::testing::{fetch_all_scoped, fetch_all_share_lookup, fresh_database};
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "dashboards",
     "widgets",
     "saved_queries",
@@ -22,12 +22,14 @@ const TABLES: [&str; 8] = [
     "dashboard_defaults",
     "starter_dashboards",
     "templates",
+    "shares",
 ];
 
 /// Tenant `a` gets 2 dashboards (3 widgets), 1 saved query, 2 pins, a schema config, 2
-/// defaults (the tenant's and alice's), 1 starter record (alice's) and 1 template; tenant `b`
-/// gets 1 dashboard (1 widget), 2 saved queries, 1 pin, a schema config, 1 default (bob's), 1
-/// starter record (bob's) and 1 template.
+/// defaults (the tenant's and alice's), 1 starter record (alice's), 1 template and 2 share
+/// links; tenant `b` gets 1 dashboard (1 widget), 2 saved queries, 1 pin, a schema config, 1
+/// default (bob's), 1 starter record (bob's), 1 template and 1 share link. The links' token
+/// hashes are the [`share_hash`]es of `a1`, `a2` and `b1`.
 async fn populate(store: &PostgresStore) {
     let a = Scope::new("a");
     let b = Scope::new("b");
@@ -121,6 +123,31 @@ async fn populate(store: &PostgresStore) {
             .await
             .unwrap();
     }
+    for (scope, dashboard, name) in [(&a, a1.id, "a1"), (&a, a2, "a2"), (&b, b1, "b1")] {
+        store
+            .create_share(scope, new_share(dashboard, name))
+            .await
+            .unwrap();
+    }
+}
+
+/// The token hash of the test share link called `name`: 64 hex digits, as a SHA-256 is.
+fn share_hash(name: &str) -> String {
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0>64}")
+}
+
+fn new_share(dashboard_id: DashboardId, name: &str) -> NewShare {
+    NewShare {
+        id: ShareId::new(),
+        dashboard_id,
+        token_hash: share_hash(name),
+        label: Some(name.to_owned()),
+        locked_filters: Default::default(),
+        expires_at: None,
+        created_by: None,
+        schema_name: None,
+    }
 }
 
 async fn scoped_count(store: &PostgresStore, tenant: &str, sql: &str) -> i64 {
@@ -140,6 +167,7 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
         ("dashboard_defaults", 2, 1),
         ("starter_dashboards", 1, 1),
         ("templates", 1, 1),
+        ("shares", 2, 1),
     ] {
         let select = format!("select count(*) from prismiq.{table}");
         assert_eq!(
@@ -198,6 +226,103 @@ async fn assert_unfiltered_statements_see_one_tenant(store: &PostgresStore) {
     );
 }
 
+/// The lookup of a share link by its token, the one that knows no tenant, sees exactly the row
+/// whose hash it names, in any tenant, and nothing else; with a tenant setting, a share of
+/// another tenant is invisible.
+async fn assert_share_lookup_sees_one_share(store: &PostgresStore) {
+    for (name, tenant) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
+        let found = store
+            .find_share(&share_hash(name))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("share {name} is found by its hash"));
+        assert_eq!(found.tenant_id, tenant);
+        assert_eq!(found.token_hash, share_hash(name));
+        assert_eq!(found.share.label.as_deref(), Some(name));
+    }
+    for wrong in [
+        share_hash("a3"),
+        // A hash that only starts like one that exists.
+        share_hash("a1")[..32].to_owned(),
+        String::new(),
+    ] {
+        assert_eq!(
+            store.find_share(&wrong).await.unwrap(),
+            None,
+            "no share has hash {wrong:?}"
+        );
+    }
+
+    // With the tenant setting of another tenant, the row is invisible even to a statement that
+    // names its hash.
+    let by_hash = format!(
+        "select count(*) from prismiq.shares where token_hash = '{}'",
+        share_hash("a1")
+    );
+    assert_eq!(scoped_count(store, "a", &by_hash).await, 1);
+    assert_eq!(
+        scoped_count(store, "b", &by_hash).await,
+        0,
+        "{by_hash} as b"
+    );
+
+    // In the lookup transaction, unfiltered statements see the named share and nothing else.
+    let lookup_count = |hash: String, sql: String| async move {
+        let rows = fetch_all_share_lookup(store, &hash, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows[0].get::<i64, _>(0)
+    };
+    for name in ["a1", "b1"] {
+        let rows = fetch_all_share_lookup(
+            store,
+            &share_hash(name),
+            "select tenant_id, label from prismiq.shares",
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 1, "the lookup for {name} sees one share");
+        assert_eq!(rows[0].get::<String, _>(1), name);
+    }
+    assert_eq!(
+        lookup_count(
+            share_hash("a3"),
+            "select count(*) from prismiq.shares".into()
+        )
+        .await,
+        0,
+        "a lookup for a hash no share has sees no share"
+    );
+    assert_eq!(
+        lookup_count(String::new(), "select count(*) from prismiq.shares".into()).await,
+        0,
+        "a lookup for an empty hash sees no share"
+    );
+    for table in TABLES.iter().filter(|t| **t != "shares") {
+        assert_eq!(
+            lookup_count(
+                share_hash("a1"),
+                format!("select count(*) from prismiq.{table}")
+            )
+            .await,
+            0,
+            "the lookup sees no row of {table}"
+        );
+    }
+    for write in [
+        "delete from prismiq.shares returning 1",
+        "update prismiq.shares set label = 'changed' returning 1",
+    ] {
+        let refused = fetch_all_share_lookup(store, &share_hash("a1"), write).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("read-only transaction")),
+            "the lookup transaction is read-only: {write} got {refused:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unfiltered_statements_in_the_store_transaction_see_only_the_current_tenant() {
     let database = fresh_database().await;
@@ -205,6 +330,7 @@ async fn unfiltered_statements_in_the_store_transaction_see_only_the_current_ten
     populate(store).await;
 
     assert_unfiltered_statements_see_one_tenant(store).await;
+    assert_share_lookup_sees_one_share(store).await;
 
     // DATABASE_URL normally names a superuser, whom row-level security exempts: the store
     // switches to `prismiq_app` for its transactions.
@@ -225,6 +351,21 @@ async fn unfiltered_statements_in_the_store_transaction_see_only_the_current_ten
         assert_eq!(role[0].get::<String, _>(0), "prismiq_app");
     }
     assert_eq!(role[0].get::<String, _>(1), "off", "never a superuser");
+    let lookup_role = fetch_all_share_lookup(
+        store,
+        &share_hash("a1"),
+        "select current_user::text, current_setting('is_superuser')",
+    )
+    .await
+    .unwrap();
+    if superuser {
+        assert_eq!(lookup_role[0].get::<String, _>(0), "prismiq_app");
+    }
+    assert_eq!(
+        lookup_role[0].get::<String, _>(1),
+        "off",
+        "the share lookup is never a superuser either"
+    );
 
     // Outside the store's transactions the admin connection sees every row: the counts above
     // come from the policies, not from missing data.
@@ -287,6 +428,7 @@ async fn row_level_security_binds_a_non_superuser_owner_too() {
         "no role switch needed"
     );
     assert_unfiltered_statements_see_one_tenant(&store).await;
+    assert_share_lookup_sees_one_share(&store).await;
 
     let unscoped: i64 = sqlx::query_scalar("select count(*) from prismiq.dashboards")
         .fetch_one(store.pool())
@@ -306,6 +448,53 @@ async fn row_level_security_binds_a_non_superuser_owner_too() {
     }
     conn.close().await.unwrap();
     admin_db.drop_database().await;
+}
+
+/// Once a connection has run a share lookup, `prismiq.share_token_hash` reads as '' (no longer
+/// null) in its later transactions: a share whose hash were '' must still be invisible to them.
+#[tokio::test]
+async fn a_connection_that_looked_up_a_share_shows_no_share_to_other_tenants_later() {
+    let database = fresh_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(database.connect_options().clone())
+        .await
+        .unwrap();
+    let store = PostgresStore::new(pool);
+    let a = Scope::new("a");
+    let dashboard = store
+        .create_dashboard(&a, new_dashboard("a1", None, vec![]), None)
+        .await
+        .unwrap();
+    let mut empty = new_share(dashboard.id, "empty");
+    empty.token_hash = String::new();
+    store.create_share(&a, empty).await.unwrap();
+    store
+        .create_share(&a, new_share(dashboard.id, "a1"))
+        .await
+        .unwrap();
+
+    assert!(store.find_share(&share_hash("a1")).await.unwrap().is_some());
+    let setting = fetch_all_scoped(
+        &store,
+        &Scope::new("b"),
+        "select current_setting('prismiq.share_token_hash', true)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        setting[0].get::<Option<String>, _>(0).as_deref(),
+        Some(""),
+        "the one connection ran the lookup before"
+    );
+    assert_eq!(
+        scoped_count(&store, "b", "select count(*) from prismiq.shares").await,
+        0,
+        "b sees no share of a, not even the one with an empty hash"
+    );
+    assert_eq!(store.find_share("").await.unwrap(), None);
+    store.pool().close().await;
+    database.drop_database().await;
 }
 
 /// The random end of a test database's name, to name the role and database of one test.

@@ -1,6 +1,6 @@
 //! SQLite for Prismiq: [`SqliteStore`] implements the store traits of `prismiq-core`
-//! (dashboards and widgets, saved queries, pins, schema configs, tenant dashboard templates)
-//! with sqlx, and passes the same conformance suite as the in-memory and PostgreSQL stores;
+//! (dashboards and widgets, saved queries, pins, schema configs, tenant dashboard templates,
+//! share links) with sqlx, and passes the same conformance suite as the in-memory and PostgreSQL stores;
 //! [`SqliteDataSource`] is a [`DataSource`](prismiq_core::DataSource) that runs analytics
 //! queries on SQLite files.
 //!
@@ -54,21 +54,25 @@
 //!
 //! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the repository):
 //! tables `dashboards`, `widgets`, `dashboard_defaults`, `starter_dashboards`, `saved_queries`,
-//! `pins`, `schema_configs` and `templates`, recorded in `_prismiq_migrations`, so they never mix
-//! with the host's own `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC text with six
-//! fractional digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants do and keeps
-//! every [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts, filters, viewers,
-//! widget queries, positions and configs, saved queries, schema configs, template contents) are
-//! text holding the serde form of the `prismiq-core` types. A template's layout, filters, widgets
-//! and refresh interval are one JSON document
-//! ([`TemplateContent`](prismiq_core::TemplateContent)); its name, description, category, author
-//! and creation time are columns.
+//! `pins`, `schema_configs`, `templates` and `shares`, recorded in `_prismiq_migrations`, so they
+//! never mix with the host's own `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC
+//! text with six fractional digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants
+//! do and keeps every [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts,
+//! filters, viewers, widget queries, positions and configs, saved queries, schema configs,
+//! template contents, a share link's locked filters) are text holding the serde form of the
+//! `prismiq-core` types. A template's layout, filters, widgets and refresh interval are one JSON
+//! document ([`TemplateContent`](prismiq_core::TemplateContent)); its name, description,
+//! category, author and creation time are columns. A share link stores only its token's hash
+//! (unique across tenants), and goes with its dashboard (`on delete cascade`): deleting a
+//! dashboard revokes its links.
 //!
 //! # Guarantees
 //!
 //! - **Tenants apart**: every table carries `tenant_id` and every statement filters by it
 //!   (SQLite has no row-level security, so this is the only line of defence, and the
-//!   conformance suite's isolation case checks it).
+//!   conformance suite's isolation case checks it). The one exception is
+//!   [`ShareStore::find_share`](prismiq_core::ShareStore::find_share), which finds a share
+//!   link by its token's hash in whatever tenant: the token is what names the link.
 //! - **One transaction per operation**: a read sees one snapshot; a write takes SQLite's write
 //!   lock when it begins (`BEGIN IMMEDIATE`), so the per-owner dashboard limit and the
 //!   per-dashboard widget limit are counted and enforced atomically with the insert, and
@@ -77,7 +81,8 @@
 //!   connections or processes, create one starter dashboard, and none is created again once
 //!   the record exists, even after the dashboard was deleted. A failure records nothing.
 //! - **All or nothing**: creating a dashboard with widgets, saving a whole dashboard (widget
-//!   ids kept), deleting a dashboard (its widgets and pins go by `on delete cascade`) and
+//!   ids kept), deleting a dashboard (its widgets, pins, defaults and share links go by
+//!   `on delete cascade`) and
 //!   reordering pins are each one transaction.
 //! - **Compact pin positions**: every list is `0..n-1`, also after a dashboard that was
 //!   pinned is deleted.
@@ -109,6 +114,7 @@ mod pins;
 mod rows;
 mod saved_queries;
 mod schema_configs;
+mod shares;
 mod source;
 mod store;
 mod templates;

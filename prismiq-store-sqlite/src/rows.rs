@@ -1,5 +1,5 @@
 //! How values are stored: ids and timestamps as text, JSON values as text, and the decoding of
-//! dashboard, widget, saved-query and template rows.
+//! dashboard, widget, saved-query, template and share rows.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
     AnyConfig, Dashboard, DashboardId, DashboardTemplate, NewTemplate, SavedQuery, SavedQueryId,
-    StoreResult, TemplateContent, TemplateId, Timestamp, Widget, WidgetId, WidgetType,
+    Share, ShareId, StoreResult, StoredShare, TemplateContent, TemplateId, Timestamp, Widget,
+    WidgetId, WidgetType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -164,6 +165,39 @@ pub(crate) fn template(row: &SqliteRow) -> StoreResult<DashboardTemplate> {
         content,
     };
     Ok(new.into_template(parse_time(&text(row, "created_at")?)?))
+}
+
+/// The columns [`share`] reads.
+macro_rules! share_columns {
+    () => {
+        "id, dashboard_id, label, locked_filters, expires_at, created_by, created_at"
+    };
+}
+pub(crate) use share_columns;
+
+/// A share row, as its dashboard's owner lists it.
+pub(crate) fn share(row: &SqliteRow) -> StoreResult<Share> {
+    Ok(Share {
+        id: parse_id::<ShareId>(&text(row, "id")?)?,
+        dashboard_id: parse_id(&text(row, "dashboard_id")?)?,
+        label: optional_text(row, "label")?,
+        locked_filters: from_json(&text(row, "locked_filters")?)?,
+        expires_at: optional_text(row, "expires_at")?
+            .map(|at| parse_time(&at))
+            .transpose()?,
+        created_by: optional_text(row, "created_by")?,
+        created_at: parse_time(&text(row, "created_at")?)?,
+    })
+}
+
+/// A share row with its tenant, schema and token hash, as found by the token.
+pub(crate) fn stored_share(row: &SqliteRow) -> StoreResult<StoredShare> {
+    Ok(StoredShare {
+        share: share(row)?,
+        tenant_id: text(row, "tenant_id")?,
+        schema_name: optional_text(row, "schema_name")?,
+        token_hash: text(row, "token_hash")?,
+    })
 }
 
 /// Runs a pair of statements selecting dashboards (in order) and the widgets of those same

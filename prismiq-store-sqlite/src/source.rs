@@ -33,7 +33,7 @@ const SINGLE_FILE_SCHEMAS: [&str; 2] = ["public", "main"];
 const STORE_MIGRATIONS_TABLE: &str = "_prismiq_migrations";
 
 /// The tables of prismiq's SQLite store (`sql/sqlite`).
-const STORE_TABLES: [&str; 8] = [
+const STORE_TABLES: [&str; 9] = [
     "dashboards",
     "widgets",
     "saved_queries",
@@ -42,6 +42,7 @@ const STORE_TABLES: [&str; 8] = [
     "dashboard_defaults",
     "starter_dashboards",
     "templates",
+    "shares",
 ];
 
 /// How long after its timeout a statement may take to stop before the caller stops waiting.

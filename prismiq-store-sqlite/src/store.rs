@@ -22,8 +22,9 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`DashboardStore`](prismiq_core::DashboardStore),
 /// [`SavedQueryStore`](prismiq_core::SavedQueryStore), [`PinStore`](prismiq_core::PinStore),
-/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore) and
-/// [`TemplateStore`](prismiq_core::TemplateStore) in SQLite.
+/// [`SchemaConfigStore`](prismiq_core::SchemaConfigStore),
+/// [`TemplateStore`](prismiq_core::TemplateStore) and
+/// [`ShareStore`](prismiq_core::ShareStore) in SQLite.
 ///
 /// Cloning it is cheap and shares the pool. Every operation is one transaction on one
 /// connection of the pool; see the [crate docs](crate) for what it guarantees.
@@ -35,8 +36,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// A store over the host's pool. Run [`migrate`](Self::migrate) once before using it.
     ///
-    /// The pool's connections need `foreign_keys = ON` (sqlx's default) for widgets and pins
-    /// to follow their dashboard; [`options`](Self::options) gives the settings
+    /// The pool's connections need `foreign_keys = ON` (sqlx's default) for widgets, pins,
+    /// defaults and share links to follow their dashboard; [`options`](Self::options) gives the settings
     /// [`connect`](Self::connect) uses.
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool }

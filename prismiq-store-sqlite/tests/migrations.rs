@@ -72,6 +72,7 @@ async fn migrations_are_recorded_in_their_own_table_and_rerun_as_no_op() {
         "pins",
         "saved_queries",
         "schema_configs",
+        "shares",
         "starter_dashboards",
         "templates",
         "widgets",

@@ -57,6 +57,7 @@ create table pins (tenant_id text, id text primary key);
 create table dashboard_defaults (tenant_id text, user_id text, dashboard_id text);
 create table starter_dashboards (tenant_id text, user_id text, primary key (tenant_id, user_id));
 create table templates (tenant_id text, id text primary key, name text);
+create table shares (tenant_id text, id text primary key, token_hash text unique);
 create table prismiq_cache (key text primary key);
 ";
 
@@ -262,6 +263,7 @@ async fn exposed_tables_limit_introspection_but_never_show_prismiq_tables() {
             "dashboard_defaults",
             "starter_dashboards",
             "templates",
+            "shares",
             "_prismiq_migrations",
             "prismiq_cache",
         ]);

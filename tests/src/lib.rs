@@ -32,6 +32,9 @@ pub mod guides {
     /// `docs/widget-types.md`.
     #[doc = include_str!("../../docs/widget-types.md")]
     pub struct WidgetTypes;
+    /// `docs/sharing.md`.
+    #[doc = include_str!("../../docs/sharing.md")]
+    pub struct Sharing;
     /// `docs/testing.md`.
     #[doc = include_str!("../../docs/testing.md")]
     pub struct Testing;
@@ -50,6 +53,10 @@ use prismiq_axum::prismiq_core::{AuthContext, Engine};
 use prismiq_axum::{ApiError, BASE_PATH, HeaderAuth, PrismiqState, RouterOptions};
 use serde_json::Value;
 use tower::ServiceExt;
+
+/// Where the test app mounts the share links' public router (the engine's default share URL
+/// base).
+pub const SHARED_PATH: &str = "/api/prismiq/shared";
 
 /// The host state of the test app.
 #[derive(Debug, Clone, FromRef)]
@@ -116,6 +123,7 @@ impl TestApp {
                     BASE_PATH,
                     prismiq_axum::router_with::<AppState, TestAuth>(options),
                 )
+                .nest(SHARED_PATH, prismiq_axum::shared_router::<AppState>())
                 .with_state(state),
         }
     }

@@ -107,7 +107,14 @@ fn declared_routes() -> BTreeSet<(String, String)> {
                 while let Some(i) = text.find(&format!("{method}(")) {
                     let before = text[..i].chars().next_back();
                     if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
-                        routes.insert((method.to_owned(), literal.to_owned()));
+                        // The share links' public router is documented where the demo and
+                        // the engine's default share URL put it: `/shared` under the base.
+                        let literal = if literal.starts_with("/{token}") {
+                            format!("/shared{literal}")
+                        } else {
+                            literal.to_owned()
+                        };
+                        routes.insert((method.to_owned(), literal));
                         methods += 1;
                     }
                     text = &text[i + method.len()..];

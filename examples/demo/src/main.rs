@@ -20,7 +20,8 @@
 //! it. Two widget types of the demo's own join the built-in ones (`gauge`, fed by a query, and
 //! `server_status`, computed in Rust; see `widgets.rs`), and a user's first
 //! `GET /dashboards/default` creates their starter dashboard with both.
-//! `PRISMIQ_CACHE=off` turns the result cache off. Prometheus metrics are at `/metrics`.
+//! `PRISMIQ_CACHE=off` turns the result cache off, `PRISMIQ_SHARE_RATE_LIMIT=off` the limit on
+//! reads through one share link. Share links are read under `/api/prismiq/shared/{token}`. Prometheus metrics are at `/metrics`.
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived
 /// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
@@ -117,14 +118,41 @@ fn app(engine: Engine, admins: Admins) -> Router {
         .allow_origin(Any)
         .allow_methods(Any)
         .allow_headers(Any);
+    // Share links: no host auth, the token is the credential.
+    let shared = prismiq_axum::shared_router::<AppState>();
     Router::new()
         .nest(BASE_PATH, prismiq_axum::router::<AppState, DemoAuth>())
+        .nest(SHARED_PATH, shared)
         .merge(prismiq_axum::metrics_router(
             prismiq_axum::install_recorder(),
         ))
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        // Request logs name the route, never a share link's token.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %redacted(request.uri().path()),
+                )
+            }),
+        )
         .with_state(state)
+}
+
+/// Where share links are read.
+const SHARED_PATH: &str = "/api/prismiq/shared";
+
+/// `path` with a share link's token replaced by `{token}`.
+fn redacted(path: &str) -> String {
+    match path.strip_prefix(SHARED_PATH) {
+        Some(rest) => {
+            let rest = rest.trim_start_matches('/');
+            let after = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("{SHARED_PATH}/{{token}}{after}")
+        }
+        None => path.to_owned(),
+    }
 }
 
 /// Everything in PostgreSQL at `url`.
@@ -203,6 +231,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         postgres_engine(&url).await?
     };
     let engine = widgets::register(engine);
+    // Reads through one share link are limited (120 a minute by default); the benchmarks
+    // turn that off.
+    let engine = if std::env::var("PRISMIQ_SHARE_RATE_LIMIT").is_ok_and(|v| v == "off") {
+        engine.without_share_rate_limit()
+    } else {
+        engine
+    };
     let engine = if std::env::var("PRISMIQ_CACHE").is_ok_and(|v| v == "off") {
         tracing::info!("result cache off (PRISMIQ_CACHE=off)");
         engine.without_result_cache()

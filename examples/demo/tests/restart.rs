@@ -23,6 +23,8 @@ impl Demo {
             .env_remove("DATABASE_URL")
             .env("PRISMIQ_DATA_DIR", dir)
             .env("PORT", port.to_string())
+            // alice administers tenant `demo`, so she may share its Sales overview.
+            .env("PRISMIQ_ADMIN_USERS", "alice")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -152,6 +154,20 @@ fn the_demo_runs_on_sqlite_and_keeps_dashboards_across_restarts() {
             widget["title"]
         );
     }
+
+    // The Sales overview shared through a link: readable without the tenant's headers.
+    let sales_id = sales["id"].as_str().unwrap();
+    let (status, share) = demo.request(
+        "POST",
+        &format!("/dashboards/{sales_id}/shares"),
+        Some("{}"),
+    );
+    assert_eq!(status, 201, "{share}");
+    let token = share["token"].as_str().unwrap();
+    assert_eq!(share["url"], format!("/api/prismiq/shared/{token}"));
+    let (status, shared) = demo.request("GET", &format!("/shared/{token}"), None);
+    assert_eq!(status, 200, "{shared}");
+    assert_eq!(shared["name"], "Sales overview");
 
     // The demo's own widget types, and the starter dashboard of a first visit.
     let (status, types) = demo.request("GET", "/widget-types", None);

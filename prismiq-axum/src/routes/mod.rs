@@ -10,6 +10,7 @@ pub(crate) mod pins;
 pub(crate) mod query;
 pub(crate) mod saved_queries;
 pub(crate) mod schema;
+pub(crate) mod shares;
 pub(crate) mod templates;
 pub(crate) mod transform;
 pub(crate) mod widgets;

@@ -16,6 +16,7 @@ mod pins;
 mod queries;
 mod saved_queries;
 mod schema;
+mod shares;
 mod templates;
 mod widgets;
 
@@ -31,7 +32,7 @@ use crate::permissions;
 use crate::row_filter::RowFilter;
 use crate::source::DataSource;
 use crate::store::{
-    Conflict, DashboardStore, PinStore, SavedQueryStore, SchemaConfigStore, StoreError,
+    Conflict, DashboardStore, PinStore, SavedQueryStore, SchemaConfigStore, ShareStore, StoreError,
     TemplateStore,
 };
 
@@ -43,6 +44,7 @@ pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;
 pub use pins::PinnedDashboards;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
+pub use shares::{ShareViewer, SharedDashboard};
 pub use templates::TemplateAccess;
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -80,10 +82,12 @@ pub struct Engine {
     pins: Arc<dyn PinStore>,
     schema_configs: Arc<dyn SchemaConfigStore>,
     templates: Arc<dyn TemplateStore>,
+    share_store: Arc<dyn ShareStore>,
     limits: Limits,
     analytics: Analytics,
     widgets: catalogue::WidgetRules,
     host_templates: templates::HostTemplates,
+    shares: Arc<shares::ShareSettings>,
 }
 
 /// The query side's settings and shared state.
@@ -135,10 +139,16 @@ impl Engine {
     /// An engine over one store that implements every store trait.
     pub fn new<S>(store: S) -> Self
     where
-        S: DashboardStore + SavedQueryStore + PinStore + SchemaConfigStore + TemplateStore,
+        S: DashboardStore
+            + SavedQueryStore
+            + PinStore
+            + SchemaConfigStore
+            + TemplateStore
+            + ShareStore,
     {
         let store = Arc::new(store);
         Self::from_stores(
+            store.clone(),
             store.clone(),
             store.clone(),
             store.clone(),
@@ -154,6 +164,7 @@ impl Engine {
         pins: Arc<dyn PinStore>,
         schema_configs: Arc<dyn SchemaConfigStore>,
         templates: Arc<dyn TemplateStore>,
+        share_store: Arc<dyn ShareStore>,
     ) -> Self {
         Self {
             dashboards,
@@ -161,10 +172,12 @@ impl Engine {
             pins,
             schema_configs,
             templates,
+            share_store,
             limits: Limits::default(),
             analytics: Analytics::default(),
             widgets: catalogue::WidgetRules::default(),
             host_templates: templates::HostTemplates::default(),
+            shares: Arc::default(),
         }
     }
 

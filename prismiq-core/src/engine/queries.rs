@@ -509,6 +509,17 @@ impl Engine {
             .iter()
             .find(|w| w.id == widget_id)
             .ok_or_else(|| EngineError::WidgetNotFound(widget_id.to_string()))?;
+        self.run_widget(auth, &dashboard, widget, values).await
+    }
+
+    /// Runs `widget` of `dashboard` (which the caller may read) with the dashboard's filters.
+    pub(super) async fn run_widget(
+        &self,
+        auth: &dyn AuthContext,
+        dashboard: &Dashboard,
+        widget: &Widget,
+        values: &[FilterValue],
+    ) -> Result<QueryResult> {
         // A host type's data is for callers the access hook lets use the type.
         if !widget.widget_type.is_builtin()
             && !self.widgets.catalogue.may_use(auth, &widget.widget_type)
@@ -519,7 +530,7 @@ impl Engine {
             && let Some(provider) = spec.provider()
         {
             return self
-                .provide(auth, &dashboard, widget, spec, provider.as_ref(), values)
+                .provide(auth, dashboard, widget, spec, provider.as_ref(), values)
                 .await;
         }
         let def = widget

@@ -7,6 +7,7 @@ mod patch;
 mod pin;
 mod query;
 mod saved_query;
+mod share;
 mod template;
 mod time;
 mod widget;
@@ -22,6 +23,7 @@ pub(crate) use pin::check_context;
 pub use pin::{PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest};
 pub use query::QueryDefinition;
 pub use saved_query::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
+pub use share::{CreatedShare, Share, ShareCreate};
 pub use template::{
     DashboardFromTemplate, DashboardTemplate, TemplateContent, TemplateCreate, TemplateSource,
 };

@@ -19,10 +19,10 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use crate::auth::Scope;
-use crate::ids::{DashboardId, PinId, SavedQueryId, TemplateId, WidgetId};
+use crate::ids::{DashboardId, PinId, SavedQueryId, ShareId, TemplateId, WidgetId};
 use crate::model::{
     Dashboard, DashboardFilter, DashboardJson, DashboardLayout, DashboardSummary,
-    DashboardTemplate, Patch, PinnedDashboard, QueryDefinition, SavedQuery, TemplateContent,
+    DashboardTemplate, Patch, PinnedDashboard, QueryDefinition, SavedQuery, Share, TemplateContent,
     TemplateSource, Timestamp, Widget, WidgetContent, WidgetPosition,
 };
 use crate::permissions::Viewer;
@@ -551,6 +551,83 @@ pub trait PinStore: Debug + Send + Sync + 'static {
         context: &str,
         dashboard_ids: &[DashboardId],
     ) -> StoreResult<()>;
+}
+
+/// A share link to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewShare {
+    /// Id.
+    pub id: ShareId,
+    /// The dashboard it shows.
+    pub dashboard_id: DashboardId,
+    /// SHA-256 of the token, in lower-case hex: the token itself is never stored.
+    pub token_hash: String,
+    /// A note.
+    pub label: Option<String>,
+    /// Filter values always applied.
+    pub locked_filters: std::collections::BTreeMap<String, serde_json::Value>,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// Who created it.
+    pub created_by: Option<String>,
+    /// The creator's schema, fixed for every viewer of the link.
+    pub schema_name: Option<String>,
+}
+
+impl NewShare {
+    /// The share as listed, created at `now`.
+    pub fn into_share(self, now: Timestamp) -> Share {
+        Share {
+            id: self.id,
+            dashboard_id: self.dashboard_id,
+            label: self.label,
+            locked_filters: self.locked_filters,
+            expires_at: self.expires_at,
+            created_by: self.created_by,
+            created_at: now,
+        }
+    }
+}
+
+/// A share link found by its token: the link, and the tenant and schema it was created in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredShare {
+    /// The link.
+    pub share: Share,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The creator's schema.
+    pub schema_name: Option<String>,
+    /// The token's hash, as stored.
+    pub token_hash: String,
+}
+
+/// Persistence of share links.
+#[async_trait]
+pub trait ShareStore: Debug + Send + Sync + 'static {
+    /// Stores a link; [`StoreError::NotFound`] when the tenant has no such dashboard.
+    async fn create_share(&self, scope: &Scope, share: NewShare) -> StoreResult<Share>;
+
+    /// The links of a dashboard, oldest first.
+    async fn list_shares(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+    ) -> StoreResult<Vec<Share>>;
+
+    /// Revokes a link of a dashboard; [`StoreError::NotFound`] when there is none. Deleting
+    /// a dashboard revokes all of its links.
+    async fn delete_share(
+        &self,
+        scope: &Scope,
+        dashboard_id: DashboardId,
+        share_id: ShareId,
+    ) -> StoreResult<()>;
+
+    /// The link whose token hashes to `token_hash`, in whatever tenant: the only lookup not
+    /// confined to a tenant, since the token is what names it. Read from the store on every
+    /// call, so a revocation is seen at once by every instance.
+    async fn find_share(&self, token_hash: &str) -> StoreResult<Option<StoredShare>>;
 }
 
 /// Persistence of tenants' dashboard templates.

@@ -31,6 +31,7 @@ mod documents;
 mod pins;
 mod properties;
 mod saved_queries;
+mod shares;
 mod source;
 mod templates;
 mod widgets;
@@ -54,6 +55,7 @@ pub use properties::{documents_are_the_serialized_dashboards, listings_are_exact
 pub use saved_queries::{
     saved_query_names_are_unique_per_tenant, saved_query_round_trip_and_visibility,
 };
+pub use shares::shares_round_trip;
 pub use source::{StaticDataSource, small_schema};
 pub use templates::templates_round_trip_per_tenant;
 pub use widgets::{
@@ -63,10 +65,17 @@ pub use widgets::{
 
 /// A store implementing every store trait.
 pub trait FullStore:
-    DashboardStore + SavedQueryStore + PinStore + crate::store::TemplateStore
+    DashboardStore + SavedQueryStore + PinStore + crate::store::TemplateStore + crate::store::ShareStore
 {
 }
-impl<T: DashboardStore + SavedQueryStore + PinStore + crate::store::TemplateStore> FullStore for T {}
+impl<T> FullStore for T where
+    T: DashboardStore
+        + SavedQueryStore
+        + PinStore
+        + crate::store::TemplateStore
+        + crate::store::ShareStore
+{
+}
 
 /// Stamps one `#[tokio::test]` per conformance case, each on a fresh store made by the given
 /// async function (`async fn() -> impl FullStore`).
@@ -100,6 +109,7 @@ macro_rules! store_conformance {
             create_default_creates_once,
             summaries_page_through_what_the_viewer_sees,
             templates_round_trip_per_tenant,
+            shares_round_trip,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

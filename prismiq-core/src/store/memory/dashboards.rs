@@ -157,7 +157,9 @@ impl DashboardStore for MemoryStore {
         let State {
             tenants,
             widget_dashboards,
+            shares,
         } = &mut *state;
+        shares.retain(|s| !(s.tenant_id == scope.tenant_id() && s.share.dashboard_id == id));
         let dashboard = tenants
             .get_mut(scope.tenant_id())
             .and_then(|t| t.dashboards.get_mut(&id))
@@ -192,11 +194,13 @@ impl DashboardStore for MemoryStore {
         let State {
             tenants,
             widget_dashboards,
+            shares,
         } = &mut *state;
         let tenant = tenants
             .get_mut(scope.tenant_id())
             .ok_or(StoreError::NotFound)?;
         let dashboard = tenant.dashboards.remove(&id).ok_or(StoreError::NotFound)?;
+        shares.retain(|s| !(s.tenant_id == scope.tenant_id() && s.share.dashboard_id == id));
         for widget in &dashboard.widgets {
             widget_dashboards.remove(&widget.id);
         }

@@ -7,6 +7,7 @@ mod dashboards;
 mod pins;
 mod saved_queries;
 mod schema_configs;
+mod shares;
 mod templates;
 
 use std::collections::HashMap;
@@ -32,6 +33,8 @@ struct State {
     tenants: HashMap<String, Tenant>,
     /// Widget ids are unique across tenants, as a database primary key makes them.
     widget_dashboards: HashMap<WidgetId, DashboardId>,
+    /// Share links of every tenant, found by their token's hash.
+    shares: Vec<crate::store::StoredShare>,
 }
 
 #[derive(Debug, Default)]
