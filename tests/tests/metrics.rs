@@ -62,6 +62,35 @@ async fn metrics_are_prometheus_text_with_route_labels_and_no_tenants() {
         .await
         .expect(201);
     app.get("/dashboards").send().await.expect(400);
+    // A share link read: counted by route and result, never by token.
+    let shared = app
+        .post("/dashboards")
+        .tenant("secret-tenant-42")
+        .header("x-user-id", "alice")
+        .json(&serde_json::json!({"name": "Shared"}))
+        .send()
+        .await
+        .expect(201);
+    let share = app
+        .post(&format!(
+            "/dashboards/{}/shares",
+            shared["id"].as_str().unwrap()
+        ))
+        .tenant("secret-tenant-42")
+        .header("x-user-id", "alice")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect(201);
+    let token = share["token"].as_str().unwrap().to_owned();
+    app.get(&format!("/shared/{token}"))
+        .send()
+        .await
+        .expect(200);
+    app.get(&format!("/shared/{token}0"))
+        .send()
+        .await
+        .expect(404);
 
     let metrics: Router = prismiq_axum::metrics_router(handle);
     let response = metrics
@@ -86,8 +115,8 @@ async fn metrics_are_prometheus_text_with_route_labels_and_no_tenants() {
     .unwrap();
     assert_prometheus_text(&text);
     assert!(
-        text.contains(r#"prismiq_requests_total{endpoint="/api/prismiq/dashboards",method="POST",status="201"} 1"#)
-            || text.contains(r#"prismiq_requests_total{endpoint="/dashboards",method="POST",status="201"} 1"#),
+        text.contains(r#"prismiq_requests_total{endpoint="/api/prismiq/dashboards",method="POST",status="201"} 2"#)
+            || text.contains(r#"prismiq_requests_total{endpoint="/dashboards",method="POST",status="201"} 2"#),
         "{text}"
     );
     assert!(text.contains(r#"status="400""#), "{text}");
@@ -99,4 +128,10 @@ async fn metrics_are_prometheus_text_with_route_labels_and_no_tenants() {
         !text.contains("secret-tenant-42"),
         "no tenant ids in labels"
     );
+    assert!(
+        text.contains(r#"prismiq_share_requests_total{route="view",result="ok"}"#)
+            && text.contains(r#"result="not_found""#),
+        "{text}"
+    );
+    assert!(!text.contains(&token[4..]), "no share token in metrics");
 }

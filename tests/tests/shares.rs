@@ -337,3 +337,80 @@ async fn reads_through_a_link_are_rate_limited() {
     let limited = app.get(&format!("/shared/{token}")).send().await;
     assert_eq!(limited.status.as_u16(), 429);
 }
+
+/// Everything prismiq logs while links are created, read, refused, revoked and expire, at
+/// every level: no token in it.
+#[tokio::test]
+async fn tokens_never_reach_the_logs() {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new(Engine::new(prismiq_axum::prismiq_core::MemoryStore::new()));
+    let dashboard = app
+        .post("/dashboards")
+        .as_user("alice")
+        .json(&dashboard_body("Logged"))
+        .send()
+        .await
+        .expect(201);
+    let id = dashboard["id"].as_str().unwrap();
+    let widget = dashboard["widgets"][0]["id"].as_str().unwrap();
+    let share = app
+        .post(&format!("/dashboards/{id}/shares"))
+        .as_user("alice")
+        .json(&json!({"locked_filters": {"status": "completed"}}))
+        .send()
+        .await
+        .expect(201);
+    let token = share["token"].as_str().unwrap().to_owned();
+    app.get(&format!("/shared/{token}"))
+        .send()
+        .await
+        .expect(200);
+    // No data source: the widget's run fails on the server's side, and is logged.
+    app.post(&format!("/shared/{token}/widgets/{widget}/execute"))
+        .send()
+        .await
+        .expect(503);
+    app.get(&format!("/shared/{token}x"))
+        .send()
+        .await
+        .expect(404);
+    app.delete(&format!(
+        "/dashboards/{id}/shares/{}",
+        share["id"].as_str().unwrap()
+    ))
+    .as_user("alice")
+    .send()
+    .await
+    .expect(200);
+    app.get(&format!("/shared/{token}"))
+        .send()
+        .await
+        .expect(404);
+
+    let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        !logged.contains(&token[4..]),
+        "a token in the logs:\n{logged}"
+    );
+}
