@@ -1,8 +1,9 @@
 //! The [`Engine`]: every dashboard, widget, saved-query, pin, schema and query operation, with
 //! its rules. One file per resource: `dashboards`, `widgets`, `saved_queries`, `pins`,
-//! `schema`, `queries`, `custom_sql` and `health`; the settings are in `config`, the limits
-//! and their checks in `limits`, the query side's caches in `caches`. Who may do what is
-//! `crate::permissions`.
+//! `schema`, `queries`, `custom_sql`, `health`, `defaults` (default dashboards, summaries),
+//! `templates` and `shares`; the widget catalogue's checks in `catalogue`, host data providers
+//! in `providers`; the settings are in `config`, the limits and their checks in `limits`, the
+//! query side's caches in `caches`. Who may do what is `crate::permissions`.
 
 mod caches;
 mod catalogue;
@@ -13,6 +14,7 @@ mod defaults;
 mod health;
 mod limits;
 mod pins;
+mod providers;
 mod queries;
 mod saved_queries;
 mod schema;

@@ -1,5 +1,9 @@
 //! Structured queries: validate, show SQL, execute, preview, time series, widget execution,
 //! column samples and metric trends.
+//!
+//! One concern, if a long file: every way a structured query runs, sharing one preparation
+//! (`prepare`) and one path through the result cache (`through_cache`, which host data
+//! providers in `providers.rs` use too).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +16,6 @@ use serde_json::{Value, json};
 use super::Engine;
 use crate::auth::AuthContext;
 use crate::cache::{CacheKey, CachedResult, approximate_size, unix_now};
-use crate::catalogue::{
-    CatchPanic, ProviderError, ProviderRequest, ResolvedFilter, WidgetDataProvider, WidgetTypeSpec,
-};
 use crate::error::{EngineError, Missing, Unanswerable};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{Dashboard, FilterValue, Widget};
@@ -26,7 +27,7 @@ use crate::query::{
 };
 use crate::row_filter::RowPredicate;
 use crate::schema::DatabaseSchema;
-use crate::source::{CompiledQuery, ExecutionContext, QueryResult, SourceError};
+use crate::source::{CompiledQuery, ExecutionContext, QueryResult};
 use crate::transform::{ComparisonPeriod, TrendResult, trend};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -546,119 +547,6 @@ impl Engine {
             .and_then(|c| c.fiscal_year_start_month);
         Ok(self
             .run_cached(auth, &merged, fiscal_year_start_month, Caching::Use)
-            .await?
-            .result)
-    }
-
-    /// The data of a provider widget, under the rules of a query: the tenant's concurrency
-    /// limit, the query timeout, the result cache when the type has a TTL, metrics; a panic
-    /// is contained.
-    async fn provide(
-        &self,
-        auth: &dyn AuthContext,
-        dashboard: &Dashboard,
-        widget: &Widget,
-        spec: &WidgetTypeSpec,
-        provider: &dyn WidgetDataProvider,
-        values: &[FilterValue],
-    ) -> Result<QueryResult> {
-        let filters: Vec<ResolvedFilter<'_>> = dashboard
-            .filters
-            .iter()
-            .filter_map(|filter| {
-                let given = values
-                    .iter()
-                    .find(|v| v.filter_id == filter.id)
-                    .map(|v| &v.value)
-                    .filter(|v| !v.is_null());
-                given
-                    .or(filter.default_value.as_ref())
-                    .map(|value| ResolvedFilter { filter, value })
-            })
-            .collect();
-        let timeout = self.analytics.query_timeout;
-        let run = || async {
-            let _slot = self
-                .analytics
-                .tenant_gates
-                .enter(auth.tenant_id(), timeout)
-                .await?;
-            let started = Instant::now();
-            let request = ProviderRequest {
-                auth,
-                dashboard_id: dashboard.id,
-                widget,
-                filters: &filters,
-            };
-            // A panic while making the future or while polling it is contained alike.
-            let fetch =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| provider.fetch(request)));
-            let outcome = match fetch {
-                Ok(fetch) => tokio::time::timeout(timeout, CatchPanic(fetch)).await,
-                Err(panic) => Ok(Err(crate::catalogue::panic_message(panic.as_ref()))),
-            };
-            let outcome = match outcome {
-                Err(_) => Err(EngineError::Source(SourceError::Timeout(timeout))),
-                Ok(Err(panic)) => {
-                    tracing::error!(
-                        widget_type = %widget.widget_type,
-                        widget_id = %widget.id,
-                        "widget data provider panicked: {panic}"
-                    );
-                    Err(EngineError::Provider(ProviderError::Failed(
-                        format!("the provider panicked: {panic}").into(),
-                    )))
-                }
-                Ok(Ok(Err(err))) => {
-                    if let ProviderError::Failed(cause) = &err {
-                        tracing::error!(
-                            widget_type = %widget.widget_type,
-                            widget_id = %widget.id,
-                            "widget data provider failed: {}",
-                            crate::error::error_chain(cause.as_ref())
-                        );
-                    }
-                    Err(EngineError::Provider(err))
-                }
-                Ok(Ok(Ok(result))) => Ok(result),
-            };
-            metrics::counter!(
-                "prismiq_provider_total",
-                "result" => if outcome.is_ok() { "ok" } else { "error" }
-            )
-            .increment(1);
-            metrics::histogram!("prismiq_provider_duration_seconds")
-                .record(started.elapsed().as_secs_f64());
-            outcome
-        };
-        // Per user (a provider sees the whole caller, so its answer may depend on who asks):
-        // a caller without a user id is never served from the cache.
-        let (Some(ttl), Some(user)) = (spec.cache_ttl(), crate::permissions::user(auth)) else {
-            return run().await;
-        };
-        let config = serde_json::to_string(&widget.config).unwrap_or_default();
-        let filter_values = serde_json::to_string(
-            &filters
-                .iter()
-                .map(|f| (&f.filter.id, f.value))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        let key = CacheKey::new(
-            auth.tenant_id(),
-            &[
-                "provider",
-                widget.widget_type.as_str(),
-                user,
-                if auth.is_admin() { "admin" } else { "" },
-                &dashboard.id.to_string(),
-                &widget.id.to_string(),
-                &config,
-                &filter_values,
-            ],
-        );
-        Ok(self
-            .through_cache(auth, key, Vec::new(), Caching::Use, ttl, run)
             .await?
             .result)
     }

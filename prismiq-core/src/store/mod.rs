@@ -1,5 +1,9 @@
 //! Persistence: the store traits every backend implements, and the in-memory backend.
 //!
+//! One concern, if a long file: the contract between the Engine and a backend — the traits
+//! and the plain values their methods take (each backend's code is in its own crate or, for
+//! memory, in `memory/`, one file per trait).
+//!
 //! Stores persist and never authorize: each method takes the tenant [`Scope`] and plain data,
 //! and the [`Engine`](crate::Engine) decides beforehand whether the caller may do it. Every
 //! method must confine itself to the scope's tenant: another tenant's object does not exist.
