@@ -88,9 +88,12 @@ impl ApiError {
                 EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::NoDataSource => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                EngineError::Busy { .. } | EngineError::RateLimited { .. } => {
-                    StatusCode::TOO_MANY_REQUESTS
+                EngineError::Events(prismiq_core::events::EventError::Unavailable(_)) => {
+                    StatusCode::SERVICE_UNAVAILABLE
                 }
+                EngineError::Busy { .. }
+                | EngineError::RateLimited { .. }
+                | EngineError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
                 EngineError::ShareExpired => StatusCode::GONE,
                 EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
                 EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,

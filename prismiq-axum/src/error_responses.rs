@@ -72,8 +72,9 @@ error_responses! {
     /// 413.
     PayloadTooLarge => "The body is larger than the router's body limit.";
     /// 429.
-    TooManyRequests => "The tenant already runs as many queries as it may at once, or a share \
-        link was read too often (then with `Retry-After`).";
+    TooManyRequests => "The tenant already runs as many queries as it may at once, a share \
+        link was read too often (then with `Retry-After`), or the caller holds as many \
+        live-event connections as it may.";
     /// 410.
     Gone => "The share link has expired.";
     /// 504.

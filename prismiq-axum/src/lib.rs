@@ -86,6 +86,8 @@ pub use metrics::{install_recorder, metrics_router};
 pub use openapi::openapi;
 pub use prismiq_core;
 pub use router::{BASE_PATH, RouterOptions, router, router_with, shared_router};
+/// The close codes of `GET /ws`.
+pub use routes::events::close_code as ws_close_code;
 pub use state::PrismiqState;
 /// The OpenAPI types of [`openapi()`] (feature `openapi`).
 #[cfg(feature = "openapi")]

@@ -93,6 +93,7 @@ where
         .merge(routes::shares::routes::<S, A>())
         .merge(routes::saved_queries::routes::<S, A>())
         .merge(routes::pins::routes::<S, A>())
+        .merge(routes::events::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
         .merge(routes::transform::routes());
     #[cfg(feature = "openapi")]

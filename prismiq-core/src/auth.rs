@@ -26,6 +26,11 @@ pub trait AuthContext: Send + Sync {
     fn is_admin(&self) -> bool {
         false
     }
+    /// The caller's roles in the host application (`"billing"`, `"ops"`), for notifications
+    /// sent to roles ([`Audience::Roles`](crate::events::Audience::Roles)). None by default.
+    fn roles(&self) -> &[String] {
+        &[]
+    }
     /// The share link the caller reads through, when it is a viewer of a link rather than a
     /// user of the host (see `Engine::shared_dashboard`): a row filter may treat them apart.
     fn shared_via(&self) -> Option<crate::ids::ShareId> {
@@ -45,6 +50,9 @@ impl<T: AuthContext + ?Sized> AuthContext for &T {
     }
     fn is_admin(&self) -> bool {
         (**self).is_admin()
+    }
+    fn roles(&self) -> &[String] {
+        (**self).roles()
     }
     fn shared_via(&self) -> Option<crate::ids::ShareId> {
         (**self).shared_via()
@@ -67,6 +75,7 @@ pub struct SimpleAuthContext {
     user_id: Option<String>,
     schema_name: Option<String>,
     is_admin: bool,
+    roles: Vec<String>,
 }
 
 impl SimpleAuthContext {
@@ -77,6 +86,7 @@ impl SimpleAuthContext {
             user_id: None,
             schema_name: None,
             is_admin: false,
+            roles: Vec::new(),
         }
     }
 
@@ -89,6 +99,12 @@ impl SimpleAuthContext {
     /// Sets the tenant's analytics schema.
     pub fn with_schema(mut self, schema_name: impl Into<String>) -> Self {
         self.schema_name = Some(schema_name.into());
+        self
+    }
+
+    /// Sets the caller's roles in the host application.
+    pub fn with_roles<T: Into<String>>(mut self, roles: impl IntoIterator<Item = T>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
         self
     }
 
@@ -111,6 +127,9 @@ impl AuthContext for SimpleAuthContext {
     }
     fn is_admin(&self) -> bool {
         self.is_admin
+    }
+    fn roles(&self) -> &[String] {
+        &self.roles
     }
 }
 

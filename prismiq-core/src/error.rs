@@ -101,6 +101,21 @@ pub enum EngineError {
         /// The tenant's limit of concurrent queries.
         max_concurrent: usize,
     },
+    /// 429: the caller already holds as many live-event connections as it may.
+    #[error(
+        "Too many live-event connections for this {per} (at most {max}); close one before \
+         opening another"
+    )]
+    TooManyConnections {
+        /// Whose limit: `"user"` or `"tenant"`.
+        per: &'static str,
+        /// The limit.
+        max: usize,
+    },
+    /// 503 when the event bus is [unavailable](crate::events::EventError::Unavailable), else
+    /// 500.
+    #[error("event bus failure")]
+    Events(#[source] crate::events::EventError),
     /// 503: the engine has no data source to run queries against.
     #[error("No data source is configured: the host must call Engine::with_data_source")]
     NoDataSource,
@@ -155,6 +170,8 @@ pub enum Limit {
     DescriptionLength,
     /// `max_sql_bytes`.
     SqlBytes,
+    /// `max_notification_bytes`.
+    NotificationBytes,
 }
 
 impl Limit {
@@ -168,6 +185,7 @@ impl Limit {
             Self::TitleLength => "max_title_length",
             Self::DescriptionLength => "max_description_length",
             Self::SqlBytes => "max_sql_bytes",
+            Self::NotificationBytes => "max_notification_bytes",
         }
     }
 }
@@ -230,6 +248,15 @@ pub enum Violation {
     /// A pin context that is empty or longer than 100 characters.
     #[error("{0}")]
     PinContext(String),
+    /// A notification kind that is not 1 to 64 lowercase letters, digits, `_`, `-`, `.` or
+    /// `:`.
+    #[error(
+        "Notification kind '{0}' must be 1 to 64 lowercase letters, digits, '_', '-', '.' or ':'"
+    )]
+    NotificationKind(String),
+    /// A notification audience listing no user or role.
+    #[error("A notification audience must name at least one user or role")]
+    EmptyAudience,
 }
 
 /// Why a request cannot be answered as asked, as [`EngineError::BadRequest`] reports it.
@@ -259,7 +286,7 @@ pub enum Unanswerable {
 impl EngineError {
     /// Whether the failure is on the server's side (a 5xx).
     pub fn is_server_error(&self) -> bool {
-        matches!(self, Self::NoDataSource | Self::Source(_))
+        matches!(self, Self::NoDataSource | Self::Source(_) | Self::Events(_))
             || matches!(
                 self,
                 Self::Provider(

@@ -37,6 +37,7 @@
 //! | `memory-store` | yes | [`MemoryStore`], every store trait in process memory |
 //! | `memory-cache` | yes | [`cache::MemoryCache`] (moka), the result cache an [`Engine`] starts with |
 //! | `redis-cache` | no | `cache::RedisCache`: a result cache shared by several instances |
+//! | `redis` | no | `events::RedisBus`: live events shared by several instances through Redis pub/sub (implies `redis-cache`) |
 //! | `test-utils` | no | `testing`: the store conformance suite and `store_conformance!`; `query::testing`: the query generator (implies `memory-store`) |
 //! | `openapi` | no | `utoipa::ToSchema` on the wire types, for OpenAPI documents |
 
@@ -49,6 +50,7 @@ pub mod custom_sql;
 mod dialect;
 mod engine;
 mod error;
+pub mod events;
 mod ids;
 mod model;
 #[cfg(feature = "openapi")]

@@ -57,7 +57,30 @@ impl Viewer {
         )
     }
 
-    fn can_view(&self, is_public: bool, owner_id: Option<&str>, viewers: &[String]) -> bool {
+    /// Whether this viewer may view a dashboard with this `access`.
+    pub fn can_view_access(&self, access: &DashboardAccess) -> bool {
+        self.can_view(
+            access.is_public,
+            access.owner_id.as_deref(),
+            &access.allowed_viewers,
+        )
+    }
+
+    /// Whether this viewer may edit a dashboard with this `access`.
+    pub fn can_edit_access(&self, access: &DashboardAccess) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::User(user) => access.owner_id.as_deref() == Some(user),
+            Self::Anonymous => false,
+        }
+    }
+
+    pub(crate) fn can_view(
+        &self,
+        is_public: bool,
+        owner_id: Option<&str>,
+        viewers: &[String],
+    ) -> bool {
         match self {
             Self::Admin => true,
             Self::User(user) => {
@@ -77,6 +100,28 @@ impl Viewer {
                     || query.owner_id.as_deref() == Some(user)
             }
             Self::Anonymous => query.is_shared || query.owner_id.is_none(),
+        }
+    }
+}
+
+/// The fields of a dashboard that decide who may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DashboardAccess {
+    /// Its owner.
+    pub owner_id: Option<String>,
+    /// Whether every user of the tenant may view it.
+    pub is_public: bool,
+    /// The users it is shared with.
+    pub allowed_viewers: Vec<String>,
+}
+
+impl DashboardAccess {
+    /// The access fields of `dashboard`.
+    pub fn of(dashboard: &Dashboard) -> Self {
+        Self {
+            owner_id: dashboard.owner_id.clone(),
+            is_public: dashboard.is_public,
+            allowed_viewers: dashboard.allowed_viewers.clone(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use prismiq_core::permissions::Viewer;
+use prismiq_core::permissions::{DashboardAccess, Viewer};
 use prismiq_core::{
     Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
     DashboardSummary, DefaultFor, Defaults, NewDashboard, Patch, Scope, StoreError, StoreResult,
@@ -55,6 +55,13 @@ pub(crate) const SELECT_DASHBOARD: &str =
 /// The statement of [`DashboardStore::get_dashboard_json`].
 pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
     concat!("select ", dashboard_document_columns!(), one_dashboard!());
+
+/// The statement of [`DashboardStore::dashboard_access`]: who may see the dashboard, and
+/// nothing else of it.
+const SELECT_DASHBOARD_ACCESS: &str = concat!(
+    "select d.owner_id, d.is_public, d.allowed_viewers",
+    one_dashboard!()
+);
 
 /// The statement of [`DashboardStore::list_dashboards`].
 pub(crate) const LIST_DASHBOARDS: &str =
@@ -515,6 +522,29 @@ impl DashboardStore for PostgresStore {
             .map_err(db)?;
         end_read(tx);
         Ok(row.map(DashboardJson::from))
+    }
+
+    async fn dashboard_access(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<DashboardAccess>> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let row: Option<(Option<String>, bool, Vec<String>)> =
+            sqlx::query_as(SELECT_DASHBOARD_ACCESS)
+                .bind(scope.tenant_id())
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        end_read(tx);
+        Ok(
+            row.map(|(owner_id, is_public, allowed_viewers)| DashboardAccess {
+                owner_id,
+                is_public,
+                allowed_viewers,
+            }),
+        )
     }
 
     async fn create_dashboard(

@@ -1,7 +1,8 @@
 //! PostgreSQL storage for Prismiq: [`PostgresStore`] implements the store traits of
 //! `prismiq-core` (dashboards and widgets, saved queries, pins, schema configs, tenant
 //! dashboard templates, share links) with sqlx, and passes the same conformance suite as the
-//! in-memory store.
+//! in-memory store. [`PgEventBus`] carries live events between the instances of a host through
+//! PostgreSQL `LISTEN/NOTIFY`.
 //!
 //! # Quick start
 //!
@@ -34,8 +35,9 @@
 //!
 //! [`PostgresStore::migrate`] applies the embedded [`MIGRATOR`]: tables `prismiq.dashboards`,
 //! `prismiq.widgets`, `prismiq.dashboard_defaults`, `prismiq.starter_dashboards`,
-//! `prismiq.saved_queries`, `prismiq.pins`, `prismiq.schema_configs`, `prismiq.templates` and
-//! `prismiq.shares`, recorded in `prismiq._sqlx_migrations`, so they never mix with the host's
+//! `prismiq.saved_queries`, `prismiq.pins`, `prismiq.schema_configs`, `prismiq.templates`,
+//! `prismiq.shares`, and the live events' `prismiq.event_counters` and `prismiq.events`,
+//! recorded in `prismiq._sqlx_migrations`, so they never mix with the host's
 //! own `_sqlx_migrations`. Ids are UUIDs; JSON values (layouts, filters, widget queries,
 //! positions and configs, saved queries, schema configs, template contents, a share link's
 //! locked filters) are `jsonb` holding the serde form of the `prismiq-core` types. A template's
@@ -44,6 +46,28 @@
 //! author and creation time are columns. A share link stores only its token's hash (unique
 //! across tenants), and goes with its dashboard (`on delete cascade`): deleting a dashboard
 //! revokes its links.
+//!
+//! # Live events
+//!
+//! An [`Engine`](prismiq_core::Engine) delivers live events to the subscribers of its own
+//! process unless given a shared bus. [`PgEventBus`] shares them through the database every
+//! instance already uses:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use prismiq_core::Engine;
+//! # use prismiq_store_postgres::PostgresStore;
+//! # async fn run(store: PostgresStore) -> Result<(), Box<dyn std::error::Error>> {
+//! let bus = store.event_bus().await?; // listens before it returns
+//! let engine = Engine::new(store).with_event_bus(Arc::new(bus));
+//! # let _ = engine;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each tenant's events get consecutive ids, and its last 1,000 (by default) are kept in
+//! `prismiq.events` so that a client can resume from any instance; each instance receives every
+//! event, in id order per tenant, on a connection of its own. See [`PgEventBus`].
 //!
 //! # Guarantees
 //!
@@ -78,9 +102,11 @@
 //! # Row-level security
 //!
 //! Every statement filters by tenant. As a second line of defence, each transaction sets the
-//! tenant with `set_config('prismiq.tenant_id', …, true)` and every prismiq table has forced
-//! row-level security with the policy `tenant_id = current_setting('prismiq.tenant_id')`, so a
-//! statement that forgot its filter would see only the current tenant's rows.
+//! tenant with `set_config('prismiq.tenant_id', …, true)` and every table of the store has
+//! forced row-level security with the policy `tenant_id = current_setting('prismiq.tenant_id')`,
+//! so a statement that forgot its filter would see only the current tenant's rows. The live
+//! events' tables are the exception: the event bus serves every tenant at once, outside the
+//! store's transactions (see [`PgEventBus`]).
 //!
 //! The one exception is [`ShareStore::find_share`](prismiq_core::ShareStore::find_share): a
 //! share link's token names it, whatever its tenant. Its transaction sets no tenant but
@@ -117,6 +143,7 @@ mod bench_sql;
 mod dashboards;
 mod decode;
 mod error;
+mod events;
 mod pins;
 mod rows;
 mod saved_queries;
@@ -131,6 +158,10 @@ mod templates;
 pub mod testing;
 
 pub use error::PgStoreError;
+pub use events::{
+    DEFAULT_CHANNEL, DEFAULT_WINDOW, LISTENER_APPLICATION_NAME, MAX_EVENT_BYTES, MAX_INLINE_BYTES,
+    PgEventBus,
+};
 pub use source::PgDataSource;
 pub use sqlx;
 pub use store::{CHECK_IDLE_AFTER, DEFAULT_ACQUIRE_TIMEOUT, MIGRATOR, PostgresStore};

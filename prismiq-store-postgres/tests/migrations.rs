@@ -49,6 +49,8 @@ async fn migrations_are_recorded_in_prismiqs_own_table_and_are_idempotent() {
             "_sqlx_migrations",
             "dashboard_defaults",
             "dashboards",
+            "event_counters",
+            "events",
             "pins",
             "saved_queries",
             "schema_configs",

@@ -64,11 +64,13 @@ pub struct AppState {
     prismiq: PrismiqState,
 }
 
-/// The test host's caller: [`HeaderAuth`] plus `X-Test-Admin: true` for admins.
+/// The test host's caller: [`HeaderAuth`] plus `X-Test-Admin: true` for admins and
+/// `X-Test-Roles: a,b` for roles.
 #[derive(Debug)]
 pub struct TestAuth {
     inner: HeaderAuth,
     admin: bool,
+    roles: Vec<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for TestAuth {
@@ -81,6 +83,12 @@ impl<S: Send + Sync> FromRequestParts<S> for TestAuth {
                 .headers
                 .get("x-test-admin")
                 .is_some_and(|v| v == "true"),
+            roles: parts
+                .headers
+                .get("x-test-roles")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -98,12 +106,16 @@ impl AuthContext for TestAuth {
     fn is_admin(&self) -> bool {
         self.admin
     }
+    fn roles(&self) -> &[String] {
+        &self.roles
+    }
 }
 
 /// A host app with the Prismiq router nested at [`BASE_PATH`].
 #[derive(Debug, Clone)]
 pub struct TestApp {
     router: Router,
+    state: AppState,
 }
 
 impl TestApp {
@@ -118,6 +130,7 @@ impl TestApp {
             prismiq: PrismiqState::new(engine),
         };
         Self {
+            state: state.clone(),
             router: Router::new()
                 .nest(
                     BASE_PATH,
@@ -126,6 +139,27 @@ impl TestApp {
                 .nest(SHARED_PATH, prismiq_axum::shared_router::<AppState>())
                 .with_state(state),
         }
+    }
+
+    /// Serves the app on a free local port until the test ends; returns its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port");
+        let address = listener.local_addr().expect("local address");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        address
+    }
+
+    /// The engine behind the app.
+    pub fn engine(&self) -> &Engine {
+        self.state.prismiq.engine()
+    }
+
+    /// The router, for tests that drive it themselves (streaming bodies).
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// Starts a request to `path` (relative to the mount point).

@@ -7,6 +7,7 @@ use super::{Engine, Result, dashboard_not_found, ensure, limits};
 use crate::auth::{AuthContext, Scope};
 use crate::catalogue::PathSegment;
 use crate::error::{EngineError, Violation};
+use crate::events::{EventKind, Reach};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardUpdate,
@@ -128,13 +129,17 @@ impl Engine {
         new: NewDashboard,
     ) -> Result<Dashboard> {
         let name = new.name.clone();
-        self.dashboards
+        let dashboard = self
+            .dashboards
             .create_dashboard(&Scope::of(auth), new, self.limits.dashboards_per_owner)
             .await
             .map_err(|err| match err {
                 StoreError::LimitReached => self.limits.dashboard_limit_error(),
                 err => self.store_error(err, &name, || EngineError::Store(StoreError::NotFound)),
-            })
+            })?;
+        self.emit_dashboard(auth, EventKind::DashboardCreated, dashboard.id, None)
+            .await;
+        Ok(dashboard)
     }
 
     /// Changes a dashboard the caller may edit. With `widgets`, saves the whole dashboard.
@@ -227,10 +232,14 @@ impl Engine {
             refresh_interval: update.refresh_interval,
             widgets,
         };
-        self.dashboards
+        let dashboard = self
+            .dashboards
             .update_dashboard(&Scope::of(auth), id, changes)
             .await
-            .map_err(|err| self.store_error(err, &name, || dashboard_not_found(id)))
+            .map_err(|err| self.store_error(err, &name, || dashboard_not_found(id)))?;
+        self.emit_dashboard(auth, EventKind::DashboardUpdated, id, None)
+            .await;
+        Ok(dashboard)
     }
 
     /// Deletes a dashboard the caller may delete, with its widgets and pins.
@@ -240,7 +249,18 @@ impl Engine {
         self.dashboards
             .delete_dashboard(&Scope::of(auth), id)
             .await
-            .map_err(|err| self.store_error(err, "", || dashboard_not_found(id)))
+            .map_err(|err| self.store_error(err, "", || dashboard_not_found(id)))?;
+        // The dashboard is gone: who could view it is taken from what it was.
+        let reach = Reach::FormerViewers {
+            owner_id: current.owner_id,
+            is_public: current.is_public,
+            allowed_viewers: current.allowed_viewers,
+        };
+        self.emit(auth, EventKind::DashboardDeleted, reach, |event| {
+            event.dashboard_id = Some(id);
+        })
+        .await;
+        Ok(())
     }
 
     /// The portable form of a dashboard the caller may view.

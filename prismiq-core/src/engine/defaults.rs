@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{Engine, Result};
 use crate::auth::{AuthContext, Scope};
 use crate::error::{EngineError, Unanswerable};
+use crate::events::EventKind;
 use crate::ids::DashboardId;
 use crate::model::{Dashboard, DashboardCreate, DashboardSummary, Timestamp};
 use crate::permissions::{self, Viewer};
@@ -118,7 +119,13 @@ impl Engine {
                 )
                 .await
             {
-                Ok(created) => return Ok(created),
+                Ok(created) => {
+                    if let Some(id) = created {
+                        self.emit_dashboard(auth, EventKind::DashboardCreated, id, None)
+                            .await;
+                    }
+                    return Ok(created);
+                }
                 Err(StoreError::Conflict(Conflict::DashboardName)) if attempt < ATTEMPTS => {
                     new.name = format!("{base} ({})", attempt + 1);
                 }

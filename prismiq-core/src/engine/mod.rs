@@ -1,7 +1,7 @@
 //! The [`Engine`]: every dashboard, widget, saved-query, pin, schema and query operation, with
 //! its rules. One file per resource: `dashboards`, `widgets`, `saved_queries`, `pins`,
 //! `schema`, `queries`, `custom_sql`, `health`, `defaults` (default dashboards, summaries),
-//! `templates` and `shares`; the widget catalogue's checks in `catalogue`, host data providers
+//! `templates` and `shares`; live events and notifications in `events`; the widget catalogue's checks in `catalogue`, host data providers
 //! in `providers`; the settings are in `config`, the limits and their checks in `limits`, the
 //! query side's caches in `caches`. Who may do what is `crate::permissions`.
 
@@ -11,6 +11,7 @@ mod config;
 mod custom_sql;
 mod dashboards;
 mod defaults;
+mod events;
 mod health;
 mod limits;
 mod pins;
@@ -90,6 +91,7 @@ pub struct Engine {
     widgets: catalogue::WidgetRules,
     host_templates: templates::HostTemplates,
     shares: Arc<shares::ShareSettings>,
+    hub: Arc<crate::events::Hub>,
 }
 
 /// The query side's settings and shared state.
@@ -168,7 +170,13 @@ impl Engine {
         templates: Arc<dyn TemplateStore>,
         share_store: Arc<dyn ShareStore>,
     ) -> Self {
+        let hub = crate::events::Hub::attach(
+            Arc::new(crate::events::InProcessBus::new()),
+            dashboards.clone(),
+            crate::events::EventSettings::default(),
+        );
         Self {
+            hub,
             dashboards,
             saved_queries,
             pins,

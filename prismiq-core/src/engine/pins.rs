@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::{Engine, Result, dashboard_not_found};
 use crate::auth::{AuthContext, Scope};
 use crate::error::{EngineError, Violation};
+use crate::events::{EventKind, Reach};
 use crate::ids::{DashboardId, PinId};
 use crate::model::{
     Dashboard, PinRequest, PinnedDashboard, ReorderPinsRequest, UnpinRequest, check_context,
@@ -37,7 +38,8 @@ impl Engine {
             .parse::<DashboardId>()
             .map_err(|_| EngineError::DashboardNotFound(request.dashboard_id.clone()))?;
         self.get_dashboard(auth, dashboard_id).await?;
-        self.pins
+        let pin = self
+            .pins
             .pin(
                 &Scope::of(auth),
                 user,
@@ -56,7 +58,16 @@ impl Engine {
                     ),
                 },
                 err => self.store_error(err, "", || dashboard_not_found(dashboard_id)),
-            })
+            })?;
+        self.emit_pin(
+            auth,
+            EventKind::PinCreated,
+            user,
+            &request.context,
+            Some(dashboard_id),
+        )
+        .await;
+        Ok(pin)
     }
 
     /// Removes one of the caller's pins.
@@ -78,7 +89,16 @@ impl Engine {
         self.pins
             .unpin(&Scope::of(auth), user, dashboard_id, &request.context)
             .await
-            .map_err(|err| self.store_error(err, "", not_found))
+            .map_err(|err| self.store_error(err, "", not_found))?;
+        self.emit_pin(
+            auth,
+            EventKind::PinDeleted,
+            user,
+            &request.context,
+            Some(dashboard_id),
+        )
+        .await;
+        Ok(())
     }
 
     /// The caller's pins in a context, with their dashboards, leaving out dashboards the caller
@@ -133,7 +153,29 @@ impl Engine {
         self.pins
             .reorder_pins(&Scope::of(auth), user, &request.context, &ids)
             .await
-            .map_err(EngineError::Store)
+            .map_err(EngineError::Store)?;
+        self.emit_pin(auth, EventKind::PinReordered, user, &request.context, None)
+            .await;
+        Ok(())
+    }
+
+    /// Publishes a pin event for the pin's user only.
+    async fn emit_pin(
+        &self,
+        auth: &dyn AuthContext,
+        kind: EventKind,
+        user: &str,
+        context: &str,
+        dashboard_id: Option<DashboardId>,
+    ) {
+        let reach = Reach::User {
+            user_id: user.to_owned(),
+        };
+        self.emit(auth, kind, reach, |event| {
+            event.dashboard_id = dashboard_id;
+            event.context = Some(context.to_owned());
+        })
+        .await;
     }
 }
 

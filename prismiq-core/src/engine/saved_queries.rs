@@ -3,6 +3,7 @@
 use super::{Engine, Result, ensure, saved_query_not_found};
 use crate::auth::{AuthContext, Scope};
 use crate::error::EngineError;
+use crate::events::{EventKind, Reach};
 use crate::ids::SavedQueryId;
 use crate::model::{SavedQuery, SavedQueryCreate, SavedQueryUpdate};
 use crate::permissions::{self, Viewer};
@@ -53,12 +54,16 @@ impl Engine {
             owner_id: permissions::user(auth).map(str::to_owned),
             is_shared: create.is_shared,
         };
-        self.saved_queries
+        let query = self
+            .saved_queries
             .create_saved_query(&Scope::of(auth), new)
             .await
             .map_err(|err| {
                 self.store_error(err, &name, || EngineError::Store(StoreError::NotFound))
-            })
+            })?;
+        self.emit_saved_query(auth, EventKind::SavedQueryCreated, &query)
+            .await;
+        Ok(query)
     }
 
     /// Changes a saved query the caller owns (or any, for an admin). An empty update just
@@ -87,10 +92,14 @@ impl Engine {
             query: update.query,
             is_shared: update.is_shared,
         };
-        self.saved_queries
+        let query = self
+            .saved_queries
             .update_saved_query(&Scope::of(auth), id, changes)
             .await
-            .map_err(|err| self.store_error(err, &name, || saved_query_not_found(id)))
+            .map_err(|err| self.store_error(err, &name, || saved_query_not_found(id)))?;
+        self.emit_saved_query(auth, EventKind::SavedQueryUpdated, &query)
+            .await;
+        Ok(query)
     }
 
     /// Deletes a saved query the caller owns (or any, for an admin).
@@ -100,6 +109,22 @@ impl Engine {
         self.saved_queries
             .delete_saved_query(&Scope::of(auth), id)
             .await
-            .map_err(|err| self.store_error(err, "", || saved_query_not_found(id)))
+            .map_err(|err| self.store_error(err, "", || saved_query_not_found(id)))?;
+        self.emit_saved_query(auth, EventKind::SavedQueryDeleted, &current)
+            .await;
+        Ok(())
+    }
+
+    /// Publishes a saved-query event for those who may read the query as it is now (for a
+    /// deleted one, as it was).
+    async fn emit_saved_query(&self, auth: &dyn AuthContext, kind: EventKind, query: &SavedQuery) {
+        let reach = Reach::SavedQueryReaders {
+            owner_id: query.owner_id.clone(),
+            is_shared: query.is_shared,
+        };
+        self.emit(auth, kind, reach, |event| {
+            event.saved_query_id = Some(query.id)
+        })
+        .await;
     }
 }

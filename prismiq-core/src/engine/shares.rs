@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::{Engine, Result, dashboard_not_found, widget_not_found};
 use crate::auth::{AuthContext, Scope};
 use crate::error::{EngineError, Violation};
+use crate::events::{EventKind, Reach};
 use crate::ids::{DashboardId, ShareId, WidgetId};
 use crate::model::{
     CreatedShare, Dashboard, DashboardFilter, DashboardLayout, FilterValue, Share, ShareCreate,
@@ -184,6 +185,8 @@ impl Engine {
             .create_share(&Scope::of(auth), new)
             .await
             .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))?;
+        self.emit_share(auth, EventKind::ShareCreated, dashboard_id, share.id)
+            .await;
         Ok(CreatedShare {
             url: format!("{}/{token}", self.shares.url_base),
             token,
@@ -219,7 +222,25 @@ impl Engine {
         self.share_store
             .delete_share(&Scope::of(auth), dashboard_id, share_id)
             .await
-            .map_err(|err| self.store_error(err, "", share_not_found))
+            .map_err(|err| self.store_error(err, "", share_not_found))?;
+        self.emit_share(auth, EventKind::ShareDeleted, dashboard_id, share_id)
+            .await;
+        Ok(())
+    }
+
+    /// Publishes a share event for those who may edit the dashboard (who manage its links).
+    async fn emit_share(
+        &self,
+        auth: &dyn AuthContext,
+        kind: EventKind,
+        dashboard_id: DashboardId,
+        share_id: ShareId,
+    ) {
+        self.emit(auth, kind, Reach::DashboardEditors, |event| {
+            event.dashboard_id = Some(dashboard_id);
+            event.share_id = Some(share_id);
+        })
+        .await;
     }
 
     /// The dashboard of a link, read-only.

@@ -7,6 +7,7 @@ use super::{Engine, Result, ensure};
 use crate::auth::{AuthContext, Scope};
 use crate::catalogue::{PathSegment, WidgetProblems};
 use crate::error::EngineError;
+use crate::events::{Audience, EventKind, Reach};
 use crate::ids::{DashboardId, TemplateId};
 use crate::model::{
     Dashboard, DashboardCreate, DashboardExport, DashboardFromTemplate, DashboardTemplate,
@@ -160,10 +161,14 @@ impl Engine {
             content: DashboardTemplate::content_of(DashboardExport::of(&dashboard)),
         };
         let name = new.name.clone();
-        self.templates
+        let template = self
+            .templates
             .create_template(&Scope::of(auth), new)
             .await
-            .map_err(|err| self.store_error(err, &name, || template_not_found(&name)))
+            .map_err(|err| self.store_error(err, &name, || template_not_found(&name)))?;
+        self.emit_template(auth, EventKind::TemplateCreated, template.id.parse().ok())
+            .await;
+        Ok(template)
     }
 
     /// Deletes a tenant template: its creator or an admin. Host templates cannot be deleted.
@@ -177,7 +182,19 @@ impl Engine {
         self.templates
             .delete_template(&Scope::of(auth), uuid)
             .await
-            .map_err(|err| self.store_error(err, "", || template_not_found(id)))
+            .map_err(|err| self.store_error(err, "", || template_not_found(id)))?;
+        self.emit_template(auth, EventKind::TemplateDeleted, Some(uuid))
+            .await;
+        Ok(())
+    }
+
+    /// Publishes a template event for the tenant: templates are the tenant's.
+    async fn emit_template(&self, auth: &dyn AuthContext, kind: EventKind, id: Option<TemplateId>) {
+        let reach = Reach::Audience {
+            audience: Audience::Tenant,
+        };
+        self.emit(auth, kind, reach, |event| event.template_id = id)
+            .await;
     }
 
     /// Creates a dashboard owned by the caller from a template: fresh ids, widgets without

@@ -4,6 +4,7 @@ use super::catalogue::Draft;
 use super::{Engine, Result, dashboard_not_found, find_widget, limits, widget_not_found};
 use crate::auth::{AuthContext, Scope};
 use crate::catalogue::PathSegment;
+use crate::events::EventKind;
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{
     Dashboard, LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition,
@@ -34,13 +35,15 @@ impl Engine {
         self.insert_widget(auth, dashboard_id, content).await
     }
 
+    /// Adds a checked widget and emits `widget.created`.
     async fn insert_widget(
         &self,
         auth: &dyn AuthContext,
         dashboard_id: DashboardId,
         content: WidgetContent,
     ) -> Result<Widget> {
-        self.dashboards
+        let widget = self
+            .dashboards
             .add_widget(
                 &Scope::of(auth),
                 dashboard_id,
@@ -52,7 +55,15 @@ impl Engine {
             .map_err(|err| match err {
                 StoreError::LimitReached => self.limits.widget_limit_error(),
                 err => self.store_error(err, "", || dashboard_not_found(dashboard_id)),
-            })
+            })?;
+        self.emit_dashboard(
+            auth,
+            EventKind::WidgetCreated,
+            dashboard_id,
+            Some(widget.id),
+        )
+        .await;
+        Ok(widget)
     }
 
     /// Changes a widget of a dashboard the caller may edit.
@@ -120,10 +131,19 @@ impl Engine {
             .pop()
             .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
-        self.dashboards
+        let widget = self
+            .dashboards
             .update_widget(&Scope::of(auth), dashboard_id, widget_id, content)
             .await
-            .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))
+            .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))?;
+        self.emit_dashboard(
+            auth,
+            EventKind::WidgetUpdated,
+            dashboard_id,
+            Some(widget_id),
+        )
+        .await;
+        Ok(widget)
     }
 
     /// Deletes a widget of a dashboard the caller may edit.
@@ -138,7 +158,15 @@ impl Engine {
         self.dashboards
             .delete_widget(&Scope::of(auth), dashboard_id, widget_id)
             .await
-            .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))
+            .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))?;
+        self.emit_dashboard(
+            auth,
+            EventKind::WidgetDeleted,
+            dashboard_id,
+            Some(widget_id),
+        )
+        .await;
+        Ok(())
     }
 
     /// Copies a widget of a dashboard the caller may edit, titled `"<title> (Copy)"` and placed
@@ -229,10 +257,14 @@ impl Engine {
             .map(|w| (w.title.as_str(), w.position))
             .collect();
         self.check_moves(auth, &unmoved, &moves)?;
-        self.dashboards
+        let dashboard = self
+            .dashboards
             .update_layout(&Scope::of(auth), dashboard_id, &positions)
             .await
-            .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))
+            .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))?;
+        self.emit_dashboard(auth, EventKind::LayoutUpdated, dashboard_id, None)
+            .await;
+        Ok(dashboard)
     }
 }
 

@@ -354,6 +354,20 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
             .map(|dashboard| DashboardJson::from_dashboard(&dashboard)))
     }
 
+    /// Who may see one dashboard: its owner, public flag and viewers. Live events ask it once
+    /// per event delivered, so a store should answer it without reading the widgets. The
+    /// default reads the whole dashboard.
+    async fn dashboard_access(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<crate::permissions::DashboardAccess>> {
+        Ok(self
+            .get_dashboard(scope, id)
+            .await?
+            .map(|dashboard| crate::permissions::DashboardAccess::of(&dashboard)))
+    }
+
     /// Creates a dashboard and its widgets, all or nothing.
     ///
     /// With `max_per_owner`, fails with [`StoreError::LimitReached`] if the owner (or, for an

@@ -28,6 +28,7 @@ use crate::store::{
 mod dashboards;
 mod defaults;
 mod documents;
+mod events;
 mod pins;
 mod properties;
 mod saved_queries;
@@ -47,6 +48,11 @@ pub use defaults::{
     host_widgets_and_refresh_interval_round_trip, summaries_page_through_what_the_viewer_sees,
 };
 pub use documents::dashboard_json_is_the_serialized_dashboard;
+pub use events::{
+    EngineStore, each_change_emits_one_event, events_reach_only_who_may_see_them,
+    notifications_reach_exactly_their_audience, resume_replays_or_resets,
+    slow_subscribers_are_cut_off_and_connections_limited,
+};
 pub use pins::{
     pin_positions_stay_compact, pins_are_scoped_per_user_and_context,
     reorder_pins_puts_listed_first,
@@ -78,7 +84,8 @@ impl<T> FullStore for T where
 }
 
 /// Stamps one `#[tokio::test]` per conformance case, each on a fresh store made by the given
-/// async function (`async fn() -> impl FullStore`).
+/// async function (`async fn() -> impl FullStore + SchemaConfigStore`). The live-event cases
+/// run an [`Engine`](crate::Engine) over the store.
 #[macro_export]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 macro_rules! store_conformance {
@@ -111,6 +118,21 @@ macro_rules! store_conformance {
             templates_round_trip_per_tenant,
             shares_round_trip,
         );
+        $crate::store_conformance!(@engine_cases $make;
+            each_change_emits_one_event,
+            events_reach_only_who_may_see_them,
+            resume_replays_or_resets,
+            slow_subscribers_are_cut_off_and_connections_limited,
+            notifications_reach_exactly_their_audience,
+        );
+    };
+    (@engine_cases $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::testing::$case($make().await).await;
+            }
+        )*
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
         $(
