@@ -21,13 +21,21 @@
 //! `server_status`, computed in Rust; see `widgets.rs`), and a user's first
 //! `GET /dashboards/default` creates their starter dashboard with both.
 //! `PRISMIQ_CACHE=off` turns the result cache off, `PRISMIQ_SHARE_RATE_LIMIT=off` the limit on
-//! reads through one share link. Share links are read under `/api/prismiq/shared/{token}`. Prometheus metrics are at `/metrics`.
+//! reads through one share link. Share links are read under `/api/prismiq/shared/{token}`.
+//! Prometheus metrics are at `/metrics`.
+//!
+//! Live events (`GET /api/prismiq/events`, `GET /api/prismiq/ws`) travel on the bus the
+//! configuration picks (see `events.rs`): PostgreSQL `LISTEN/NOTIFY` on PostgreSQL, Redis with
+//! `PRISMIQ_EVENT_BUS=redis` and `REDIS_URL`, in process otherwise; so two demo processes on
+//! one database see each other's events. `POST /api/demo/notify` (admins only) sends a host
+//! notification. Callers' roles come from an `X-User-Roles` header (comma-separated).
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived
 /// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod events;
 mod widgets;
 
 use std::collections::HashSet;
@@ -74,6 +82,7 @@ impl Admins {
 struct DemoAuth {
     headers: HeaderAuth,
     admin: bool,
+    roles: Vec<String>,
 }
 
 impl<S> FromRequestParts<S> for DemoAuth
@@ -88,7 +97,22 @@ where
         let admin = headers
             .user_id()
             .is_some_and(|user| Admins::from_ref(state).0.contains(user));
-        Ok(Self { headers, admin })
+        let roles = parts
+            .headers
+            .get("x-user-roles")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|r| r.trim().to_owned())
+                    .filter(|r| !r.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            headers,
+            admin,
+            roles,
+        })
     }
 }
 
@@ -104,6 +128,9 @@ impl AuthContext for DemoAuth {
     }
     fn is_admin(&self) -> bool {
         self.admin
+    }
+    fn roles(&self) -> &[String] {
+        &self.roles
     }
 }
 
@@ -123,6 +150,7 @@ fn app(engine: Engine, admins: Admins) -> Router {
     Router::new()
         .nest(BASE_PATH, prismiq_axum::router::<AppState, DemoAuth>())
         .nest(SHARED_PATH, shared)
+        .merge(events::routes::<AppState, DemoAuth>())
         .merge(prismiq_axum::metrics_router(
             prismiq_axum::install_recorder(),
         ))
@@ -230,6 +258,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         postgres_engine(&url).await?
     };
+    let engine = events::configure(engine, &url).await?;
     let engine = widgets::register(engine);
     // Reads through one share link are limited (120 a minute by default); the benchmarks
     // turn that off.
