@@ -406,6 +406,32 @@ impl DashboardStore for SqliteStore {
         Ok(dashboard)
     }
 
+    async fn dashboard_access(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+    ) -> StoreResult<Option<prismiq_core::permissions::DashboardAccess>> {
+        let row = sqlx::query(
+            "select owner_id, is_public, allowed_viewers from dashboards \
+             where tenant_id = ?1 and id = ?2",
+        )
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        row.map(|row| {
+            let viewers: String = row.try_get("allowed_viewers").map_err(db)?;
+            Ok(prismiq_core::permissions::DashboardAccess {
+                owner_id: row.try_get("owner_id").map_err(db)?,
+                is_public: row.try_get("is_public").map_err(db)?,
+                allowed_viewers: serde_json::from_str(&viewers)
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            })
+        })
+        .transpose()
+    }
+
     async fn get_dashboard_json(
         &self,
         scope: &Scope,

@@ -658,3 +658,35 @@ pub async fn notifications_reach_exactly_their_audience<S: EngineStore>(store: S
     ));
     tokio::time::sleep(Duration::ZERO).await;
 }
+
+/// `dashboard_access` answers the access fields of the dashboard as it is now, in its tenant
+/// only.
+pub async fn dashboard_access_is_the_access_fields<S: FullStore>(store: &S) {
+    let mut new = new_dashboard("Access", Some("alice"), vec![widget("W", 0, 0)]);
+    new.allowed_viewers = vec!["bob".to_owned(), "carol".to_owned()];
+    let dashboard = create(store, "t1", new).await;
+    let access = |tenant: &'static str, id| async move {
+        store
+            .dashboard_access(&scope(tenant), id)
+            .await
+            .expect("dashboard access")
+    };
+    assert_eq!(
+        access("t1", dashboard.id).await,
+        Some(crate::permissions::DashboardAccess::of(&dashboard))
+    );
+    assert_eq!(access("t2", dashboard.id).await, None, "another tenant's");
+    assert_eq!(access("t1", DashboardId::new()).await, None, "missing");
+    let changes = DashboardChanges {
+        is_public: Some(true),
+        allowed_viewers: Some(Vec::new()),
+        ..DashboardChanges::default()
+    };
+    store
+        .update_dashboard(&scope("t1"), dashboard.id, changes)
+        .await
+        .expect("update");
+    let now = access("t1", dashboard.id).await.expect("still there");
+    assert!(now.is_public && now.allowed_viewers.is_empty(), "{now:?}");
+    assert_eq!(now.owner_id.as_deref(), Some("alice"));
+}

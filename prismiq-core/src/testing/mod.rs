@@ -49,9 +49,9 @@ pub use defaults::{
 };
 pub use documents::dashboard_json_is_the_serialized_dashboard;
 pub use events::{
-    EngineStore, each_change_emits_one_event, events_reach_only_who_may_see_them,
-    notifications_reach_exactly_their_audience, resume_replays_or_resets,
-    slow_subscribers_are_cut_off_and_connections_limited,
+    EngineStore, dashboard_access_is_the_access_fields, each_change_emits_one_event,
+    events_reach_only_who_may_see_them, notifications_reach_exactly_their_audience,
+    resume_replays_or_resets, slow_subscribers_are_cut_off_and_connections_limited,
 };
 pub use pins::{
     pin_positions_stay_compact, pins_are_scoped_per_user_and_context,
@@ -117,6 +117,7 @@ macro_rules! store_conformance {
             summaries_page_through_what_the_viewer_sees,
             templates_round_trip_per_tenant,
             shares_round_trip,
+            dashboard_access_is_the_access_fields,
         );
         $crate::store_conformance!(@engine_cases $make;
             each_change_emits_one_event,
