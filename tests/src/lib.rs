@@ -32,6 +32,9 @@ pub mod guides {
     /// `docs/widget-types.md`.
     #[doc = include_str!("../../docs/widget-types.md")]
     pub struct WidgetTypes;
+    /// `docs/events.md`.
+    #[doc = include_str!("../../docs/events.md")]
+    pub struct Events;
     /// `docs/sharing.md`.
     #[doc = include_str!("../../docs/sharing.md")]
     pub struct Sharing;

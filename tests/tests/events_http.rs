@@ -401,6 +401,7 @@ async fn websocket_sends_events_answers_pings_and_closes_with_reasons() {
         (WsMessage::Binary(vec![1, 2, 3].into()), 1003),
         (WsMessage::Text("not json".into()), 1007),
         (WsMessage::Text(r#"{"type":"subscribe"}"#.into()), 1008),
+        (WsMessage::Text("x".repeat(5000).into()), 1009),
     ] {
         let mut socket = ws(address, "bob", "").await;
         socket.send(message).await.unwrap();

@@ -33,6 +33,8 @@ pub mod close_code {
     pub const NOT_JSON: u16 = 1007;
     /// The client sent JSON that is not `{"type":"ping"}` (standard: policy violation).
     pub const UNKNOWN_MESSAGE: u16 = 1008;
+    /// The client sent a message over 4 KiB (standard: message too big).
+    pub const TOO_BIG: u16 = 1009;
     /// The client fell too far behind: a `lagged` message was sent before closing.
     /// Reconnect with `last_event_id` to resume.
     pub const LAGGED: u16 = 4008;
@@ -164,6 +166,10 @@ async fn serve(mut socket: WebSocket, mut events: EventStream, heartbeat: Durati
                 },
                 Some(Ok(WsMessage::Binary(_))) => break (close_code::BINARY, "binary messages are not accepted"),
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                // Over `MAX_CLIENT_MESSAGE`, the socket refuses to read the message.
+                Some(Err(err)) if err.to_string().contains("too long") => {
+                    break (close_code::TOO_BIG, "messages must be at most 4 KiB")
+                }
                 Some(Ok(WsMessage::Close(_)) | Err(_)) | None => return,
             },
             _ = ticker.tick() => {

@@ -279,10 +279,17 @@ impl Hub {
     /// itself is done.
     pub(crate) async fn publish(&self, envelope: Envelope) {
         let kind = envelope.event.kind;
+        let tenant_id = envelope.event.tenant_id.clone();
         if let Err(err) = self.bus.publish(envelope).await {
             metrics::counter!("prismiq_events_failed_total").increment(1);
             tracing::warn!(error = %crate::error::error_chain(&err), kind = %kind,
                 "event not published");
+            // The change is made but its event is lost: this instance's subscribers of the
+            // tenant are told to refetch.
+            if let Some(sender) = self.sender(&tenant_id) {
+                let reason = format!("a {kind} event could not be published");
+                let _ = sender.send(Arc::new(Delivery::Reset(reason)));
+            }
         }
     }
 
