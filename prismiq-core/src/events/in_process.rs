@@ -1,12 +1,15 @@
 //! [`InProcessBus`]: events within one process.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use super::{Envelope, EventBus, EventError, EventId, EventSink, Replay, Sinks};
 
 /// The default [`EventBus`]: events reach the subscribers of this process only, and each
-/// tenant's last events (1,000 by default) are kept in memory for resume.
+/// tenant's last events (1,000 by default, none older than an hour) are kept in memory for
+/// resume.
 ///
 /// Ids start, per tenant, from the microseconds since 1970 when the bus was made, so ids given
 /// after a restart are above those given before it, and a client resuming from before the
@@ -14,6 +17,8 @@ use super::{Envelope, EventBus, EventError, EventId, EventSink, Replay, Sinks};
 #[derive(Debug)]
 pub struct InProcessBus {
     window: usize,
+    max_age: Duration,
+    published: AtomicU64,
     start: EventId,
     tenants: Mutex<HashMap<String, Arc<tokio::sync::Mutex<TenantLog>>>>,
     sinks: Sinks,
@@ -23,6 +28,22 @@ pub struct InProcessBus {
 struct TenantLog {
     next: EventId,
     kept: VecDeque<Envelope>,
+    /// When each kept event was published.
+    times: VecDeque<Instant>,
+}
+
+impl TenantLog {
+    fn forget_older_than(&mut self, max_age: Duration) {
+        let now = Instant::now();
+        while self
+            .times
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > max_age)
+        {
+            self.times.pop_front();
+            self.kept.pop_front();
+        }
+    }
 }
 
 impl Default for InProcessBus {
@@ -39,6 +60,8 @@ impl InProcessBus {
             .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
         Self {
             window: 1_000,
+            max_age: Duration::from_secs(3600),
+            published: AtomicU64::new(0),
             start,
             tenants: Mutex::default(),
             sinks: Sinks::default(),
@@ -51,6 +74,24 @@ impl InProcessBus {
         self
     }
 
+    /// How long an event is kept for resume at most (default one hour): the memory of tenants
+    /// that fell quiet is given back.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Forgets expired events of every tenant (run every few thousand publications).
+    async fn sweep(&self) {
+        let logs: Vec<_> = {
+            let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            tenants.values().cloned().collect()
+        };
+        for log in logs {
+            log.lock().await.forget_older_than(self.max_age);
+        }
+    }
+
     fn log(&self, tenant_id: &str) -> Arc<tokio::sync::Mutex<TenantLog>> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         tenants
@@ -59,6 +100,7 @@ impl InProcessBus {
                 Arc::new(tokio::sync::Mutex::new(TenantLog {
                     next: self.start + 1,
                     kept: VecDeque::new(),
+                    times: VecDeque::new(),
                 }))
             })
             .clone()
@@ -68,23 +110,30 @@ impl InProcessBus {
 #[async_trait::async_trait]
 impl EventBus for InProcessBus {
     async fn publish(&self, mut envelope: Envelope) -> Result<EventId, EventError> {
+        if self.published.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.sweep().await;
+        }
         let log = self.log(&envelope.event.tenant_id);
         // Held while delivering, so that the tenant's events reach sinks in id order.
         let mut log = log.lock().await;
         let id = log.next;
         log.next += 1;
         envelope.event.id = id;
+        log.forget_older_than(self.max_age);
         if log.kept.len() == self.window {
             log.kept.pop_front();
+            log.times.pop_front();
         }
         log.kept.push_back(envelope.clone());
+        log.times.push_back(Instant::now());
         self.sinks.deliver(envelope).await;
         Ok(id)
     }
 
     async fn replay(&self, tenant_id: &str, after: EventId) -> Result<Replay, EventError> {
         let log = self.log(tenant_id);
-        let log = log.lock().await;
+        let mut log = log.lock().await;
+        log.forget_older_than(self.max_age);
         Ok(Replay::from_window(
             &log.kept,
             log.kept.front().map(|e| e.event.id),
@@ -148,5 +197,24 @@ mod tests {
             Some(vec![])
         );
         assert_eq!(ids_of(bus.replay("initech", 1).await.unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn events_older_than_the_maximum_age_are_forgotten() {
+        let bus = InProcessBus::new().with_max_age(Duration::from_millis(30));
+        let first = bus.publish(envelope("acme")).await.unwrap();
+        let second = bus.publish(envelope("acme")).await.unwrap();
+        match bus.replay("acme", first).await.unwrap() {
+            Replay::Events(events) => assert_eq!(events[0].event.id, second),
+            Replay::Gap => panic!("kept while young"),
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(bus.replay("acme", first).await.unwrap(), Replay::Gap);
+        assert_eq!(
+            bus.replay("acme", second).await.unwrap(),
+            Replay::Events(vec![])
+        );
+        let third = bus.publish(envelope("acme")).await.unwrap();
+        assert_eq!(third, second + 1, "ids go on");
     }
 }
