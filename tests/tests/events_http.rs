@@ -397,6 +397,13 @@ async fn websocket_sends_events_answers_pings_and_closes_with_reasons() {
         event["id"]
     );
 
+    // A graceful shutdown closes the connections with 1001.
+    app.engine().close_subscriptions();
+    match next_text(&mut resumed).await {
+        WsMessage::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1001, "{frame:?}"),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+
     for (message, code) in [
         (WsMessage::Binary(vec![1, 2, 3].into()), 1003),
         (WsMessage::Text("not json".into()), 1007),

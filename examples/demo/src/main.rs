@@ -278,9 +278,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Prismiq demo listening on http://{addr}{BASE_PATH} (metrics: http://{addr}/metrics)");
+    let handle = engine.clone();
     axum::serve(listener, app(engine, admins))
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            // Live-event connections would hold the shutdown open.
+            handle.close_subscriptions();
         })
         .await?;
     Ok(())

@@ -69,6 +69,14 @@ impl Engine {
         self.hub.subscribe(auth, filter).await
     }
 
+    /// Ends every live subscription of this instance (`/events` streams end, WebSockets close
+    /// with 1001), for a graceful shutdown that would otherwise wait for their clients to
+    /// leave. Clients reconnect, to another instance or to this one restarted, and resume. New
+    /// subscriptions may still open.
+    pub fn close_subscriptions(&self) {
+        self.hub.close_all();
+    }
+
     /// Sends the host's own notification to an audience of a tenant: some users, the users
     /// with some roles ([`AuthContext::roles`]), or everyone. `kind` is the host's name for it
     /// (`"payment_due"`: 1 to 64 lowercase letters, digits, `_`, `-`, `.`, `:`), `payload` any

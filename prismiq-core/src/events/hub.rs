@@ -420,6 +420,15 @@ impl Hub {
         ))
     }
 
+    /// Ends every subscription of this instance: their streams end once they have read what
+    /// they were sent.
+    pub(crate) fn close_all(&self) {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        // Dropping a tenant's sender closes its channel; the connections' guards find nothing
+        // left to release.
+        tenants.clear();
+    }
+
     fn close(&self, tenant_id: &str, user: Option<&str>) {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         metrics::gauge!("prismiq_event_connections").decrement(1.0);

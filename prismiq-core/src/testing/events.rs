@@ -574,7 +574,17 @@ pub async fn slow_subscribers_are_cut_off_and_connections_limited<S: EngineStore
     ));
     let _elsewhere = subscribe(&engine, &user("t2", "carol")).await;
     drop((fast, third));
-    let _carol = subscribe(&engine, &user("t1", "carol")).await;
+    let mut carol = subscribe(&engine, &user("t1", "carol")).await;
+
+    // A shutdown ends every subscription; new ones may open.
+    engine.close_subscriptions();
+    assert_eq!(carol.next_message().await, None);
+    let mut again = subscribe(&engine, &user("t1", "carol")).await;
+    engine
+        .create_dashboard(&user("t1", "carol"), DashboardCreate::named("After"))
+        .await
+        .expect("create");
+    assert_eq!(kinds(&drain(&mut again)), [EventKind::DashboardCreated]);
 }
 
 /// Host notifications reach exactly their audience: named users, users with a role, or the

@@ -28,7 +28,10 @@ impl Origin {
                 "give the server's origin (http://HOST:PORT) without a path, got {url:?}"
             ));
         }
-        let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| !p.contains(']')) {
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.contains(']'))
+        {
             authority.to_owned()
         } else {
             format!("{authority}:80")
@@ -82,7 +85,10 @@ pub(crate) struct Head {
 
 /// Where the head in `bytes` ends (just past its blank line), once it is complete.
 pub(crate) fn head_end(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
 }
 
 impl Head {

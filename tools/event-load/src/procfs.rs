@@ -22,7 +22,8 @@ impl Process {
     /// `VmRSS` of `/proc/<pid>/status`, in KiB.
     pub(crate) fn rss_kib(self) -> Result<u64, String> {
         let path = self.path("status");
-        let status = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let status =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -35,7 +36,8 @@ impl Process {
     /// counted in ticks of 1/100 s, the `USER_HZ` of Linux on every common architecture).
     pub(crate) fn cpu_time(self) -> Result<Duration, String> {
         let path = self.path("stat");
-        let stat = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let stat =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
         // The command name, in parentheses, may hold spaces: the fields follow its last ')'.
         let fields: Vec<&str> = stat
             .rsplit_once(')')

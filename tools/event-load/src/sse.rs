@@ -81,6 +81,8 @@ pub(crate) struct Received {
 /// What one subscriber saw, handed back when it stops.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
+    /// Whether its `200` response head arrived.
+    pub(crate) ready: bool,
     /// The measured events, in the order received.
     pub(crate) received: Vec<Received>,
     /// Why the subscription failed, if it did.
@@ -118,6 +120,7 @@ pub(crate) async fn subscribe(
         Ok(stream) => stream,
         Err(message) => return parser.failed(message, &progress),
     };
+    parser.outcome.ready = true;
     progress.ready.fetch_add(1, Ordering::Relaxed);
     if let Some(ready) = progress.ready_by_tenant.get(tenant) {
         ready.fetch_add(1, Ordering::Relaxed);
@@ -338,7 +341,9 @@ mod tests {
             chunk(": heartbeat\n\n"),
             chunk("data: {\"id\":7,\"type\":\"dashboard.updated\"}\nid: 7\n\n"),
             chunk("data: {\"id\":8,\"type\":\"widget.updated\"}\nid: 8\n\ndata: {\"id\":9,"),
-            chunk("\"type\":\"dashboard.updated\"}\nid: 9\n\ndata: {\"type\":\"lagged\",\"skipped\":3}\n\n"),
+            chunk(
+                "\"type\":\"dashboard.updated\"}\nid: 9\n\ndata: {\"type\":\"lagged\",\"skipped\":3}\n\n"
+            ),
         );
         let wire = wire.as_bytes();
         for split in 1..wire.len() {
