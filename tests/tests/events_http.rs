@@ -286,12 +286,21 @@ async fn sse_delivers_only_what_the_caller_may_see_and_what_it_asked_for() {
 async fn bad_subscriptions_are_refused_with_reasons() {
     let app = app(EventSettings::default().with_max_connections_per_user(1));
     let headers = [("x-tenant-id", "t1"), ("x-user-id", "alice")];
+    let uuid = || "01a24eed-430e-7700-9ef4-ecf3c20fbe1b".to_owned();
     for (query, field) in [
-        ("?kinds=widget.moved", "kinds"),
-        ("?dashboard_id=nope", "dashboard_id"),
-        ("?last_event_id=x", "last_event_id"),
+        ("?kinds=widget.moved".to_owned(), "kinds"),
+        ("?dashboard_id=nope".to_owned(), "dashboard_id"),
+        ("?last_event_id=x".to_owned(), "last_event_id"),
+        (
+            "?last_event_id=18446744073709551616".to_owned(),
+            "last_event_id",
+        ),
+        (
+            format!("?dashboard_id={}", vec![uuid(); 101].join(",")),
+            "dashboard_id",
+        ),
     ] {
-        let (status, mut sse) = Sse::open(&app, query, &headers).await;
+        let (status, mut sse) = Sse::open(&app, &query, &headers).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         let body = sse.body.collect().await.unwrap().to_bytes();
         let body: Value = serde_json::from_slice(&body).unwrap();

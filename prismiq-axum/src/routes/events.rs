@@ -40,6 +40,9 @@ pub mod close_code {
     pub const LAGGED: u16 = 4008;
 }
 
+/// The most dashboards one subscription may name.
+const MAX_DASHBOARDS: usize = 100;
+
 /// The largest message a client may send on `/ws`, in bytes.
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 
@@ -215,6 +218,7 @@ fn filter(query: Option<&str>, headers: &HeaderMap) -> Result<EventFilter, ApiEr
         )
     };
     let mut filter = EventFilter::all();
+    let mut dashboards = 0;
     let mut after = None;
     for (key, value) in &pairs {
         match key.as_str() {
@@ -227,6 +231,14 @@ fn filter(query: Option<&str>, headers: &HeaderMap) -> Result<EventFilter, ApiEr
                             raw,
                         )
                     })?;
+                    dashboards += 1;
+                    if dashboards > MAX_DASHBOARDS {
+                        return Err(invalid(
+                            "dashboard_id",
+                            format!("at most {MAX_DASHBOARDS} dashboards per subscription"),
+                            raw,
+                        ));
+                    }
                     filter = filter.with_dashboards([id]);
                 }
             }
