@@ -96,6 +96,7 @@ const TENANT_HEADER: &str = "tenant_header";
         routes::shares::list,
         routes::shares::revoke,
         routes::shares::shared,
+        routes::shares::shared_events,
         routes::shares::shared_execute,
         routes::saved_queries::list,
         routes::saved_queries::create,

@@ -114,7 +114,8 @@ where
 }
 
 /// The public routes of share links, with no host auth (the token is the credential):
-/// `GET /{token}` and `POST /{token}/widgets/{widget_id}/execute`. Mount it wherever share
+/// `GET /{token}`, `POST /{token}/widgets/{widget_id}/execute` and `GET /{token}/events` (live
+/// events of its dashboard). Mount it wherever share
 /// links should point (the demo: `/api/prismiq/shared`) and tell the engine
 /// (`Engine::with_share_url_base`). Nothing else is reachable through a token.
 ///

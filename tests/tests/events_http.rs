@@ -28,7 +28,11 @@ struct Sse {
 
 impl Sse {
     async fn open(app: &TestApp, query: &str, headers: &[(&str, &str)]) -> (StatusCode, Self) {
-        let mut request = Request::get(format!("/api/prismiq/events{query}"));
+        Self::open_at(app, &format!("/api/prismiq/events{query}"), headers).await
+    }
+
+    async fn open_at(app: &TestApp, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Self) {
+        let mut request = Request::get(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -92,6 +96,27 @@ impl Sse {
                 return (id, data);
             }
         }
+    }
+
+    /// Whether the stream ends (within 2 s), heartbeats aside.
+    async fn ends(&mut self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                match self.body.frame().await {
+                    None => return true,
+                    Some(Ok(frame)) => {
+                        let data = frame.into_data().unwrap_or_default();
+                        let text = String::from_utf8_lossy(&data).into_owned();
+                        if !text.lines().all(|l| l.is_empty() || l.starts_with(':')) {
+                            panic!("expected the end, got {text:?}");
+                        }
+                    }
+                    Some(Err(_)) => return true,
+                }
+            }
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// Nothing but heartbeats for a short while.
@@ -426,4 +451,108 @@ async fn websocket_sends_events_answers_pings_and_closes_with_reasons() {
             other => panic!("expected a close frame, got {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn share_links_stream_their_dashboard_only_until_revoked() {
+    let app = app(EventSettings::default());
+    let shared = dashboard(&app, "alice", json!({"name": "Wall screen"})).await;
+    let other = dashboard(&app, "alice", json!({"name": "Other"})).await;
+    let link = app
+        .post(&format!("/dashboards/{shared}/shares"))
+        .tenant("t1")
+        .as_user("alice")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(201);
+    let token = link["token"].as_str().unwrap();
+    let at = |token: &str| format!("/api/prismiq/shared/{token}/events");
+    let (status, mut wall) = Sse::open_at(&app, &at(token), &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "no host auth: the token is the credential"
+    );
+
+    add_widget(&app, "alice", &other).await;
+    let widget = add_widget(&app, "alice", &shared).await;
+    let (id, event) = wall.event().await;
+    assert!(id.is_some());
+    assert_eq!(event["type"], "widget.created");
+    assert_eq!(event["widget_id"], widget.as_str());
+    assert_eq!(event["dashboard_id"], shared.as_str());
+    assert!(
+        event.get("tenant_id").is_none(),
+        "no tenant through a link: {event}"
+    );
+    assert_eq!(event["actor"], Value::Null, "no user ids through a link");
+
+    // Other links' events are not passed on; revoking this one ends the stream.
+    let second = app
+        .post(&format!("/dashboards/{shared}/shares"))
+        .tenant("t1")
+        .as_user("alice")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(201);
+    app.delete(&format!(
+        "/dashboards/{shared}/shares/{}",
+        second["id"].as_str().unwrap()
+    ))
+    .tenant("t1")
+    .as_user("alice")
+    .send()
+    .await
+    .expect(200);
+    wall.quiet().await;
+    app.delete(&format!(
+        "/dashboards/{shared}/shares/{}",
+        link["id"].as_str().unwrap()
+    ))
+    .tenant("t1")
+    .as_user("alice")
+    .send()
+    .await
+    .expect(200);
+    assert!(wall.ends().await, "a revoked link's stream ends");
+    let (status, _) = Sse::open_at(&app, &at(token), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = Sse::open_at(&app, &at("not-a-token"), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // An expiring link's stream ends when it expires; a deleted dashboard ends it too.
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(600)).to_rfc3339();
+    let expiring = app
+        .post(&format!("/dashboards/{shared}/shares"))
+        .tenant("t1")
+        .as_user("alice")
+        .json(&json!({"expires_at": soon}))
+        .send()
+        .await
+        .expect(201);
+    let (status, mut expiring) =
+        Sse::open_at(&app, &at(expiring["token"].as_str().unwrap()), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(expiring.ends().await, "an expired link's stream ends");
+
+    let lasting = app
+        .post(&format!("/dashboards/{shared}/shares"))
+        .tenant("t1")
+        .as_user("alice")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(201);
+    let (_, mut lasting) = Sse::open_at(&app, &at(lasting["token"].as_str().unwrap()), &[]).await;
+    app.delete(&format!("/dashboards/{shared}"))
+        .tenant("t1")
+        .as_user("alice")
+        .send()
+        .await
+        .expect(200);
+    let (_, event) = lasting.event().await;
+    assert_eq!(event["type"], "dashboard.deleted");
+    assert!(lasting.ends().await);
 }

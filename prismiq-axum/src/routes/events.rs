@@ -81,7 +81,11 @@ async fn events<A: AuthContext>(
 ) -> Result<Response, ApiError> {
     let filter = filter(query.as_deref(), &headers)?;
     let stream = state.engine().subscribe(&auth, filter).await?;
-    let heartbeat = state.engine().event_settings().heartbeat();
+    Ok(sse(stream, state.engine().event_settings().heartbeat()))
+}
+
+/// An event stream as a `text/event-stream` response.
+pub(crate) fn sse(stream: EventStream, heartbeat: Duration) -> Response {
     let body = stream.map(|message| Ok::<_, Infallible>(sse_event(&message)));
     let mut response = Sse::new(body)
         .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
@@ -90,7 +94,7 @@ async fn events<A: AuthContext>(
     response
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 fn sse_event(message: &Message) -> SseEvent {
@@ -207,8 +211,7 @@ struct EventsQuery {
 
 /// The subscription a request asks for.
 fn filter(query: Option<&str>, headers: &HeaderMap) -> Result<EventFilter, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|err| ApiError::BadRequest(format!("query string could not be read: {err}")))?;
+    let pairs = query_pairs(query)?;
     let invalid = |field: &str, message: String, input: &str| {
         ApiError::validation(
             "value_error",
@@ -219,7 +222,6 @@ fn filter(query: Option<&str>, headers: &HeaderMap) -> Result<EventFilter, ApiEr
     };
     let mut filter = EventFilter::all();
     let mut dashboards = 0;
-    let mut after = None;
     for (key, value) in &pairs {
         match key.as_str() {
             "dashboard_id" => {
@@ -258,18 +260,34 @@ fn filter(query: Option<&str>, headers: &HeaderMap) -> Result<EventFilter, ApiEr
                     filter = filter.with_kinds([kind]);
                 }
             }
-            "last_event_id" => after = Some(event_id("last_event_id", value)?),
             _ => {}
         }
     }
-    if let Some(header) = headers.get("last-event-id") {
-        let value = header.to_str().unwrap_or_default();
-        after = Some(event_id("Last-Event-ID", value)?);
-    }
-    Ok(match after {
+    Ok(match resume_after(&pairs, headers)? {
         Some(after) => filter.after(after),
         None => filter,
     })
+}
+
+/// Where a subscription resumes: the `Last-Event-ID` header, else `?last_event_id=`.
+pub(crate) fn resume_after(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Option<u64>, ApiError> {
+    if let Some(header) = headers.get("last-event-id") {
+        let value = header.to_str().unwrap_or_default();
+        return event_id("Last-Event-ID", value).map(Some);
+    }
+    match pairs.iter().rev().find(|(key, _)| key == "last_event_id") {
+        Some((_, value)) => event_id("last_event_id", value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The pairs of a query string.
+pub(crate) fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|err| ApiError::BadRequest(format!("query string could not be read: {err}")))
 }
 
 fn event_id(field: &str, value: &str) -> Result<u64, ApiError> {

@@ -41,6 +41,7 @@ where
 {
     Router::new()
         .route("/{token}", get(shared))
+        .route("/{token}/events", get(shared_events))
         .route("/{token}/widgets/{widget_id}/execute", post(shared_execute))
 }
 
@@ -151,6 +152,42 @@ async fn shared(
     Path(token): Path<String>,
 ) -> Result<Json<SharedDashboard>, ApiError> {
     Ok(Json(state.engine().shared_dashboard(&token).await?))
+}
+
+/// Live events of a share link's dashboard as server-sent events (as `GET /events` sends them,
+/// without tenant or acting user): its fields, widgets and layout changing, its deletion. The
+/// stream ends when the link is revoked or expires. Resume with `Last-Event-ID` or
+/// `?last_event_id=`. No auth: the token is the credential.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/shared/{token}/events",
+    tag = "shares",
+    operation_id = "shared_events",
+    params(
+        ("token" = String, Path, description = "The link's token"),
+        ("last_event_id" = Option<u64>, Query, description = "Resume after this event id"),
+    ),
+    responses(
+        (status = 200, description = "`text/event-stream` of `Event`s of the dashboard", body = prismiq_core::events::Event, content_type = "text/event-stream"),
+        (status = 404, response = crate::error_responses::NotFound),
+        (status = 410, response = crate::error_responses::Gone),
+        (status = 422, response = crate::error_responses::Unprocessable),
+        (status = 429, response = crate::error_responses::TooManyRequests),
+    ),
+))]
+async fn shared_events(
+    State(state): State<PrismiqState>,
+    Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<axum::response::Response, ApiError> {
+    let pairs = super::events::query_pairs(query.as_deref())?;
+    let after = super::events::resume_after(&pairs, &headers)?;
+    let stream = state.engine().subscribe_shared(&token, after).await?;
+    Ok(super::events::sse(
+        stream,
+        state.engine().event_settings().heartbeat(),
+    ))
 }
 
 /// Runs one widget of a share link's dashboard with the viewer's filter values (locked

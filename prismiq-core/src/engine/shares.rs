@@ -402,6 +402,99 @@ fn record_share<T>(route: &'static str, outcome: &Result<T>) {
         .increment(1);
 }
 
+/// The kinds a share link's subscribers receive: what changes how its dashboard looks.
+const SHARED_KINDS: [EventKind; 6] = [
+    EventKind::DashboardUpdated,
+    EventKind::DashboardDeleted,
+    EventKind::WidgetCreated,
+    EventKind::WidgetUpdated,
+    EventKind::WidgetDeleted,
+    EventKind::LayoutUpdated,
+];
+
+/// Who subscribes through a link: sees its dashboard's events (the link grants viewing it,
+/// whoever created it), counted against the connection limits as one user per link.
+struct LinkSubscriber {
+    tenant_id: String,
+    key: String,
+}
+
+impl AuthContext for LinkSubscriber {
+    fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+    fn user_id(&self) -> Option<&str> {
+        Some(&self.key)
+    }
+    fn is_admin(&self) -> bool {
+        true
+    }
+}
+
+impl Engine {
+    /// Live events of a link's dashboard, for a page open on the link: its changes (fields,
+    /// widgets, layout, deletion), without the tenant or the acting user. The stream ends when
+    /// the link is revoked or expires, or the dashboard is deleted (after its
+    /// `dashboard.deleted`). Opening one counts as a read of the link (its rate limit); each
+    /// link may hold as many connections as one user.
+    pub async fn subscribe_shared(
+        &self,
+        token: &str,
+        after: Option<crate::events::EventId>,
+    ) -> Result<crate::events::EventStream> {
+        use crate::events::{EventFilter, EventStream, Message};
+
+        let (stored, _viewer) = self.open_share(token).await?;
+        let share_id = stored.share.id;
+        let expires_at = stored.share.expires_at;
+        let subscriber = LinkSubscriber {
+            key: format!("share:{share_id}"),
+            tenant_id: stored.tenant_id,
+        };
+        // Share events are asked for only to see the link's own revocation; none is passed on.
+        let mut filter = EventFilter::all()
+            .with_dashboards([stored.share.dashboard_id])
+            .with_kinds(SHARED_KINDS)
+            .with_kinds([EventKind::ShareDeleted]);
+        if let Some(after) = after {
+            filter = filter.after(after);
+        }
+        let inner = self.hub.subscribe(&subscriber, filter).await?;
+        let stream = futures_util::stream::unfold(Some(inner), move |state| async move {
+            let mut inner = state?;
+            loop {
+                let message = match expires_at {
+                    Some(at) => {
+                        let left = (at.as_datetime() - chrono::Utc::now()).to_std().ok()?;
+                        let next = std::pin::pin!(inner.next_message());
+                        let expiry = std::pin::pin!(tokio::time::sleep(left));
+                        match futures_util::future::select(next, expiry).await {
+                            futures_util::future::Either::Left((message, _)) => message?,
+                            futures_util::future::Either::Right(_) => return None,
+                        }
+                    }
+                    None => inner.next_message().await?,
+                };
+                let Message::Event(event) = message else {
+                    return Some((message, Some(inner)));
+                };
+                match event.kind {
+                    EventKind::ShareDeleted if event.share_id == Some(share_id) => return None,
+                    EventKind::ShareDeleted => continue,
+                    _ => {}
+                }
+                let last = event.kind == EventKind::DashboardDeleted;
+                let mut event = (*event).clone();
+                event.tenant_id.clear();
+                event.actor = None;
+                let next = (!last).then_some(inner);
+                return Some((Message::Event(Arc::new(event)), next));
+            }
+        });
+        Ok(EventStream::new(stream))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,12 @@ impl std::fmt::Debug for EventStream {
 }
 
 impl EventStream {
+    pub(crate) fn new(stream: impl Stream<Item = Message> + Send + 'static) -> Self {
+        Self {
+            inner: Box::pin(futures_util::StreamExt::fuse(stream)),
+        }
+    }
+
     /// The next message, or `None` once the stream has ended.
     pub async fn next_message(&mut self) -> Option<Message> {
         std::future::poll_fn(|cx| self.inner.as_mut().poll_next(cx)).await
@@ -374,9 +380,7 @@ impl Hub {
             let message = state.next().await?;
             Some((message, state))
         });
-        Ok(EventStream {
-            inner: Box::pin(futures_util::StreamExt::fuse(stream)),
-        })
+        Ok(EventStream::new(stream))
     }
 
     fn open(

@@ -139,7 +139,8 @@ pub struct Event {
     /// What happened.
     #[serde(rename = "type")]
     pub kind: EventKind,
-    /// The tenant it happened in.
+    /// The tenant it happened in (left out of events sent through a share link).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tenant_id: String,
     /// The dashboard concerned (dashboard, widget, layout, pin and share events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +171,8 @@ pub struct Event {
     /// The host's payload (notifications only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<serde_json::Value>,
-    /// The user who made the change (`null` for anonymous callers and host notifications).
+    /// The user who made the change (`null` for anonymous callers, host notifications and
+    /// events sent through a share link).
     pub actor: Option<String>,
     /// When it happened.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
