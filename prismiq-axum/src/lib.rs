@@ -48,7 +48,9 @@
 //!     .nest(BASE_PATH, prismiq_axum::router::<AppState, User>())
 //!     .with_state(state);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await
+//! // `into_make_service`: served as a bare `Router`, axum rebuilds the route table for every
+//! // connection (about 100 KiB each, held while it is open: live-event connections stay open).
+//! axum::serve(listener, app.into_make_service()).await
 //! # }
 //! ```
 //!

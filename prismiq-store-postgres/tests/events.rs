@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use prismiq_core::events::{
     Audience, Envelope, Event, EventBus, EventFilter, EventKind, EventSettings, EventSink,
-    EventStream, Message, Reach, Replay,
+    EventStream, Message, Reach, Replay, SharedEvent,
 };
 use prismiq_core::{DashboardCreate, DashboardId, Engine, SimpleAuthContext};
 use prismiq_store_postgres::sqlx;
@@ -71,7 +71,7 @@ async fn next(stream: &mut EventStream) -> Message {
         .expect("the stream goes on")
 }
 
-async fn next_event(stream: &mut EventStream) -> Arc<Event> {
+async fn next_event(stream: &mut EventStream) -> SharedEvent {
     match next(stream).await {
         Message::Event(event) => event,
         other => panic!("expected an event, got {other:?}"),
@@ -195,7 +195,7 @@ async fn events_from_either_instance_reach_every_subscriber_once_in_order() {
     };
     let (from_a, from_b, ()) = tokio::join!(changes(&a, "a"), changes(&b, "b"), globex);
 
-    let mut seen: Vec<Vec<Arc<Event>>> = Vec::new();
+    let mut seen: Vec<Vec<SharedEvent>> = Vec::new();
     for stream in [&mut on_a, &mut on_b] {
         let mut events = Vec::new();
         for _ in 0..40 {

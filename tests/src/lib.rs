@@ -151,7 +151,7 @@ impl TestApp {
             .expect("bind a local port");
         let address = listener.local_addr().expect("local address");
         let router = self.router.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        tokio::spawn(async move { axum::serve(listener, router.into_make_service()).await });
         address
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prismiq_core::events::{
     Audience, Envelope, Event, EventBus, EventFilter, EventId, EventKind, EventStream, Message,
-    Reach, RedisBus, Replay,
+    Reach, RedisBus, Replay, SharedEvent,
 };
 use prismiq_core::{DashboardCreate, DashboardUpdate, Engine, MemoryStore, SimpleAuthContext};
 use serde_json::json;
@@ -104,14 +104,14 @@ async fn next(stream: &mut EventStream) -> Message {
         .expect("the stream goes on")
 }
 
-async fn next_event(stream: &mut EventStream) -> Arc<Event> {
+async fn next_event(stream: &mut EventStream) -> SharedEvent {
     match next(stream).await {
         Message::Event(event) => event,
         other => panic!("expected an event, got {other:?}"),
     }
 }
 
-async fn events(stream: &mut EventStream, count: usize) -> Vec<Arc<Event>> {
+async fn events(stream: &mut EventStream, count: usize) -> Vec<SharedEvent> {
     let mut events = Vec::with_capacity(count);
     for _ in 0..count {
         events.push(next_event(stream).await);
@@ -151,7 +151,7 @@ fn rename(name: &str) -> DashboardUpdate {
     update
 }
 
-fn ids(events: &[Arc<Event>]) -> Vec<EventId> {
+fn ids(events: &[SharedEvent]) -> Vec<EventId> {
     events.iter().map(|event| event.id).collect()
 }
 

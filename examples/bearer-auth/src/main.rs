@@ -116,7 +116,7 @@ fn app() -> Router {
 async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
     println!("bearer-auth example on http://127.0.0.1:8081{BASE_PATH}");
-    axum::serve(listener, app()).await
+    axum::serve(listener, app().into_make_service()).await
 }
 
 #[cfg(test)]

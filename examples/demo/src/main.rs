@@ -279,7 +279,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Prismiq demo listening on http://{addr}{BASE_PATH} (metrics: http://{addr}/metrics)");
     let handle = engine.clone();
-    axum::serve(listener, app(engine, admins))
+    // A bare `Router` would have its route table rebuilt for every connection (about 100 KiB
+    // each, for as long as it is open).
+    axum::serve(listener, app(engine, admins).into_make_service())
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
             // Live-event connections would hold the shutdown open.

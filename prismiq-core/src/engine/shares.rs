@@ -442,7 +442,7 @@ impl Engine {
         token: &str,
         after: Option<crate::events::EventId>,
     ) -> Result<crate::events::EventStream> {
-        use crate::events::{EventFilter, EventStream, Message};
+        use crate::events::{EventFilter, EventStream, Message, SharedEvent};
 
         let (stored, _viewer) = self.open_share(token).await?;
         let share_id = stored.share.id;
@@ -488,7 +488,7 @@ impl Engine {
                 event.tenant_id.clear();
                 event.actor = None;
                 let next = (!last).then_some(inner);
-                return Some((Message::Event(Arc::new(event)), next));
+                return Some((Message::Event(SharedEvent::new(event)), next));
             }
         });
         Ok(EventStream::new(stream))

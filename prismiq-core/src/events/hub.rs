@@ -151,7 +151,7 @@ impl EventFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     /// An event the subscriber may see.
-    Event(Arc<Event>),
+    Event(SharedEvent),
     /// Events may have been missed (resume from before the kept window, a bus that lost its
     /// connection): refetch whatever is shown.
     Reset {
@@ -176,7 +176,7 @@ impl Message {
             Lagged { skipped: u64 },
         }
         let json = match self {
-            Self::Event(event) => serde_json::to_string(&**event),
+            Self::Event(event) => return event.json().to_owned(),
             Self::Reset { reason } => serde_json::to_string(&Control::Reset { reason }),
             Self::Lagged { skipped } => {
                 serde_json::to_string(&Control::Lagged { skipped: *skipped })
@@ -191,6 +191,54 @@ impl Message {
             Self::Event(event) => Some(event.id),
             _ => None,
         }
+    }
+}
+
+/// An event as subscriptions share it: one copy, and its JSON encoded once for every
+/// subscriber it is sent to. Dereferences to the [`Event`].
+#[derive(Clone)]
+pub struct SharedEvent(Arc<SharedInner>);
+
+struct SharedInner {
+    event: Event,
+    json: std::sync::OnceLock<String>,
+}
+
+impl SharedEvent {
+    /// Shares `event`.
+    pub fn new(event: Event) -> Self {
+        Self(Arc::new(SharedInner {
+            event,
+            json: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// The event as JSON, encoded on first use.
+    pub fn json(&self) -> &str {
+        self.0.json.get_or_init(|| {
+            serde_json::to_string(&self.0.event)
+                .unwrap_or_else(|_| r#"{"type":"reset","reason":"encoding"}"#.to_owned())
+        })
+    }
+}
+
+impl std::ops::Deref for SharedEvent {
+    type Target = Event;
+
+    fn deref(&self) -> &Event {
+        &self.0.event
+    }
+}
+
+impl std::fmt::Debug for SharedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.event.fmt(f)
+    }
+}
+
+impl PartialEq for SharedEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.event == other.0.event
     }
 }
 
@@ -232,7 +280,7 @@ impl Stream for EventStream {
 #[derive(Debug)]
 enum Delivery {
     Event {
-        event: Arc<Event>,
+        event: SharedEvent,
         reach: Reach,
         access: Option<DashboardAccess>,
     },
@@ -359,7 +407,7 @@ impl Hub {
                             _ => None,
                         };
                         if subscriber.admits(&event, &reach, access.as_ref()) {
-                            pending.push_back(Message::Event(Arc::new(event)));
+                            pending.push_back(Message::Event(SharedEvent::new(event)));
                         }
                     }
                 }
@@ -466,7 +514,7 @@ impl EventSink for Hub {
         metrics::counter!("prismiq_events_delivered_total").increment(1);
         // No receiver left is not an error: the last one just closed.
         let _ = sender.send(Arc::new(Delivery::Event {
-            event: Arc::new(event),
+            event: SharedEvent::new(event),
             reach,
             access,
         }));

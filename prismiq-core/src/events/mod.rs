@@ -31,7 +31,7 @@ use crate::ids::{DashboardId, SavedQueryId, ShareId, TemplateId, WidgetId};
 use crate::model::Timestamp;
 
 pub(crate) use hub::Hub;
-pub use hub::{EventFilter, EventSettings, EventStream, Message};
+pub use hub::{EventFilter, EventSettings, EventStream, Message, SharedEvent};
 pub use in_process::InProcessBus;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

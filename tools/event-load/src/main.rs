@@ -49,10 +49,10 @@
 
 mod http;
 mod procfs;
+mod report;
 mod sse;
 mod stats;
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,8 +67,8 @@ use tokio::task::JoinHandle;
 
 use crate::http::{Connection, Origin};
 use crate::procfs::Process;
+use crate::report::{Change, Group, Measured, Memory, Setup};
 use crate::sse::{Outcome, Progress, Subscription};
-use crate::stats::{Summary, ms, signed_micros};
 
 const USAGE: &str = "\
 usage: event-load [OPTIONS] URL
@@ -290,6 +290,32 @@ impl Options {
     fn tenant(&self, index: usize) -> String {
         format!("{}{index}", self.tenant_prefix)
     }
+
+    /// The run as the report describes it.
+    fn setup(&self) -> Setup {
+        let schedule = match self.schedule {
+            Schedule::Together => format!(
+                "{} rounds, each changing all {} tenants at once",
+                self.rounds, self.tenants
+            ),
+            Schedule::Each => format!(
+                "{} changes one after another, tenants in turn, one every {} ms",
+                self.changes,
+                self.interval.as_millis()
+            ),
+        };
+        Setup {
+            label: self.label.clone(),
+            tenants: self.tenants,
+            users: self.users,
+            base: self.base.authority.clone(),
+            write: self.write.authority.clone(),
+            trigger: self.trigger.describe().to_owned(),
+            schedule,
+            server_pid: self.server_pid,
+            settle: self.settle,
+        }
+    }
 }
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
@@ -306,18 +332,6 @@ struct Writer {
     connection: Connection,
     /// The public dashboard a `patch` change updates.
     dashboard: Option<String>,
-}
-
-/// A change as the writer saw it.
-#[derive(Debug, Clone, Copy)]
-struct Change {
-    tenant: usize,
-    /// The round (`together`), or 0 (`each`).
-    round: usize,
-    /// Just before the request was written.
-    sent: Instant,
-    /// When the read completing the response returned.
-    responded: Instant,
 }
 
 impl Writer {
@@ -374,7 +388,7 @@ impl Writer {
         &mut self,
         options: &Options,
         seq: usize,
-        round: usize,
+        group: usize,
     ) -> Result<Change, String> {
         let (method, path, body, expect) = match (options.trigger, &self.dashboard) {
             (Trigger::Patch, Some(id)) => (
@@ -405,27 +419,19 @@ impl Writer {
         }
         Ok(Change {
             tenant: self.tenant,
-            round,
+            group,
             sent,
             responded,
         })
     }
 }
 
-/// Memory read at one moment: the server's (if a pid was given) and this process's.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    server_kib: Option<u64>,
-    client_kib: u64,
-}
-
-impl Memory {
-    fn read(server: Option<Process>) -> Result<Self, String> {
-        Ok(Self {
-            server_kib: server.map(Process::rss_kib).transpose()?,
-            client_kib: Process::This.rss_kib()?,
-        })
-    }
+/// Reads the server's (if a pid was given) and this process's resident memory.
+fn memory(server: Option<Process>) -> Result<Memory, String> {
+    Ok(Memory {
+        server_kib: server.map(Process::rss_kib).transpose()?,
+        client_kib: Process::This.rss_kib()?,
+    })
 }
 
 /// The CPU time of the server (if a pid was given) and of this process.
@@ -454,30 +460,6 @@ impl Cpu {
             self.client.saturating_sub(earlier.client).as_millis(),
         )
     }
-}
-
-/// What the changes phase measured, besides the events.
-#[derive(Debug)]
-struct Group {
-    name: String,
-    changes: Vec<Change>,
-    server_cpu_ms: Option<u128>,
-    client_cpu_ms: u128,
-    /// Time from the first request sent to the last expected event (or the time-out).
-    span: Duration,
-}
-
-/// Everything measured.
-#[derive(Debug)]
-struct Measured {
-    connected: usize,
-    connect_time: Duration,
-    first_failure: Option<String>,
-    before: Memory,
-    idle: Memory,
-    after: Memory,
-    groups: Vec<Group>,
-    outcomes: Vec<(usize, Outcome)>,
 }
 
 async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
@@ -646,7 +628,7 @@ async fn run(options: Arc<Options>, readers: Handle) -> Result<Measured, String>
     for tenant in 0..options.tenants {
         writers.push(Writer::open(&options, tenant).await?);
     }
-    let before = Memory::read(server)?;
+    let before = memory(server)?;
 
     let progress = Arc::new(Progress::new(options.tenants));
     let (stop, stopped) = watch::channel(false);
@@ -666,10 +648,10 @@ async fn run(options: Arc<Options>, readers: Handle) -> Result<Measured, String>
         options.settle
     );
     tokio::time::sleep(options.settle).await;
-    let idle = Memory::read(server)?;
+    let idle = memory(server)?;
 
     let changed = make_changes(&options, &mut writers, &progress, server).await;
-    let after = Memory::read(server)?;
+    let after = memory(server)?;
     let _ = stop.send(true);
     let mut outcomes = Vec::with_capacity(handles.len());
     for (tenant, handle) in handles {
@@ -689,359 +671,6 @@ async fn run(options: Arc<Options>, readers: Handle) -> Result<Measured, String>
         groups: changed?,
         outcomes,
     })
-}
-
-/// The latencies of one group of changes, and what went wrong.
-#[derive(Debug, Default)]
-struct Latencies {
-    from_sent: Vec<i64>,
-    from_response: Vec<i64>,
-    write: Vec<i64>,
-}
-
-/// Matches events to changes and prints (and returns as JSON) the figures; the bool says
-/// whether everything arrived.
-fn report(options: &Options, measured: Measured) -> (String, Value, bool) {
-    let mut by_tenant: Vec<Vec<Change>> = vec![Vec::new(); options.tenants];
-    for group in &measured.groups {
-        for change in &group.changes {
-            by_tenant[change.tenant].push(*change);
-        }
-    }
-    let mut latencies: Vec<Latencies> = measured
-        .groups
-        .iter()
-        .map(|_| Latencies::default())
-        .collect();
-    for group in measured.groups.iter().enumerate() {
-        for change in &group.1.changes {
-            latencies[group.0]
-                .write
-                .push(signed_micros(change.responded, change.sent));
-        }
-    }
-    // The id every subscriber of a tenant saw for each of its changes: the first one seen.
-    let mut ids: Vec<Vec<Option<u64>>> = by_tenant.iter().map(|c| vec![None; c.len()]).collect();
-    let (mut missing, mut extra, mut id_mismatches, mut ended_early) = (0, 0, 0, 0);
-    let (mut heartbeats, mut other) = (0_u64, 0_u64);
-    let mut control = None;
-    let mut missing_by_group = vec![0_usize; measured.groups.len()];
-    for (tenant, outcome) in &measured.outcomes {
-        if !outcome.ready {
-            // A failed subscription, counted as such.
-            continue;
-        }
-        if outcome.failure.is_some() {
-            ended_early += 1;
-        }
-        heartbeats += u64::from(outcome.heartbeats);
-        other += u64::from(outcome.other);
-        if control.is_none() {
-            control.clone_from(&outcome.control);
-        }
-        let changes = &by_tenant[*tenant];
-        for (n, received) in outcome.received.iter().enumerate() {
-            let Some(change) = changes.get(n) else {
-                extra += 1;
-                continue;
-            };
-            let seen = ids[*tenant][n].get_or_insert(received.id);
-            if *seen != received.id {
-                id_mismatches += 1;
-            }
-            let group = &mut latencies[change.round.min(latencies.len() - 1)];
-            group
-                .from_sent
-                .push(signed_micros(received.at, change.sent));
-            group
-                .from_response
-                .push(signed_micros(received.at, change.responded));
-        }
-        for change in changes.iter().skip(outcome.received.len()) {
-            missing += 1;
-            missing_by_group[change.round.min(missing_by_group.len() - 1)] += 1;
-        }
-    }
-
-    let total = options.subscribers();
-    let mut text = String::new();
-    let label = options
-        .label
-        .as_deref()
-        .map_or(String::new(), |l| format!("{l}: "));
-    let schedule = match options.schedule {
-        Schedule::Together => format!(
-            "{} rounds, each changing all {} tenants at once",
-            options.rounds, options.tenants
-        ),
-        Schedule::Each => format!(
-            "{} changes one after another, tenants in turn, one every {} ms",
-            options.changes,
-            options.interval.as_millis()
-        ),
-    };
-    let _ = writeln!(
-        text,
-        "{label}{} tenants × {} users = {total} subscribers on {}; changes on {}: {}; {schedule}",
-        options.tenants,
-        options.users,
-        options.base.authority,
-        options.write.authority,
-        options.trigger.describe(),
-    );
-    let _ = writeln!(
-        text,
-        "connected: {} of {total} in {:.2} s ({} failed{})",
-        measured.connected,
-        measured.connect_time.as_secs_f64(),
-        total - measured.connected,
-        measured
-            .first_failure
-            .as_deref()
-            .map_or(String::new(), |f| format!("; first failure: {f}")),
-    );
-    let per = |from: Option<u64>, to: Option<u64>, n: usize| match (from, to) {
-        (Some(from), Some(to)) if n > 0 => Some((to as f64 - from as f64) / n as f64),
-        _ => None,
-    };
-    let per_subscriber = per(
-        measured.before.server_kib,
-        measured.idle.server_kib,
-        measured.connected,
-    );
-    let per_subscriber_after = per(
-        measured.before.server_kib,
-        measured.after.server_kib,
-        measured.connected,
-    );
-    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
-    if let (Some(pid), Some(before), Some(idle), Some(after)) = (
-        options.server_pid,
-        measured.before.server_kib,
-        measured.idle.server_kib,
-        measured.after.server_kib,
-    ) {
-        let _ = writeln!(
-            text,
-            "server VmRSS (pid {pid}): {} before connecting, {} connected and idle ({} ms after the last was ready), {} after the changes",
-            mib(before),
-            mib(idle),
-            options.settle.as_millis(),
-            mib(after),
-        );
-        let _ = writeln!(
-            text,
-            "per idle subscriber: {:.2} KiB  (after the changes: {:.2} KiB)",
-            per_subscriber.unwrap_or(f64::NAN),
-            per_subscriber_after.unwrap_or(f64::NAN),
-        );
-    }
-    let client_per = per(
-        Some(measured.before.client_kib),
-        Some(measured.idle.client_kib),
-        measured.connected,
-    );
-    let _ = writeln!(
-        text,
-        "client VmRSS: {} idle ({:.2} KiB per subscription)",
-        mib(measured.idle.client_kib),
-        client_per.unwrap_or(f64::NAN),
-    );
-    let _ = writeln!(
-        text,
-        "\nms per subscriber and change: 'sent' from the change's request written (an upper \
-         bound), 'resp' from its response read (close to the commit; negative when the event \
-         came first)"
-    );
-    let row = |cells: [&str; 13]| {
-        format!(
-            "| {:>5} | {:>7} | {:>10} | {:>7} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9} | {:>9} | {:>10} | {:>10} |\n",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            cells[5],
-            cells[6],
-            cells[7],
-            cells[8],
-            cells[9],
-            cells[10],
-            cells[11],
-            cells[12]
-        )
-    };
-    text.push_str(&row([
-        "round",
-        "changes",
-        "deliveries",
-        "missing",
-        "sent p50",
-        "sent p99",
-        "sent max",
-        "resp p50",
-        "resp p99",
-        "resp max",
-        "write p50",
-        "server CPU",
-        "client CPU",
-    ]));
-    text.push_str(&row([
-        "----:",
-        "------:",
-        "---------:",
-        "------:",
-        "--------:",
-        "--------:",
-        "--------:",
-        "--------:",
-        "--------:",
-        "--------:",
-        "--------:",
-        "---------:",
-        "---------:",
-    ]));
-    let cells =
-        |s: Option<Summary>, f: fn(&Summary) -> i64| s.map_or("-".to_owned(), |s| ms(f(&s)));
-    let mut all = Latencies::default();
-    let mut rounds_json = Vec::new();
-    let cpu_text = |v: Option<u128>| v.map_or("-".to_owned(), |v| format!("{v} ms"));
-    for (i, group) in measured.groups.iter().enumerate() {
-        let l = &mut latencies[i];
-        all.from_sent.extend_from_slice(&l.from_sent);
-        all.from_response.extend_from_slice(&l.from_response);
-        all.write.extend_from_slice(&l.write);
-        let sent = Summary::of(&mut l.from_sent);
-        let resp = Summary::of(&mut l.from_response);
-        let write = Summary::of(&mut l.write);
-        text.push_str(&row([
-            &group.name,
-            &group.changes.len().to_string(),
-            &sent.map_or(0, |s| s.count).to_string(),
-            &missing_by_group[i].to_string(),
-            &cells(sent, |s| s.p50),
-            &cells(sent, |s| s.p99),
-            &cells(sent, |s| s.max),
-            &cells(resp, |s| s.p50),
-            &cells(resp, |s| s.p99),
-            &cells(resp, |s| s.max),
-            &cells(write, |s| s.p50),
-            &cpu_text(group.server_cpu_ms),
-            &cpu_text(Some(group.client_cpu_ms)),
-        ]));
-        rounds_json.push(json!({
-            "round": group.name,
-            "changes": group.changes.len(),
-            "missing": missing_by_group[i],
-            "from_sent_us": summary_json(sent),
-            "from_response_us": summary_json(resp),
-            "write_us": summary_json(write),
-            "server_cpu_ms": group.server_cpu_ms,
-            "client_cpu_ms": group.client_cpu_ms,
-            "span_ms": group.span.as_millis(),
-        }));
-    }
-    let sent = Summary::of(&mut all.from_sent);
-    let resp = Summary::of(&mut all.from_response);
-    let write = Summary::of(&mut all.write);
-    let changes: usize = measured.groups.iter().map(|g| g.changes.len()).sum();
-    let server_cpu: Option<u128> = measured.groups.iter().map(|g| g.server_cpu_ms).sum();
-    let client_cpu: u128 = measured.groups.iter().map(|g| g.client_cpu_ms).sum();
-    if measured.groups.len() > 1 {
-        text.push_str(&row([
-            "all",
-            &changes.to_string(),
-            &sent.map_or(0, |s| s.count).to_string(),
-            &missing.to_string(),
-            &cells(sent, |s| s.p50),
-            &cells(sent, |s| s.p99),
-            &cells(sent, |s| s.max),
-            &cells(resp, |s| s.p50),
-            &cells(resp, |s| s.p99),
-            &cells(resp, |s| s.max),
-            &cells(write, |s| s.p50),
-            &cpu_text(server_cpu),
-            &cpu_text(Some(client_cpu)),
-        ]));
-    }
-    let _ = writeln!(
-        text,
-        "\nother events {other}, heartbeats {heartbeats}, events beyond the changes {extra}, \
-         subscribers whose ids disagreed {id_mismatches}, streams ended early {ended_early}{}",
-        control
-            .as_deref()
-            .map_or(String::new(), |c| format!(", first reset/lagged: {c}")),
-    );
-    let field = |name: &str, s: Option<Summary>, f: fn(&Summary) -> i64| {
-        format!(" {name}={}", s.map_or("nan".to_owned(), |s| ms(f(&s))))
-    };
-    let opt = |v: Option<u64>| v.map_or("nan".to_owned(), |v| v.to_string());
-    let float = |v: Option<f64>| v.map_or("nan".to_owned(), |v| format!("{v:.2}"));
-    let _ = writeln!(
-        text,
-        "result: subscribers={total} connected={} connect_s={:.2} rss_before_kib={} rss_idle_kib={} \
-         rss_after_kib={} per_subscriber_kib={} per_subscriber_after_kib={} client_per_subscriber_kib={} \
-         changes={changes} deliveries={} missing={missing} extra={extra} id_mismatches={id_mismatches}{}{}{}{}{}{}{}",
-        measured.connected,
-        measured.connect_time.as_secs_f64(),
-        opt(measured.before.server_kib),
-        opt(measured.idle.server_kib),
-        opt(measured.after.server_kib),
-        float(per_subscriber),
-        float(per_subscriber_after),
-        float(client_per),
-        sent.map_or(0, |s| s.count),
-        field("sent_p50_ms", sent, |s| s.p50),
-        field("sent_p99_ms", sent, |s| s.p99),
-        field("sent_max_ms", sent, |s| s.max),
-        field("resp_p50_ms", resp, |s| s.p50),
-        field("resp_p99_ms", resp, |s| s.p99),
-        field("resp_max_ms", resp, |s| s.max),
-        field("write_p50_ms", write, |s| s.p50),
-    );
-    let complete = measured.connected == total && missing == 0 && ended_early == 0;
-    let json = json!({
-        "label": options.label,
-        "base": options.base.authority,
-        "write": options.write.authority,
-        "tenants": options.tenants,
-        "users_per_tenant": options.users,
-        "subscribers": total,
-        "connected": measured.connected,
-        "connect_s": measured.connect_time.as_secs_f64(),
-        "first_failure": measured.first_failure,
-        "trigger": match options.trigger { Trigger::Patch => "patch", Trigger::Notify => "notify" },
-        "schedule": match options.schedule { Schedule::Together => "together", Schedule::Each => "each" },
-        "server_pid": options.server_pid,
-        "server_rss_kib": {
-            "before": measured.before.server_kib,
-            "idle": measured.idle.server_kib,
-            "after": measured.after.server_kib,
-        },
-        "per_subscriber_kib": per_subscriber,
-        "per_subscriber_after_kib": per_subscriber_after,
-        "client_rss_kib": { "before": measured.before.client_kib, "idle": measured.idle.client_kib },
-        "rounds": rounds_json,
-        "all": {
-            "changes": changes,
-            "missing": missing,
-            "extra": extra,
-            "id_mismatches": id_mismatches,
-            "streams_ended_early": ended_early,
-            "from_sent_us": summary_json(sent),
-            "from_response_us": summary_json(resp),
-            "write_us": summary_json(write),
-        },
-        "complete": complete,
-    });
-    (text, json, complete)
-}
-
-fn summary_json(summary: Option<Summary>) -> Value {
-    summary.map_or(
-        Value::Null,
-        |s| json!({ "count": s.count, "min": s.min, "p50": s.p50, "p99": s.p99, "max": s.max }),
-    )
 }
 
 fn main() -> ExitCode {
@@ -1095,10 +724,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (text, json, complete) = report(&options, measured);
-    print!("{text}");
+    let report = report::report(&options.setup(), &measured);
+    print!("{}", report.text);
     if let Some(path) = &options.json {
-        let written = serde_json::to_string_pretty(&json)
+        let written = serde_json::to_string_pretty(&report.json)
             .map_err(|e| e.to_string())
             .and_then(|json| std::fs::write(path, json + "\n").map_err(|e| e.to_string()));
         if let Err(error) = written {
@@ -1108,7 +737,7 @@ fn main() -> ExitCode {
     }
     // Ten thousand sockets close faster without waiting for each task to be dropped in turn.
     readers.shutdown_background();
-    if complete {
+    if report.complete {
         ExitCode::SUCCESS
     } else {
         eprintln!("event-load: not every subscription was open, or not every event arrived");

@@ -203,28 +203,35 @@ fn read_once(stream: &TcpStream, parser: &mut Parser, progress: &Progress) -> Re
 #[derive(Debug)]
 struct Parser {
     marker: &'static [u8],
-    /// The head until it is complete, then empty.
-    head: Vec<u8>,
-    /// The body's decoder once the head is read: `Some` for a chunked body.
-    body: Option<Option<Chunked>>,
+    stage: Stage,
     /// Body text not yet ended by a blank line.
     pending: Vec<u8>,
     outcome: Outcome,
+}
+
+/// Where in the response the parser is.
+#[derive(Debug)]
+enum Stage {
+    /// Reading the head: what came so far.
+    Head(Vec<u8>),
+    /// Reading a chunked body.
+    Chunked(Chunked),
+    /// Reading a body delimited by the end of the connection.
+    Plain,
 }
 
 impl Parser {
     fn new(marker: &'static [u8]) -> Self {
         Self {
             marker,
-            head: Vec::new(),
-            body: None,
+            stage: Stage::Head(Vec::new()),
             pending: Vec::new(),
             outcome: Outcome::default(),
         }
     }
 
     fn has_head(&self) -> bool {
-        self.body.is_some()
+        !matches!(self.stage, Stage::Head(_))
     }
 
     fn failed(mut self, message: String, progress: &Progress) -> Outcome {
@@ -235,39 +242,39 @@ impl Parser {
 
     /// Takes bytes read at `at`.
     fn feed(&mut self, bytes: &[u8], at: Instant, progress: &Progress) -> Result<(), String> {
-        let body = match &mut self.body {
-            Some(body) => body,
-            None => {
-                self.head.extend_from_slice(bytes);
-                let Some(end) = head_end(&self.head) else {
+        match &mut self.stage {
+            Stage::Head(head) => {
+                head.extend_from_slice(bytes);
+                let Some(end) = head_end(head) else {
                     return Ok(());
                 };
-                let head = Head::parse(&self.head[..end])?;
-                if head.status != 200 {
-                    let rest = String::from_utf8_lossy(&self.head[end..]);
+                let parsed = Head::parse(&head[..end])?;
+                let rest = head.split_off(end);
+                if parsed.status != 200 {
+                    let body = String::from_utf8_lossy(&rest);
                     return Err(format!(
                         "status {}: {}",
-                        head.status,
-                        rest.chars().take(300).collect::<String>()
+                        parsed.status,
+                        body.chars().take(300).collect::<String>()
                     ));
                 }
-                let rest = self.head.split_off(end);
-                self.head = Vec::new();
-                self.body = Some(head.chunked.then(Chunked::default));
+                self.stage = if parsed.chunked {
+                    Stage::Chunked(Chunked::default())
+                } else {
+                    Stage::Plain
+                };
                 return if rest.is_empty() {
                     Ok(())
                 } else {
                     self.feed(&rest, at, progress)
                 };
             }
-        };
-        match body {
-            Some(decoder) => {
+            Stage::Chunked(decoder) => {
                 if decoder.decode(bytes, &mut self.pending)? {
                     return Err("the server ended the stream".to_owned());
                 }
             }
-            None => self.pending.extend_from_slice(bytes),
+            Stage::Plain => self.pending.extend_from_slice(bytes),
         }
         let mut start = 0;
         while let Some(end) = find(&self.pending[start..], b"\n\n") {
