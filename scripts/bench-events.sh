@@ -117,8 +117,12 @@ psql "$DATABASE_URL" -Xq -c "create database \"$DB\"" >/dev/null
 log "database $DB on ${base%/*}"
 
 port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A port below the ephemeral range: one inside it may be held as the local end of one of the
+# thousands of client connections (bind then fails with "Address already in use").
 free_port() {
-    local port=$((20000 + RANDOM % 30000))
+    local low=10000 high=$((port_low - 1))
+    [ "$high" -gt "$low" ] || die "no room for a listening port below the ephemeral range $port_low-$port_high"
+    local port=$((low + RANDOM % (high - low)))
     while port_busy "$port"; do port=$((port + 1)); done
     printf '%s\n' "$port"
 }
