@@ -3,7 +3,6 @@
 //! that a failed write commits nothing and so emits nothing) together with the engine's rules.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 
@@ -666,7 +665,6 @@ pub async fn notifications_reach_exactly_their_audience<S: EngineStore>(store: S
             ..
         })
     ));
-    tokio::time::sleep(Duration::ZERO).await;
 }
 
 /// `dashboard_access` answers the access fields of the dashboard as it is now, in its tenant

@@ -61,7 +61,9 @@ pub use properties::{documents_are_the_serialized_dashboards, listings_are_exact
 pub use saved_queries::{
     saved_query_names_are_unique_per_tenant, saved_query_round_trip_and_visibility,
 };
-pub use shares::shares_round_trip;
+pub use shares::{
+    share_fields_round_trip_exactly, shares_belong_to_a_dashboard_of_the_tenant, shares_round_trip,
+};
 pub use source::{StaticDataSource, small_schema};
 pub use templates::templates_round_trip_per_tenant;
 pub use widgets::{
@@ -117,6 +119,8 @@ macro_rules! store_conformance {
             summaries_page_through_what_the_viewer_sees,
             templates_round_trip_per_tenant,
             shares_round_trip,
+            share_fields_round_trip_exactly,
+            shares_belong_to_a_dashboard_of_the_tenant,
             dashboard_access_is_the_access_fields,
         );
         $crate::store_conformance!(@engine_cases $make;
