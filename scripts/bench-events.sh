@@ -50,7 +50,7 @@ WRITER=load-writer
 log() { printf 'bench-events: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-for tool in curl psql; do
+for tool in curl psql python3; do
     command -v "$tool" >/dev/null 2>&1 || die "needs $tool (apt-get install curl postgresql-client)"
 done
 
@@ -82,7 +82,7 @@ fi
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building release binaries (prismiq-demo, event-load)"
-    cargo build --release -p prismiq-demo -p event-load
+    cargo build --release -p prismiq-demo -p event-load -p sse-baseline
 fi
 DEMO=target/release/prismiq-demo
 LOAD=target/release/event-load
@@ -175,6 +175,44 @@ load() {
 
 field() { sed -nE "s/.*(^| )$1=([^ ]+).*/\\2/p" "$WORK/$2.out" | tail -n1; }
 
+# --- 0: the HTTP stack alone --------------------------------------------------------------------
+# What an idle SSE connection costs on this stack with no Prismiq behind the route
+# (tools/sse-baseline): the floor of measurement 1.
+
+port=$(free_port)
+PORT=$port target/release/sse-baseline >"$WORK/baseline.log" 2>&1 &
+BASELINE_PID=$!
+DEMO_PIDS+=("$BASELINE_PID")
+for _ in $(seq 1 40); do port_busy "$port" && break; sleep 0.25; done
+BASELINE_COMMAND="python3 (open $SUBSCRIBERS connections to GET /api/prismiq/events of target/release/sse-baseline, read VmRSS)"
+log "baseline: $BASELINE_COMMAND"
+BASELINE=$(python3 - "$BASELINE_PID" "$port" "$SUBSCRIBERS" "$SETTLE_MS" <<'PY'
+import socket, sys, time
+pid, port, count, settle_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def rss():
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmRSS:"))
+before = rss()
+sockets = []
+for i in range(count):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /api/prismiq/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    sockets.append(s)
+    if i % 500 == 499:
+        time.sleep(0.1)
+for s in sockets:
+    s.settimeout(10)
+    if not s.recv(4096).startswith(b"HTTP/1.1 200"):
+        sys.exit("baseline: a connection was refused")
+time.sleep(settle_ms / 1000)
+idle = rss()
+print(f"{(idle - before) / count:.2f} {before} {idle}")
+PY
+)
+stop_demos
+read -r BASELINE_KIB BASELINE_BEFORE BASELINE_IDLE <<<"$BASELINE"
+log "baseline: $BASELINE_KIB KiB per idle connection"
+
 # --- 1 and 2: one instance ---------------------------------------------------------------------
 
 for bus in $SINGLE_BUSES; do
@@ -208,6 +246,8 @@ if [ -n "${REDIS_URL:-}" ] && command -v redis-cli >/dev/null 2>&1; then
     redis=", Redis $(redis-cli -u "$REDIS_URL" info server 2>/dev/null | sed -nE 's/^redis_version:([^\r]*).*/\1/p')"
 fi
 printf '\nLive events: %s cores, PostgreSQL %s%s, %s\n' "$(nproc)" "$server" "$redis" "$(date -u +%Y-%m-%d)"
+printf '\nThe HTTP stack alone (tools/sse-baseline): %s KiB per idle SSE connection (%s connections, VmRSS %s -> %s KiB)\n' \
+    "$BASELINE_KIB" "$SUBSCRIBERS" "$BASELINE_BEFORE" "$BASELINE_IDLE"
 for bus in $SINGLE_BUSES; do
     run=single-$bus
     printf '\nOne instance, bus %s: %s of %s subscribers connected (%s tenants × %s) in %s s\n' \
@@ -232,4 +272,4 @@ for bus in $CROSS_BUSES; do
         "$(field sent_p50_ms "$run")" "$(field sent_p99_ms "$run")"
 done
 printf '\nCommands:\n'
-printf '  %s\n' "${COMMANDS[@]}"
+printf '  %s\n' "baseline: $BASELINE_COMMAND" "${COMMANDS[@]}"
