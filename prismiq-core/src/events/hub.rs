@@ -293,7 +293,15 @@ pub(crate) struct Hub {
     bus: Arc<dyn EventBus>,
     dashboards: Arc<dyn DashboardStore>,
     settings: EventSettings,
-    tenants: Mutex<HashMap<String, TenantChannel>>,
+    tenants: Mutex<Channels>,
+}
+
+/// The channels of the tenants with subscribers here, and how many times they were all closed
+/// (a connection opened before the last close has nothing left to release).
+#[derive(Debug, Default)]
+struct Channels {
+    by_tenant: HashMap<String, TenantChannel>,
+    closes: u64,
 }
 
 #[derive(Debug)]
@@ -368,7 +376,7 @@ impl Hub {
 
     fn sender(&self, tenant_id: &str) -> Option<broadcast::Sender<Arc<Delivery>>> {
         let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        tenants.get(tenant_id).map(|t| t.sender.clone())
+        tenants.by_tenant.get(tenant_id).map(|t| t.sender.clone())
     }
 
     /// Opens a subscription for `auth`, within the connection limits.
@@ -437,28 +445,37 @@ impl Hub {
         user: Option<&str>,
     ) -> Result<(broadcast::Receiver<Arc<Delivery>>, Guard), EngineError> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let closes = tenants.closes;
+        let held = tenants
+            .by_tenant
+            .get(tenant_id)
+            .map_or(0, |c| c.connections);
+        if held >= self.settings.max_connections_per_tenant {
+            return Err(EngineError::TooManyConnections {
+                per: "tenant",
+                max: self.settings.max_connections_per_tenant,
+            });
+        }
+        let held_by_user = match (user, tenants.by_tenant.get(tenant_id)) {
+            (Some(user), Some(channel)) => channel.per_user.get(user).copied().unwrap_or(0),
+            _ => 0,
+        };
+        if user.is_some() && held_by_user >= self.settings.max_connections_per_user {
+            return Err(EngineError::TooManyConnections {
+                per: "user",
+                max: self.settings.max_connections_per_user,
+            });
+        }
         let channel = tenants
+            .by_tenant
             .entry(tenant_id.to_owned())
             .or_insert_with(|| TenantChannel {
                 sender: broadcast::channel(self.settings.buffer).0,
                 connections: 0,
                 per_user: HashMap::new(),
             });
-        if channel.connections >= self.settings.max_connections_per_tenant {
-            return Err(EngineError::TooManyConnections {
-                per: "tenant",
-                max: self.settings.max_connections_per_tenant,
-            });
-        }
         if let Some(user) = user {
-            let held = channel.per_user.get(user).copied().unwrap_or(0);
-            if held >= self.settings.max_connections_per_user {
-                return Err(EngineError::TooManyConnections {
-                    per: "user",
-                    max: self.settings.max_connections_per_user,
-                });
-            }
-            channel.per_user.insert(user.to_owned(), held + 1);
+            channel.per_user.insert(user.to_owned(), held_by_user + 1);
         }
         channel.connections += 1;
         metrics::gauge!("prismiq_event_connections").increment(1.0);
@@ -468,6 +485,7 @@ impl Hub {
                 hub: self.clone(),
                 tenant_id: tenant_id.to_owned(),
                 user: user.map(str::to_owned),
+                closes,
             },
         ))
     }
@@ -478,13 +496,17 @@ impl Hub {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         // Dropping a tenant's sender closes its channel; the connections' guards find nothing
         // left to release.
-        tenants.clear();
+        tenants.by_tenant.clear();
+        tenants.closes += 1;
     }
 
-    fn close(&self, tenant_id: &str, user: Option<&str>) {
+    fn close(&self, tenant_id: &str, user: Option<&str>, closes: u64) {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         metrics::gauge!("prismiq_event_connections").decrement(1.0);
-        let Some(channel) = tenants.get_mut(tenant_id) else {
+        if tenants.closes != closes {
+            return;
+        }
+        let Some(channel) = tenants.by_tenant.get_mut(tenant_id) else {
             return;
         };
         if let Some(user) = user
@@ -497,7 +519,7 @@ impl Hub {
         }
         channel.connections -= 1;
         if channel.connections == 0 {
-            tenants.remove(tenant_id);
+            tenants.by_tenant.remove(tenant_id);
         }
     }
 }
@@ -523,7 +545,7 @@ impl EventSink for Hub {
     fn reset(&self, reason: &str) {
         let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         let delivery = Arc::new(Delivery::Reset(reason.to_owned()));
-        for channel in tenants.values() {
+        for channel in tenants.by_tenant.values() {
             let _ = channel.sender.send(delivery.clone());
         }
     }
@@ -534,11 +556,14 @@ struct Guard {
     hub: Arc<Hub>,
     tenant_id: String,
     user: Option<String>,
+    /// The hub's count of closes when the connection opened.
+    closes: u64,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.hub.close(&self.tenant_id, self.user.as_deref());
+        self.hub
+            .close(&self.tenant_id, self.user.as_deref(), self.closes);
     }
 }
 

@@ -575,10 +575,13 @@ pub async fn slow_subscribers_are_cut_off_and_connections_limited<S: EngineStore
     drop((fast, third));
     let mut carol = subscribe(&engine, &user("t1", "carol")).await;
 
-    // A shutdown ends every subscription; new ones may open.
+    // A shutdown ends every subscription; new ones may open, and one still held from before
+    // gives back no place of theirs when it goes.
+    let held = subscribe(&engine, &user("t1", "dave")).await;
     engine.close_subscriptions();
     assert_eq!(carol.next_message().await, None);
     let mut again = subscribe(&engine, &user("t1", "carol")).await;
+    drop(held);
     engine
         .create_dashboard(&user("t1", "carol"), DashboardCreate::named("After"))
         .await
