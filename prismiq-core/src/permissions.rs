@@ -92,14 +92,15 @@ impl Viewer {
 
     /// Whether this viewer may read `query`.
     pub fn can_read_saved_query(&self, query: &SavedQuery) -> bool {
+        self.can_read_saved_query_of(query.owner_id.as_deref(), query.is_shared)
+    }
+
+    /// Whether this viewer may read a saved query with this owner and sharing.
+    pub fn can_read_saved_query_of(&self, owner_id: Option<&str>, is_shared: bool) -> bool {
         match self {
             Self::Admin => true,
-            Self::User(user) => {
-                query.is_shared
-                    || query.owner_id.is_none()
-                    || query.owner_id.as_deref() == Some(user)
-            }
-            Self::Anonymous => query.is_shared || query.owner_id.is_none(),
+            Self::User(user) => is_shared || owner_id.is_none() || owner_id == Some(user),
+            Self::Anonymous => is_shared || owner_id.is_none(),
         }
     }
 }

@@ -52,6 +52,10 @@ const GET_DASHBOARD: &str = concat!(
     " from dashboards d where d.tenant_id = ?1 and d.id = ?2"
 );
 
+/// Who may see dashboard `?2` of tenant `?1`: its owner, public flag and viewers (JSON).
+const SELECT_DASHBOARD_ACCESS: &str =
+    "select owner_id, is_public, allowed_viewers from dashboards where tenant_id = ?1 and id = ?2";
+
 /// One dashboard as the API's JSON document (see [`DashboardStore::get_dashboard_json`]), with
 /// the fields the view rule reads, put together by SQLite from the stored JSON texts as they
 /// are (every JSON column holds what serde wrote, so nothing is parsed again; text values go
@@ -411,15 +415,12 @@ impl DashboardStore for SqliteStore {
         scope: &Scope,
         id: DashboardId,
     ) -> StoreResult<Option<prismiq_core::permissions::DashboardAccess>> {
-        let row = sqlx::query(
-            "select owner_id, is_public, allowed_viewers from dashboards \
-             where tenant_id = ?1 and id = ?2",
-        )
-        .bind(scope.tenant_id())
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(db)?;
+        let row = sqlx::query(SELECT_DASHBOARD_ACCESS)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
         row.map(|row| {
             let viewers: String = row.try_get("allowed_viewers").map_err(db)?;
             Ok(prismiq_core::permissions::DashboardAccess {

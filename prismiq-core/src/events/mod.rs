@@ -20,6 +20,7 @@ mod hub;
 mod in_process;
 #[cfg(feature = "redis")]
 mod redis;
+mod subscription;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -31,11 +32,11 @@ use crate::ids::{DashboardId, SavedQueryId, ShareId, TemplateId, WidgetId};
 use crate::model::Timestamp;
 
 pub(crate) use hub::Hub;
-pub use hub::{EventFilter, EventSettings, EventStream, Message, SharedEvent};
 pub use in_process::InProcessBus;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBus, RedisBusBuilder};
+pub use subscription::{EventFilter, EventSettings, EventStream, Message, SharedEvent};
 
 /// An event's id: increasing per tenant, across instances.
 pub type EventId = u64;

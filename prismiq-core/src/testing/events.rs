@@ -1,4 +1,6 @@
 //! Conformance cases of live events: an [`Engine`] over the store, with the in-process bus.
+//! One concern, the event rules as every store must let them hold; long because each case
+//! walks every kind of change.
 //! They check what the store adds to events (the access fields of `dashboard_access`, and
 //! that a failed write commits nothing and so emits nothing) together with the engine's rules.
 
