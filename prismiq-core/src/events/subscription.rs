@@ -56,7 +56,7 @@ impl EventSettings {
     }
 
     /// How many live connections one user may hold (default 16); more are refused with
-    /// [`EngineError::TooManyConnections`] (429).
+    /// [`EngineError::TooManyConnections`](crate::EngineError::TooManyConnections) (429).
     pub fn with_max_connections_per_user(mut self, max: usize) -> Self {
         self.max_connections_per_user = max;
         self
