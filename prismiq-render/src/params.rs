@@ -1,0 +1,292 @@
+//! A dashboard's filter values as URL query parameters, the way the page's form sends them:
+//!
+//! | filter type | parameters |
+//! |---|---|
+//! | `select`, `text` | `var-{id}=value` |
+//! | `multi_select` | `var-{id}=a&var-{id}=b` |
+//! | `date_range` | `var-{id}=last_30_days` (a preset) or `var-{id}.start=2025-01-01&var-{id}.end=2025-03-31` |
+//! | `number_range` | `var-{id}.min=10&var-{id}.max=100` (either may be left out) |
+//!
+//! An empty value (`var-region=`) means "no filter"; a filter without parameters takes its
+//! default. The prefix keeps filter ids apart from the render options (`width`, `height`,
+//! `theme`), whatever a dashboard names its filters.
+
+use std::collections::BTreeMap;
+
+use prismiq_core::{DashboardFilter, FilterType, FilterValue};
+use serde_json::{Map, Value};
+
+use crate::Theme;
+use crate::limits;
+
+/// The prefix of a filter's parameters.
+pub const FILTER_PREFIX: &str = "var-";
+
+/// A query parameter that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("query parameter `{parameter}`: {message}")]
+pub struct ParamError {
+    /// The parameter, as sent.
+    pub parameter: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl ParamError {
+    fn new(parameter: &str, message: impl Into<String>) -> Self {
+        Self {
+            parameter: parameter.chars().take(100).collect(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a render request asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderParams {
+    /// `width`, if given (checked against the bounds the caller passed).
+    pub width: Option<u32>,
+    /// `height`, if given.
+    pub height: Option<u32>,
+    /// `theme` (`light` unless given).
+    pub theme: Theme,
+    /// The filter values the parameters set, by filter id (`Value::Null` for "no filter").
+    pub values: BTreeMap<String, Value>,
+}
+
+impl RenderParams {
+    /// The parameters of a query string (`pairs` as decoded), for a dashboard with `filters`;
+    /// `width` and `height` must lie in their ranges. Parameters this crate does not know
+    /// (cache busters, tracking) are ignored; a `var-` parameter naming no filter of the
+    /// dashboard is an error.
+    pub fn parse(
+        pairs: &[(String, String)],
+        filters: &[DashboardFilter],
+        width: std::ops::RangeInclusive<u32>,
+        height: std::ops::RangeInclusive<u32>,
+    ) -> Result<Self, ParamError> {
+        let mut params = Self::default();
+        let mut ranges: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+        for (name, value) in pairs.iter().take(1_000) {
+            match name.as_str() {
+                "width" => params.width = Some(dimension(name, value, &width)?),
+                "height" => params.height = Some(dimension(name, value, &height)?),
+                "theme" => {
+                    params.theme = value
+                        .parse()
+                        .map_err(|m: String| ParamError::new(name, m))?
+                }
+                _ => {}
+            }
+            let Some(rest) = name.strip_prefix(FILTER_PREFIX) else {
+                continue;
+            };
+            let (id, part) = match rest.rsplit_once('.') {
+                Some((id, part)) if ["start", "end", "min", "max"].contains(&part) => {
+                    (id, Some(part))
+                }
+                _ => (rest, None),
+            };
+            let filter = filters
+                .iter()
+                .find(|f| f.id == id)
+                .ok_or_else(|| ParamError::new(name, "the dashboard has no filter with this id"))?;
+            let value = value
+                .chars()
+                .take(limits::MAX_TEXT_CHARS / 20)
+                .collect::<String>();
+            match (filter.filter_type, part) {
+                (FilterType::Select | FilterType::Text, None) => {
+                    params.values.insert(filter.id.clone(), text(value));
+                }
+                (FilterType::MultiSelect, None) => {
+                    let entry = params
+                        .values
+                        .entry(filter.id.clone())
+                        .or_insert(Value::Null);
+                    if !value.is_empty() {
+                        match entry {
+                            Value::Array(items) => items.push(Value::String(value)),
+                            _ => *entry = Value::Array(vec![Value::String(value)]),
+                        }
+                    }
+                }
+                (FilterType::DateRange, None) => {
+                    params
+                        .values
+                        .entry(filter.id.clone())
+                        .or_insert(text(value));
+                }
+                (FilterType::DateRange, Some(part @ ("start" | "end"))) => {
+                    if !value.is_empty() {
+                        if chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() {
+                            return Err(ParamError::new(name, "must be a date, YYYY-MM-DD"));
+                        }
+                        ranges
+                            .entry(filter.id.clone())
+                            .or_default()
+                            .insert(part.to_owned(), Value::String(value));
+                    }
+                }
+                (FilterType::NumberRange, Some(part @ ("min" | "max"))) => {
+                    if !value.is_empty() {
+                        let n: f64 = value
+                            .trim()
+                            .parse()
+                            .ok()
+                            .filter(|n: &f64| n.is_finite())
+                            .ok_or_else(|| ParamError::new(name, "must be a number"))?;
+                        ranges
+                            .entry(filter.id.clone())
+                            .or_default()
+                            .insert(part.to_owned(), serde_json::json!(n));
+                    } else {
+                        ranges.entry(filter.id.clone()).or_default();
+                    }
+                }
+                (kind, _) => {
+                    return Err(ParamError::new(
+                        name,
+                        format!("a {} filter does not take this parameter", kind_name(kind)),
+                    ));
+                }
+            }
+        }
+        for (id, range) in ranges {
+            let filter = filters
+                .iter()
+                .find(|f| f.id == id)
+                .expect("ranges hold known filters");
+            let value = if filter.filter_type == FilterType::DateRange {
+                match (range.get("start"), range.get("end")) {
+                    (Some(_), Some(_)) => Value::Object(range),
+                    (None, None) => continue,
+                    _ => {
+                        return Err(ParamError::new(
+                            &format!("{FILTER_PREFIX}{id}"),
+                            "a date range needs both .start and .end",
+                        ));
+                    }
+                }
+            } else if range.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(range)
+            };
+            // Dates given explicitly win over a preset sent alongside them.
+            params.values.insert(id, value);
+        }
+        Ok(params)
+    }
+
+    /// The values as the Engine takes them.
+    pub fn filter_values(&self) -> Vec<FilterValue> {
+        self.values
+            .iter()
+            .map(|(id, value)| FilterValue {
+                filter_id: id.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+fn text(value: String) -> Value {
+    if value.is_empty() {
+        Value::Null
+    } else {
+        Value::String(value)
+    }
+}
+
+fn dimension(
+    name: &str,
+    value: &str,
+    range: &std::ops::RangeInclusive<u32>,
+) -> Result<u32, ParamError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or_else(|| {
+            ParamError::new(
+                name,
+                format!(
+                    "must be a whole number of pixels from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn kind_name(kind: FilterType) -> &'static str {
+    match kind {
+        FilterType::DateRange => "date_range",
+        FilterType::Select => "select",
+        FilterType::MultiSelect => "multi_select",
+        FilterType::Text => "text",
+        FilterType::NumberRange => "number_range",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn filters() -> Vec<DashboardFilter> {
+        serde_json::from_value(json!([
+            {"id": "region", "type": "select", "label": "Region", "field": "region"},
+            {"id": "tags", "type": "multi_select", "label": "Tags", "field": "tag"},
+            {"id": "period", "type": "date_range", "label": "Period", "field": "order_date"},
+            {"id": "amount", "type": "number_range", "label": "Amount", "field": "total"}
+        ]))
+        .unwrap()
+    }
+
+    fn parse(query: &str) -> Result<RenderParams, ParamError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        RenderParams::parse(&pairs, &filters(), 100..=4000, 100..=4000)
+    }
+
+    #[test]
+    fn every_filter_type_reads_from_parameters() {
+        let p = parse("width=800&theme=dark&var-region=East&var-tags=a&var-tags=b&var-period.start=2025-01-01&var-period.end=2025-03-31&var-amount.min=10&_=123").unwrap();
+        assert_eq!(p.width, Some(800));
+        assert_eq!(p.theme, Theme::Dark);
+        assert_eq!(p.values["region"], json!("East"));
+        assert_eq!(p.values["tags"], json!(["a", "b"]));
+        assert_eq!(
+            p.values["period"],
+            json!({"start": "2025-01-01", "end": "2025-03-31"})
+        );
+        assert_eq!(p.values["amount"], json!({"min": 10.0}));
+        assert_eq!(parse("var-region=").unwrap().values["region"], Value::Null);
+        assert_eq!(
+            parse("var-period=last_year").unwrap().values["period"],
+            json!("last_year")
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        for (query, parameter) in [
+            ("width=99999", "width"),
+            ("height=abc", "height"),
+            ("theme=blue", "theme"),
+            ("var-nope=1", "var-nope"),
+            ("var-amount.min=ten", "var-amount.min"),
+            ("var-period.start=2025-01-01", "var-period"),
+            (
+                "var-period.start=yesterday&var-period.end=2025-01-01",
+                "var-period.start",
+            ),
+            ("var-region.min=1", "var-region.min"),
+        ] {
+            assert_eq!(parse(query).unwrap_err().parameter, parameter, "{query}");
+        }
+    }
+}
