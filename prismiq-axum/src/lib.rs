@@ -87,6 +87,11 @@ pub use metrics::{install_recorder, metrics_router};
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use openapi::openapi;
 pub use prismiq_core;
+/// The renderer of pictures and pages (feature `render`).
+#[cfg(feature = "render")]
+pub use prismiq_render;
+#[cfg(feature = "render")]
+pub use router::render_router;
 pub use router::{BASE_PATH, RouterOptions, router, router_with, shared_router};
 /// The close codes of `GET /ws`.
 pub use routes::events::close_code as ws_close_code;

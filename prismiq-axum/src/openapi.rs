@@ -465,7 +465,11 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// assert!(doc.paths.paths.contains_key("/dashboards"));
 /// ```
 pub fn openapi() -> openapi::OpenApi {
-    ApiDoc::openapi()
+    #[cfg_attr(not(feature = "render"), allow(unused_mut))]
+    let mut document = ApiDoc::openapi();
+    #[cfg(feature = "render")]
+    document.merge(<routes::render::RenderApi as OpenApi>::openapi());
+    document
 }
 
 /// The document as JSON, serialized once; the router hands this function to the route that

@@ -96,6 +96,8 @@ where
         .merge(routes::events::routes::<S, A>())
         .merge(routes::llm::routes::<S, A>())
         .merge(routes::transform::routes());
+    #[cfg(feature = "render")]
+    let router = router.merge(routes::render::routes::<S, A>());
     #[cfg(feature = "openapi")]
     let router = router.merge(routes::openapi::routes(crate::openapi::document_json));
     router
@@ -113,6 +115,23 @@ where
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
+/// Only the read-only pages and pictures (feature `render`): `/dashboards/{id}/view`, the
+/// `render.*` routes of dashboards and widgets. For a host that lets browsers without its API
+/// credentials look at dashboards — with an extractor `A` of their own (a session cookie, a
+/// fixed kiosk user) — while the full [`router`] stays behind its API auth.
+#[cfg(feature = "render")]
+pub fn render_router<S, A>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PrismiqState: FromRef<S>,
+    A: FromRequestParts<S> + AuthContext + Send + 'static,
+{
+    routes::render::routes::<S, A>()
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
 /// The public routes of share links, with no host auth (the token is the credential):
 /// `GET /{token}`, `POST /{token}/widgets/{widget_id}/execute` and `GET /{token}/events` (live
 /// events of its dashboard). Mount it wherever share
@@ -125,7 +144,10 @@ where
     S: Clone + Send + Sync + 'static,
     PrismiqState: FromRef<S>,
 {
-    routes::shares::public_routes::<S>()
+    let routes = routes::shares::public_routes::<S>();
+    #[cfg(feature = "render")]
+    let routes = routes.merge(routes::render::public_routes::<S>());
+    routes
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(DefaultBodyLimit::max(RouterOptions::default().body_limit))
         .fallback(|| async { ApiError::RouteNotFound })

@@ -25,15 +25,42 @@ use prismiq_core::Engine;
 pub struct PrismiqState {
     engine: Arc<Engine>,
     started_at: Instant,
+    #[cfg(feature = "render")]
+    renderer: Arc<prismiq_render::Renderer>,
 }
 
 impl PrismiqState {
     /// State around a configured engine.
     pub fn new(engine: Engine) -> Self {
+        // Host types are named on their neutral cards as the catalogue names them.
+        #[cfg(feature = "render")]
+        let renderer = engine
+            .widget_catalogue()
+            .types()
+            .filter(|spec| !spec.widget_type().is_builtin())
+            .fold(prismiq_render::Renderer::new(), |renderer, spec| {
+                renderer.with_label(spec.widget_type().as_str(), spec.label())
+            });
         Self {
             engine: Arc::new(engine),
             started_at: Instant::now(),
+            #[cfg(feature = "render")]
+            renderer: Arc::new(renderer),
         }
+    }
+
+    /// With `renderer` drawing pictures and pages (feature `render`): a host's
+    /// [`WidgetPainter`](prismiq_render::WidgetPainter)s for its own widget types.
+    #[cfg(feature = "render")]
+    pub fn with_renderer(mut self, renderer: prismiq_render::Renderer) -> Self {
+        self.renderer = Arc::new(renderer);
+        self
+    }
+
+    /// The renderer of pictures and pages (feature `render`).
+    #[cfg(feature = "render")]
+    pub fn renderer(&self) -> &prismiq_render::Renderer {
+        &self.renderer
     }
 
     /// The engine, for hosts that also call it directly.

@@ -72,7 +72,7 @@ pub use auth::{AuthContext, Scope, SimpleAuthContext};
 pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
-    Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
+    DashboardData, Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
     MetricTrendRequest, PinnedDashboards, ShareViewer, SharedDashboard, StarterDashboard,
     SummariesPage, TemplateAccess, TimeSeriesRequest,
 };

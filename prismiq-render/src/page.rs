@@ -69,7 +69,7 @@ main.dashboard{display:grid;padding:8px 16px 16px}\
 .widget h2{margin:0;padding:8px 12px 0;font-size:14px;height:36px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}\
 .widget .body{flex:1;min-height:0}\
 .widget .body svg{display:block;width:100%;height:100%}\
-.widget .markdown{padding:0 12px 8px;overflow:auto;height:100%}\
+.widget .markdown{padding:0 12px 8px;overflow:auto;flex:1;min-height:0}\
 .widget .markdown a{color:var(--accent)}\
 .widget .markdown pre{white-space:pre-wrap}\
 footer{padding:0 16px 16px;color:var(--muted);font-size:12px}\

@@ -29,6 +29,10 @@
 //! `PRISMIQ_EVENT_BUS=redis` and `REDIS_URL`, in process otherwise; so two demo processes on
 //! one database see each other's events. `POST /api/demo/notify` (admins only) sends a host
 //! notification. Callers' roles come from an `X-User-Roles` header (comma-separated).
+//!
+//! Browsers need no headers: `/` redirects to the Sales overview's read-only page, served under
+//! `/browse` to a visitor of tenant `demo` who sees what the tenant's public dashboards show
+//! (pages and pictures only; the API stays behind the headers).
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived
 /// values (parsed bodies, compiled SQL, rows), which it serves with less CPU than glibc's.
@@ -134,7 +138,35 @@ impl AuthContext for DemoAuth {
     }
 }
 
-fn app(engine: Engine, admins: Admins) -> Router {
+/// Who a browser is on the demo's pages: a visitor of tenant `demo`, no admin, no headers
+/// needed. A real host would read its session cookie here.
+#[derive(Debug)]
+struct Visitor;
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Self)
+    }
+}
+
+impl AuthContext for Visitor {
+    fn tenant_id(&self) -> &str {
+        dashboard::TENANT
+    }
+    fn user_id(&self) -> Option<&str> {
+        Some("visitor")
+    }
+    fn schema_name(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Where browsers look at dashboards.
+const BROWSE_PATH: &str = "/browse";
+
+fn app(engine: Engine, admins: Admins, home: String) -> Router {
     let state = AppState {
         prismiq: PrismiqState::new(engine),
         admins,
@@ -150,6 +182,14 @@ fn app(engine: Engine, admins: Admins) -> Router {
     Router::new()
         .nest(BASE_PATH, prismiq_axum::router::<AppState, DemoAuth>())
         .nest(SHARED_PATH, shared)
+        .nest(
+            BROWSE_PATH,
+            prismiq_axum::render_router::<AppState, Visitor>(),
+        )
+        .route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Redirect::to(&home) }),
+        )
         .merge(events::routes::<AppState, DemoAuth>())
         .merge(prismiq_axum::metrics_router(
             prismiq_axum::install_recorder(),
@@ -228,6 +268,17 @@ async fn sqlite_engine(url: &str) -> Result<Engine, Box<dyn std::error::Error>> 
     Ok(engine)
 }
 
+/// The page `/` leads to: the Sales overview, as the visitor sees it.
+async fn home_page(engine: &Engine) -> Result<String, Box<dyn std::error::Error>> {
+    let sales = engine
+        .list_dashboards(&Visitor)
+        .await?
+        .into_iter()
+        .find(|d| d.name == "Sales overview")
+        .ok_or("the Sales overview is missing")?;
+    Ok(format!("{BROWSE_PATH}/dashboards/{}/view", sales.id))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -275,13 +326,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let admins = Admins::from_env();
+    let home = home_page(&engine).await?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("Prismiq demo listening on http://{addr}{BASE_PATH} (metrics: http://{addr}/metrics)");
+    println!(
+        "Prismiq demo listening on http://{addr}/ (the Sales overview; API: http://{addr}{BASE_PATH}, metrics: http://{addr}/metrics)"
+    );
     let handle = engine.clone();
     // A bare `Router` would have its route table rebuilt for every connection (about 100 KiB
     // each, for as long as it is open).
-    axum::serve(listener, app(engine, admins).into_make_service())
+    axum::serve(listener, app(engine, admins, home).into_make_service())
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
             // Live-event connections would hold the shutdown open.

@@ -9,6 +9,8 @@ pub(crate) mod llm;
 pub(crate) mod openapi;
 pub(crate) mod pins;
 pub(crate) mod query;
+#[cfg(feature = "render")]
+pub(crate) mod render;
 pub(crate) mod saved_queries;
 pub(crate) mod schema;
 pub(crate) mod shares;

@@ -3,6 +3,7 @@
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use prismiq_core::{
@@ -150,8 +151,15 @@ async fn revoke<A: AuthContext>(
 async fn shared(
     State(state): State<PrismiqState>,
     Path(token): Path<String>,
-) -> Result<Json<SharedDashboard>, ApiError> {
-    Ok(Json(state.engine().shared_dashboard(&token).await?))
+    #[cfg(feature = "render")] headers: axum::http::HeaderMap,
+    #[cfg(feature = "render")] axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<axum::response::Response, ApiError> {
+    // A browser opening the link gets the dashboard's page.
+    #[cfg(feature = "render")]
+    if super::render::wants_html(&headers) {
+        return super::render::page(state, super::render::Source::Share(&token), query).await;
+    }
+    Ok(Json(state.engine().shared_dashboard(&token).await?).into_response())
 }
 
 /// Live events of a share link's dashboard as server-sent events (as `GET /events` sends them,

@@ -1,7 +1,8 @@
 //! The [`Engine`]: every dashboard, widget, saved-query, pin, schema and query operation, with
 //! its rules. One file per resource: `dashboards`, `widgets`, `saved_queries`, `pins`,
 //! `schema`, `queries`, `custom_sql`, `health`, `defaults` (default dashboards, summaries),
-//! `templates` and `shares`; live events and notifications in `events`; the widget catalogue's checks in `catalogue`, host data providers
+//! `templates` and `shares`; a dashboard with its widgets' results (for pictures and pages) in
+//! `dashboard_data`; live events and notifications in `events`; the widget catalogue's checks in `catalogue`, host data providers
 //! in `providers`; the settings are in `config`, the limits and their checks in `limits`, the
 //! query side's caches in `caches`. Who may do what is `crate::permissions`.
 
@@ -9,6 +10,7 @@ mod caches;
 mod catalogue;
 mod config;
 mod custom_sql;
+mod dashboard_data;
 mod dashboards;
 mod defaults;
 mod events;
@@ -42,6 +44,7 @@ use crate::store::{
 use caches::{ConfigCache, SchemaCache, TenantGates};
 pub use catalogue::StarterDashboard;
 pub use custom_sql::ExecuteSqlRequest;
+pub use dashboard_data::DashboardData;
 pub use defaults::SummariesPage;
 pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;

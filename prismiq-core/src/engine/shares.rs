@@ -290,7 +290,7 @@ impl Engine {
     }
 
     /// The link a token names, if it works now, and the caller it makes.
-    async fn open_share(&self, token: &str) -> Result<(StoredShare, ShareViewer)> {
+    pub(super) async fn open_share(&self, token: &str) -> Result<(StoredShare, ShareViewer)> {
         // Every token is looked up the same way, whether it exists or not; an absurdly long
         // one cannot be a token.
         if token.len() > 256 {
@@ -323,7 +323,7 @@ impl Engine {
         Ok((stored, viewer))
     }
 
-    async fn shared_dashboard_of(&self, stored: &StoredShare) -> Result<Dashboard> {
+    pub(super) async fn shared_dashboard_of(&self, stored: &StoredShare) -> Result<Dashboard> {
         self.dashboards
             .get_dashboard(&Scope::new(&stored.tenant_id), stored.share.dashboard_id)
             .await
@@ -337,7 +337,7 @@ impl Engine {
 
 /// The filter values of a shared widget run: the viewer's for the dashboard's own filters
 /// (the last value of a filter sent twice), never for a locked one, then the locked values.
-fn share_values(
+pub(super) fn share_values(
     dashboard: &Dashboard,
     locked: &BTreeMap<String, Value>,
     values: &[FilterValue],
@@ -390,7 +390,7 @@ fn share_not_found() -> EngineError {
     EngineError::ShareNotFound
 }
 
-fn record_share<T>(route: &'static str, outcome: &Result<T>) {
+pub(super) fn record_share<T>(route: &'static str, outcome: &Result<T>) {
     let result = match outcome {
         Ok(_) => "ok",
         Err(EngineError::ShareNotFound) => "not_found",
