@@ -237,6 +237,24 @@ impl Call {
         self
     }
 
+    /// Sends the request and returns the response as it is: status, headers and body bytes
+    /// (for pages and pictures).
+    pub async fn send_raw(self) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut request = Request::builder()
+            .method(self.method.clone())
+            .uri(&self.path);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(self.body.map_or_else(Body::empty, Body::from))
+            .expect("request");
+        let response = self.router.oneshot(request).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        (parts.status, parts.headers, bytes.to_vec())
+    }
+
     /// Sends the request. Every response must carry a JSON body; this checks it.
     pub async fn send(self) -> Response {
         let mut request = Request::builder()
