@@ -179,9 +179,7 @@ fn the_page_escapes_names_filters_and_markdown() {
     let query = vec![("var-x".to_owned(), HOSTILE[1].to_owned())];
     let page = Renderer::new().page(&view, &PageOptions::new(Theme::Dark, &query));
     assert_inert(&page.html);
-    for needle in ["evil"] {
-        assert!(!page.html.contains(needle), "{needle} in {}", page.html);
-    }
+    assert!(!page.html.contains("evil"), "{}", page.html);
     assert!(
         page.html
             .contains(r#"<meta http-equiv="refresh" content="30">"#)

@@ -329,7 +329,13 @@ pub(crate) fn category_axis(canvas: &mut Canvas, plot: Area, categories: &[Strin
             plot.x + band * i as f64
         };
         let text = font::fit(label, 10.0, room, false).into_owned();
-        let style = canvas.muted(10.0, Anchor::Middle, "category");
+        // Along a line, the first and last labels sit inside the plot's ends.
+        let anchor = match (centred, i) {
+            (false, 0) if n > 1 => Anchor::Start,
+            (false, last) if n > 1 && last == n - 1 => Anchor::End,
+            _ => Anchor::Middle,
+        };
+        let style = canvas.muted(10.0, anchor, "category");
         canvas.out.text(x, plot.bottom() + 14.0, &text, style);
     }
     let axis = canvas.palette.axis;

@@ -8,7 +8,7 @@ use crate::format::number;
 use crate::limits;
 use crate::svg::{Anchor, TextStyle};
 
-const ROW: f64 = 22.0;
+const ROW: f64 = 20.0;
 const SIZE: f64 = 11.0;
 
 pub(crate) fn draw(canvas: &mut Canvas, frame: &Frame<'_>) -> Drawn {
@@ -65,7 +65,7 @@ pub(crate) fn draw(canvas: &mut Canvas, frame: &Frame<'_>) -> Drawn {
             bold: true,
             ..canvas.style(SIZE, anchor, "header")
         };
-        canvas.out.text(at, y + 15.0, &header, style);
+        canvas.out.text(at, y + 14.0, &header, style);
         left += widths[i];
     }
     let axis = canvas.palette.axis;
@@ -87,7 +87,7 @@ pub(crate) fn draw(canvas: &mut Canvas, frame: &Frame<'_>) -> Drawn {
             };
             let fitted = font::fit(text, SIZE, widths[i] - 16.0, false).into_owned();
             let style = canvas.style(SIZE, anchor, "cell");
-            canvas.out.text(at, top + 15.0, &fitted, style);
+            canvas.out.text(at, top + 14.0, &fitted, style);
             left += widths[i];
         }
     }
