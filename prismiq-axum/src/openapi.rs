@@ -132,7 +132,6 @@ const TENANT_HEADER: &str = "tenant_header";
             Timeout
         ),
     ),
-    modifiers(&Conventions),
     tags(
         (name = "health", description = "Liveness, readiness and backend health; no auth"),
         (name = "schema", description = "The tenant's database schema and its presentation"),
@@ -148,6 +147,7 @@ const TENANT_HEADER: &str = "tenant_header";
         (name = "cache", description = "The result cache"),
         (name = "llm", description = "The assistant, disabled until one is plugged in"),
         (name = "meta", description = "This document"),
+        (name = "render", description = "Dashboards as pictures (SVG, PNG, PDF) and as a read-only HTML page (feature `render`)"),
     ),
 )]
 struct ApiDoc;
@@ -465,10 +465,11 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// assert!(doc.paths.paths.contains_key("/dashboards"));
 /// ```
 pub fn openapi() -> openapi::OpenApi {
-    #[cfg_attr(not(feature = "render"), allow(unused_mut))]
     let mut document = ApiDoc::openapi();
     #[cfg(feature = "render")]
     document.merge(<routes::render::RenderApi as OpenApi>::openapi());
+    // The conventions apply to every operation, the optional ones included.
+    Conventions.modify(&mut document);
     document
 }
 

@@ -21,12 +21,19 @@ async fn sales_overview(app: &TestApp, public: bool) -> Value {
     let mut definition = prismiq_sample::dashboard::definition().unwrap();
     definition.is_public = public;
     let owner = SimpleAuthContext::new("t1").with_user("demo");
-    let created = app.engine().create_dashboard(&owner, definition).await.unwrap();
+    let created = app
+        .engine()
+        .create_dashboard(&owner, definition)
+        .await
+        .unwrap();
     serde_json::to_value(created).unwrap()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -36,7 +43,9 @@ fn text(bytes: &[u8]) -> String {
 /// The text of the first `<text class="{class}">` inside the widget's section or picture.
 fn first_text(document: &str, class: &str) -> String {
     let open = format!(r#"<text class="{class}""#);
-    let at = document.find(&open).unwrap_or_else(|| panic!("no {class} text"));
+    let at = document
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {class} text"));
     let rest = &document[at..];
     rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()].to_owned()
 }
@@ -60,11 +69,18 @@ async fn every_render_route_draws_the_sales_overview() {
     let id = dashboard["id"].as_str().unwrap();
 
     // The page: HTML with a strict policy, a section per widget, none failed.
-    let (status, headers, body) = app.get(&format!("/dashboards/{id}/view")).as_user("demo").send_raw().await;
+    let (status, headers, body) = app
+        .get(&format!("/dashboards/{id}/view"))
+        .as_user("demo")
+        .send_raw()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
     let policy = header(&headers, "content-security-policy");
-    assert!(policy.starts_with("default-src 'none';") && !policy.contains("unsafe"), "{policy}");
+    assert!(
+        policy.starts_with("default-src 'none';") && !policy.contains("unsafe"),
+        "{policy}"
+    );
     assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
     let page = text(&body);
     assert_eq!(page.matches(r#"<section class="widget""#).count(), 7);
@@ -85,10 +101,19 @@ async fn every_render_route_draws_the_sales_overview() {
         assert_eq!(header(&headers, "content-type"), "image/svg+xml");
         assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
         let svg = text(&svg);
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
-        assert!(!svg.contains("Could not load"), "{}: {svg}", widget["title"]);
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
+        assert!(
+            !svg.contains("Could not load"),
+            "{}: {svg}",
+            widget["title"]
+        );
         let (status, headers, png) = app
-            .get(&format!("/dashboards/{id}/widgets/{wid}/render.png?width=640&height=320&theme=dark"))
+            .get(&format!(
+                "/dashboards/{id}/widgets/{wid}/render.png?width=640&height=320&theme=dark"
+            ))
             .as_user("demo")
             .send_raw()
             .await;
@@ -101,14 +126,28 @@ async fn every_render_route_draws_the_sales_overview() {
     }
 
     // The whole dashboard as PDF and PNG.
-    let (status, headers, pdf) = app.get(&format!("/dashboards/{id}/render.pdf")).as_user("demo").send_raw().await;
+    let (status, headers, pdf) = app
+        .get(&format!("/dashboards/{id}/render.pdf"))
+        .as_user("demo")
+        .send_raw()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, "content-type"), "application/pdf");
-    assert_eq!(header(&headers, "content-disposition"), "inline; filename=\"sales-overview.pdf\"");
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        "inline; filename=\"sales-overview.pdf\""
+    );
     assert!(pdf.starts_with(b"%PDF-"));
     let pages = pdf.windows(12).filter(|w| w == b"/Type /Page\n").count();
-    assert!(pages >= 2, "the Sales overview takes more than one A4 page: {pages}");
-    let (status, _, png) = app.get(&format!("/dashboards/{id}/render.png?width=1000")).as_user("demo").send_raw().await;
+    assert!(
+        pages >= 2,
+        "the Sales overview takes more than one A4 page: {pages}"
+    );
+    let (status, _, png) = app
+        .get(&format!("/dashboards/{id}/render.png?width=1000"))
+        .as_user("demo")
+        .send_raw()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 1000);
 }
@@ -128,19 +167,28 @@ async fn filter_values_in_the_query_change_what_is_drawn() {
     let all = metric("").await;
     let everything = metric("?var-region=&var-period=").await;
     let custom = metric("?var-period.start=2025-01-01&var-period.end=2025-01-31").await;
-    assert_ne!(all, everything, "an empty period means all time, not the default last year");
+    assert_ne!(
+        all, everything,
+        "an empty period means all time, not the default last year"
+    );
     assert_ne!(custom, all);
     assert_eq!(everything, "3,000", "every order of the sample dataset");
 
     let (_, _, svg) = app
-        .get(&format!("/dashboards/{id}/widgets/{by_region}/render.svg?var-region=East"))
+        .get(&format!(
+            "/dashboards/{id}/widgets/{by_region}/render.svg?var-region=East"
+        ))
         .as_user("demo")
         .send_raw()
         .await;
     assert_eq!(text(&svg).matches(r#"class="bar""#).count(), 1);
 
     // The page shows the values in force.
-    let (_, _, page) = app.get(&format!("/dashboards/{id}/view?var-region=West&theme=dark")).as_user("demo").send_raw().await;
+    let (_, _, page) = app
+        .get(&format!("/dashboards/{id}/view?var-region=West&theme=dark"))
+        .as_user("demo")
+        .send_raw()
+        .await;
     let page = text(&page);
     assert!(page.contains(r#"<option value="West" selected>"#), "{page}");
     assert!(page.contains(r#"<html lang="en" data-theme="dark">"#));
@@ -160,17 +208,31 @@ async fn parameters_out_of_bounds_are_422_naming_them() {
         ("theme=neon", "theme"),
         ("var-nope=1", "var-nope"),
         ("var-period.start=2025-01-01", "var-period"),
-        ("var-period.start=tomorrow&var-period.end=2025-01-01", "var-period.start"),
+        (
+            "var-period.start=tomorrow&var-period.end=2025-01-01",
+            "var-period.start",
+        ),
     ] {
         let body = app
-            .get(&format!("/dashboards/{id}/widgets/{wid}/render.png?{query}"))
+            .get(&format!(
+                "/dashboards/{id}/widgets/{wid}/render.png?{query}"
+            ))
             .as_user("demo")
             .send()
             .await
             .expect(422);
-        assert_eq!(body["detail"][0]["loc"], json!(["query", parameter]), "{query}: {body}");
+        assert_eq!(
+            body["detail"][0]["loc"],
+            json!(["query", parameter]),
+            "{query}: {body}"
+        );
     }
-    let body = app.get(&format!("/dashboards/{id}/render.png?width=100")).as_user("demo").send().await.expect(422);
+    let body = app
+        .get(&format!("/dashboards/{id}/render.png?width=100"))
+        .as_user("demo")
+        .send()
+        .await
+        .expect(422);
     assert_eq!(body["detail"][0]["loc"], json!(["query", "width"]));
 }
 
@@ -189,16 +251,33 @@ async fn renders_follow_the_view_rules_and_tenants() {
     ];
     for path in &paths {
         // Whoever may not read the dashboard as JSON may not see it drawn, with the same answer.
-        let json_status = app.get(&format!("/dashboards/{id}")).as_user("mallory").send().await.status;
-        app.get(path).as_user("mallory").send().await.expect(json_status.as_u16());
-        app.get(path).tenant("t2").header("x-user-id", "demo").send().await.expect(404);
+        let json_status = app
+            .get(&format!("/dashboards/{id}"))
+            .as_user("mallory")
+            .send()
+            .await
+            .status;
+        app.get(path)
+            .as_user("mallory")
+            .send()
+            .await
+            .expect(json_status.as_u16());
+        app.get(path)
+            .tenant("t2")
+            .header("x-user-id", "demo")
+            .send()
+            .await
+            .expect(404);
         app.get(path).send().await.expect(400);
     }
-    app.get(&format!("/dashboards/{id}/widgets/{}/render.svg", uuid_like()))
-        .as_user("demo")
-        .send()
-        .await
-        .expect(404);
+    app.get(&format!(
+        "/dashboards/{id}/widgets/{}/render.svg",
+        uuid_like()
+    ))
+    .as_user("demo")
+    .send()
+    .await
+    .expect(404);
 }
 
 fn uuid_like() -> &'static str {
@@ -235,37 +314,80 @@ async fn share_links_draw_their_dashboard_only() {
     assert_eq!(status, StatusCode::OK);
     assert!(header(&headers, "content-type").starts_with("text/html"));
     let page = text(&page);
-    assert!(page.contains(r#"<select name="var-region" disabled>"#), "locked filters are shown, not editable");
+    assert!(
+        page.contains(r#"<select name="var-region" disabled>"#),
+        "locked filters are shown, not editable"
+    );
     assert!(page.contains(r#"<option value="East" selected>"#));
     assert!(!page.contains("not for the link"));
-    let json = app.get(&format!("/shared/{token}")).header("accept", "application/json").send().await.expect(200);
+    let json = app
+        .get(&format!("/shared/{token}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect(200);
     assert_eq!(json["id"], dashboard["id"]);
-    app.get(&format!("/shared/{token}")).send().await.expect(200);
+    app.get(&format!("/shared/{token}"))
+        .send()
+        .await
+        .expect(200);
 
     // Pictures through the link: its dashboard's widgets, with the locked value whatever is sent.
     let orders = widget_id(&dashboard, "Orders");
-    let via_link = text(&app.get(&format!("/shared/{token}/widgets/{orders}/render.svg?var-region=West")).send_raw().await.2);
+    let via_link = text(
+        &app.get(&format!(
+            "/shared/{token}/widgets/{orders}/render.svg?var-region=West"
+        ))
+        .send_raw()
+        .await
+        .2,
+    );
     let east = text(
-        &app.get(&format!("/dashboards/{id}/widgets/{orders}/render.svg?var-region=East"))
-            .as_user("demo")
-            .send_raw()
-            .await
-            .2,
+        &app.get(&format!(
+            "/dashboards/{id}/widgets/{orders}/render.svg?var-region=East"
+        ))
+        .as_user("demo")
+        .send_raw()
+        .await
+        .2,
     );
     assert_eq!(first_text(&via_link, "value"), first_text(&east, "value"));
-    let (status, _, pdf) = app.get(&format!("/shared/{token}/render.pdf")).send_raw().await;
+    let (status, _, pdf) = app
+        .get(&format!("/shared/{token}/render.pdf"))
+        .send_raw()
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(pdf.starts_with(b"%PDF-"));
     let secret = widget_id(&other, "Secret");
-    app.get(&format!("/shared/{token}/widgets/{secret}/render.svg")).send().await.expect(404);
-    app.get("/shared/psh_not-a-token/render.png").send().await.expect(404);
-    app.get("/shared/psh_not-a-token").header("accept", "text/html").send().await.expect(404);
+    app.get(&format!("/shared/{token}/widgets/{secret}/render.svg"))
+        .send()
+        .await
+        .expect(404);
+    app.get("/shared/psh_not-a-token/render.png")
+        .send()
+        .await
+        .expect(404);
+    app.get("/shared/psh_not-a-token")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect(404);
 
     // Revoked: nothing more.
     let share_id = share["id"].as_str().unwrap();
-    app.delete(&format!("/dashboards/{id}/shares/{share_id}")).as_user("demo").send().await.expect(200);
-    app.get(&format!("/shared/{token}/view")).send().await.expect(404);
-    app.get(&format!("/shared/{token}/widgets/{orders}/render.png")).send().await.expect(404);
+    app.delete(&format!("/dashboards/{id}/shares/{share_id}"))
+        .as_user("demo")
+        .send()
+        .await
+        .expect(200);
+    app.get(&format!("/shared/{token}/view"))
+        .send()
+        .await
+        .expect(404);
+    app.get(&format!("/shared/{token}/widgets/{orders}/render.png"))
+        .send()
+        .await
+        .expect(404);
 }
 
 #[tokio::test]
@@ -293,16 +415,33 @@ async fn hostile_text_renders_as_text() {
         .await
         .expect(201);
     let id = dashboard["id"].as_str().unwrap();
-    let (status, _, page) = app.get(&format!("/dashboards/{id}/view")).as_user("demo").send_raw().await;
+    let (status, _, page) = app
+        .get(&format!("/dashboards/{id}/view"))
+        .as_user("demo")
+        .send_raw()
+        .await;
     assert_eq!(status, StatusCode::OK);
     let page = text(&page);
-    for needle in ["<script", "<svg onload", "onerror", "javascript:", "evil.example", "<img", "<b>", "\" onload"] {
+    for needle in [
+        "<script",
+        "<svg onload",
+        "onerror",
+        "javascript:",
+        "evil.example",
+        "<img",
+        "<b>",
+        "\" onload",
+    ] {
         assert!(!page.contains(needle), "{needle} in the page");
     }
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains(r#"href="https://ok.example""#));
     for format in ["render.pdf", "render.png"] {
-        let (status, _, bytes) = app.get(&format!("/dashboards/{id}/{format}")).as_user("demo").send_raw().await;
+        let (status, _, bytes) = app
+            .get(&format!("/dashboards/{id}/{format}"))
+            .as_user("demo")
+            .send_raw()
+            .await;
         assert_eq!(status, StatusCode::OK, "{format}");
         assert!(!bytes.is_empty());
     }

@@ -5,9 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use prismiq_core::{
-    AuthContext, Dashboard, DashboardCreate, DashboardExport, DashboardFromTemplate,
-    DashboardImport, DashboardJson, DashboardUpdate,
+    AuthContext, Dashboard, DashboardExport, DashboardImport, DashboardJson, DashboardUpdate,
 };
+#[cfg(feature = "openapi")]
+use prismiq_core::{DashboardCreate, DashboardFromTemplate};
 
 use super::{JsonText, SuccessResponse, dashboard_id};
 use crate::error::ApiError;

@@ -159,7 +159,7 @@ async fn shared(
     if super::render::wants_html(&headers) {
         return super::render::page(state, super::render::Source::Share(&token), query).await;
     }
-    Ok(Json(state.engine().shared_dashboard(&token).await?).into_response())
+    Ok(Json::<SharedDashboard>(state.engine().shared_dashboard(&token).await?).into_response())
 }
 
 /// Live events of a share link's dashboard as server-sent events (as `GET /events` sends them,
