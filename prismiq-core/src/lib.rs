@@ -74,7 +74,7 @@ pub use dialect::Dialect;
 pub use engine::{
     DashboardData, Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
     MetricTrendRequest, PinnedDashboards, ShareViewer, SharedDashboard, StarterDashboard,
-    SummariesPage, TemplateAccess, TimeSeriesRequest,
+    SummariesPage, TemplateAccess, TimeSeriesRequest, WidgetOutcome,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
 pub use ids::{DashboardId, PinId, SavedQueryId, ShareId, TemplateId, WidgetId};

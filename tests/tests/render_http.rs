@@ -446,3 +446,59 @@ async fn hostile_text_renders_as_text() {
         assert!(!bytes.is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_metric_shows_its_trend_over_the_dashboards_date_range() {
+    let app = app().await;
+    let query = json!({"tables": [{"id": "o", "name": "orders"}],
+                       "columns": [{"table_id": "o", "column": "id", "aggregation": "count", "alias": "orders"}]});
+    let dashboard = app
+        .post("/dashboards")
+        .as_user("demo")
+        .json(&json!({
+            "name": "Trend",
+            "filters": [{"id": "period", "type": "date_range", "label": "Period", "field": "order_date", "table": "orders"}],
+            "widgets": [{"type": "metric", "title": "Orders", "position": {"x": 0, "y": 0, "w": 4, "h": 3}, "query": query,
+                         "config": {"showTrend": true, "trendPeriod": "previous_year", "trendDateColumn": "order_date"}}]
+        }))
+        .send()
+        .await
+        .expect(201);
+    let id = dashboard["id"].as_str().unwrap();
+    let wid = widget_id(&dashboard, "Orders");
+    let expected = app
+        .post("/metrics/trend")
+        .as_user("demo")
+        .json(&json!({"query": query, "comparison": "previous_year", "current_start": "2026-01-01",
+                      "current_end": "2026-03-31", "value_column": "orders", "date_column": "order_date"}))
+        .send()
+        .await
+        .expect(200);
+    let (_, _, svg) = app
+        .get(&format!("/dashboards/{id}/widgets/{wid}/render.svg?var-period.start=2026-01-01&var-period.end=2026-03-31"))
+        .as_user("demo")
+        .send_raw()
+        .await;
+    let svg = text(&svg);
+    let arrow = match expected["direction"].as_str().unwrap() {
+        "up" => "▲",
+        "down" => "▼",
+        _ => "▶",
+    };
+    let percent = expected["percent_change"].as_f64().unwrap();
+    assert_eq!(first_text(&svg, "trend"), format!("{arrow} {percent:+.1}%"));
+
+    // Without the config's three keys, no trend.
+    app.patch(&format!("/dashboards/{id}/widgets/{wid}"))
+        .as_user("demo")
+        .json(&json!({"config": {"showTrend": false}}))
+        .send()
+        .await
+        .expect(200);
+    let (_, _, svg) = app
+        .get(&format!("/dashboards/{id}/widgets/{wid}/render.svg"))
+        .as_user("demo")
+        .send_raw()
+        .await;
+    assert!(!text(&svg).contains(r#"class="trend""#));
+}

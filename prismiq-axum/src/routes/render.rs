@@ -167,13 +167,16 @@ fn view_of(data: DashboardData, params: &RenderParams) -> DashboardView {
         .collect();
     let widgets = widgets
         .into_iter()
-        .map(|(widget, outcome)| {
-            let data = match outcome {
+        .map(|outcome| {
+            let data = match outcome.rows {
                 None => WidgetData::Static,
-                Some(Ok(result)) => WidgetData::rows(result),
+                Some(Ok(result)) => WidgetData::Rows {
+                    result,
+                    trend: outcome.trend,
+                },
                 Some(Err(error)) => WidgetData::Failed(failure(error)),
             };
-            (widget, data)
+            (outcome.widget, data)
         })
         .collect();
     DashboardView {

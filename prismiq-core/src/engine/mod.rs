@@ -44,7 +44,7 @@ use crate::store::{
 use caches::{ConfigCache, SchemaCache, TenantGates};
 pub use catalogue::StarterDashboard;
 pub use custom_sql::ExecuteSqlRequest;
-pub use dashboard_data::DashboardData;
+pub use dashboard_data::{DashboardData, WidgetOutcome};
 pub use defaults::SummariesPage;
 pub use health::{HealthCheck, HealthReport, HealthStatus};
 use limits::Limits;

@@ -683,7 +683,7 @@ fn metric_value(result: &QueryResult, column: &str) -> Result<Option<f64>> {
         }))
 }
 
-fn today() -> NaiveDate {
+pub(super) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 

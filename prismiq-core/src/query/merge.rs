@@ -132,7 +132,7 @@ fn applicable_table(
 
 /// The `(start, end)` of a date-range value: a preset name, `{"preset": name}`, or
 /// `{"start", "end"}` as dates (`YYYY-MM-DD` or `YYYYMMDD`) or datetimes.
-fn date_range(value: &Value, today: NaiveDate) -> Option<(String, String)> {
+pub(crate) fn date_range(value: &Value, today: NaiveDate) -> Option<(String, String)> {
     let preset = |name: &str| {
         let (start, end) = name.parse::<DatePreset>().ok()?.resolve(today);
         Some((start.to_string(), end.to_string()))

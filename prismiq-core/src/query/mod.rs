@@ -73,6 +73,7 @@ pub use definition::{
 };
 pub use error::{QueryError, ValidationCode, ValidationError};
 pub use fill::{BucketBounds, fill_time_series_gaps};
+pub(crate) use merge::date_range;
 pub use merge::merge_dashboard_filters;
 pub use validate::{ValidationResult, sanitize_filters, validate};
 
