@@ -38,6 +38,9 @@ pub mod guides {
     /// `docs/sharing.md`.
     #[doc = include_str!("../../docs/sharing.md")]
     pub struct Sharing;
+    /// `docs/rendering.md`.
+    #[doc = include_str!("../../docs/rendering.md")]
+    pub struct Rendering;
     /// `docs/testing.md`.
     #[doc = include_str!("../../docs/testing.md")]
     pub struct Testing;
