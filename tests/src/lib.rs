@@ -260,48 +260,23 @@ impl Call {
 
     /// Sends the request. Every response must carry a JSON body; this checks it.
     pub async fn send(self) -> Response {
-        let mut request = Request::builder()
-            .method(self.method.clone())
-            .uri(&self.path);
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        let request = request
-            .body(self.body.map_or_else(Body::empty, Body::from))
-            .expect("request");
-        let response = self.router.oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let content_type = response
-            .headers()
+        let what = format!("{} {}", self.method, self.path);
+        let (status, headers, bytes) = self.send_raw().await;
+        let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+            .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             panic!(
-                "{} {}: {status} with a non-JSON body: {}",
-                self.method,
-                self.path,
+                "{what}: {status} with a non-JSON body: {}",
                 String::from_utf8_lossy(&bytes)
             )
         });
         assert!(
             content_type.starts_with("application/json"),
-            "{} {}: content type {content_type:?}",
-            self.method,
-            self.path
+            "{what}: content type {content_type:?}"
         );
-        Response {
-            status,
-            body,
-            what: format!("{} {}", self.method, self.path),
-        }
+        Response { status, body, what }
     }
 }
 
