@@ -32,15 +32,8 @@ pub struct PrismiqState {
 impl PrismiqState {
     /// State around a configured engine.
     pub fn new(engine: Engine) -> Self {
-        // Host types are named on their neutral cards as the catalogue names them.
         #[cfg(feature = "render")]
-        let renderer = engine
-            .widget_catalogue()
-            .types()
-            .filter(|spec| !spec.widget_type().is_builtin())
-            .fold(prismiq_render::Renderer::new(), |renderer, spec| {
-                renderer.with_label(spec.widget_type().as_str(), spec.label())
-            });
+        let renderer = labelled(&engine, prismiq_render::Renderer::new());
         Self {
             engine: Arc::new(engine),
             started_at: Instant::now(),
@@ -50,10 +43,11 @@ impl PrismiqState {
     }
 
     /// With `renderer` drawing pictures and pages (feature `render`): a host's
-    /// [`WidgetPainter`](prismiq_render::WidgetPainter)s for its own widget types.
+    /// [`WidgetPainter`](prismiq_render::WidgetPainter)s for its own widget types. Host types
+    /// it gives no label get the catalogue's.
     #[cfg(feature = "render")]
     pub fn with_renderer(mut self, renderer: prismiq_render::Renderer) -> Self {
-        self.renderer = Arc::new(renderer);
+        self.renderer = Arc::new(labelled(&self.engine, renderer));
         self
     }
 
@@ -72,4 +66,22 @@ impl PrismiqState {
     pub fn uptime_seconds(&self) -> f64 {
         self.started_at.elapsed().as_secs_f64()
     }
+}
+
+/// `renderer`, naming the host types it has no label for as the engine's catalogue names them
+/// (on their neutral cards).
+#[cfg(feature = "render")]
+fn labelled(engine: &Engine, renderer: prismiq_render::Renderer) -> prismiq_render::Renderer {
+    engine
+        .widget_catalogue()
+        .types()
+        .filter(|spec| !spec.widget_type().is_builtin())
+        .fold(renderer, |renderer, spec| {
+            let key = spec.widget_type().as_str();
+            if renderer.has_label(key) {
+                renderer
+            } else {
+                renderer.with_label(key, spec.label())
+            }
+        })
 }

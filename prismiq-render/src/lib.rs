@@ -343,6 +343,11 @@ impl Renderer {
         self
     }
 
+    /// Whether the host type `key` has a label of this renderer's.
+    pub fn has_label(&self, key: &str) -> bool {
+        self.labels.contains_key(key)
+    }
+
     pub(crate) fn painter(&self, widget_type: &WidgetType) -> Option<&dyn WidgetPainter> {
         self.painters.get(widget_type.as_str()).map(|p| p.as_ref())
     }

@@ -286,6 +286,20 @@ fn host_types_use_their_painter_or_a_neutral_card() {
     );
     assert_eq!(texts(&card.svg, "type"), ["Gauge"]);
     assert_eq!(texts(&card.svg, "cell"), ["42"]);
+    // Names and values over several rows are listed row by row.
+    let facts = WidgetData::rows(result(
+        &["key", "value"],
+        &["text", "json"],
+        vec![json!(["uptime_seconds", 12]), json!(["version", "0.1.0"])],
+    ));
+    let card = Renderer::new().widget_svg(
+        &widget("server_status", "S", json!({})),
+        &facts,
+        WidgetOptions::new(300, 300),
+    );
+    assert_eq!(texts(&card.svg, "type"), ["server status"]);
+    assert_eq!(texts(&card.svg, "key"), ["uptime_seconds", "version"]);
+    assert_eq!(texts(&card.svg, "cell"), ["12", "0.1.0"]);
 }
 
 #[test]

@@ -168,7 +168,10 @@ const BROWSE_PATH: &str = "/browse";
 
 fn app(engine: Engine, admins: Admins, home: String) -> Router {
     let state = AppState {
-        prismiq: PrismiqState::new(engine),
+        prismiq: PrismiqState::new(engine).with_renderer(
+            prismiq_axum::prismiq_render::Renderer::new()
+                .with_painter("gauge", widgets::GaugePainter),
+        ),
         admins,
     };
     // The React client sends Content-Type and X-Tenant-ID on every call (so every call is

@@ -1,7 +1,8 @@
 //! The demo's own widget types, as a host registers them: a `gauge` fed by a query, with a
 //! config schema, and `server_status`, whose data the host computes in Rust; a template of its
 //! own, "Order health". A user's first visit to `GET /dashboards/default` creates a starter
-//! dashboard showing both types.
+//! dashboard showing both types. On pages and pictures the gauge is drawn by `GaugePainter`;
+//! `server_status` has no painter, so it shows as a neutral card.
 
 use std::time::{Duration, Instant};
 
@@ -10,9 +11,10 @@ use prismiq_axum::prismiq_core::catalogue::{
     Category, ProviderError, ProviderRequest, WidgetDataProvider, WidgetSizes, WidgetTypeSpec,
 };
 use prismiq_axum::prismiq_core::{
-    AuthContext, DashboardCreate, DashboardTemplate, Engine, QueryDefinition, QueryResult,
-    WidgetCreate, WidgetType,
+    AnyConfig, AuthContext, DashboardCreate, DashboardTemplate, Engine, QueryDefinition,
+    QueryResult, Widget, WidgetCreate, WidgetType,
 };
+use prismiq_axum::prismiq_render::{Theme, WidgetPainter, escape};
 use serde_json::json;
 
 /// A dial between `min` and `max`, coloured by thresholds: one number from a query.
@@ -150,4 +152,72 @@ fn starter(auth: &dyn AuthContext) -> Option<DashboardCreate> {
     create.description = Some("Created on your first visit; make it yours.".to_owned());
     create.refresh_interval = Some(60);
     Some(create)
+}
+
+/// How a `gauge` is drawn on the demo's pages and pictures: a half dial from `min` to `max`,
+/// filled to the value in the colour of the highest threshold it reached.
+#[derive(Debug)]
+pub(crate) struct GaugePainter;
+
+impl WidgetPainter for GaugePainter {
+    fn paint(
+        &self,
+        widget: &Widget,
+        result: &QueryResult,
+        (w, h): (f64, f64),
+        theme: Theme,
+    ) -> String {
+        let config = match &widget.config {
+            AnyConfig::Json(map) => map.clone(),
+            AnyConfig::Builtin(_) => serde_json::Map::new(),
+        };
+        let number = |key: &str| config.get(key).and_then(serde_json::Value::as_f64);
+        let (min, max) = (number("min").unwrap_or(0.0), number("max").unwrap_or(100.0));
+        let value = result
+            .rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()));
+        let (ink, track) = match theme {
+            Theme::Dark => ("#e4e7eb", "#2d3540"),
+            Theme::Light => ("#1f2933", "#e4e7eb"),
+        };
+        let color = config
+            .get("thresholds")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|t| value.is_some_and(|v| t["value"].as_f64().is_some_and(|at| v >= at)))
+            .filter_map(|t| t["color"].as_str())
+            .next_back()
+            .unwrap_or("#4e79a7");
+        let r = (w / 2.0).min(h - 24.0).max(10.0) - 10.0;
+        let (cx, cy) = (w / 2.0, h - 20.0);
+        let share = value.map_or(0.0, |v| ((v - min) / (max - min)).clamp(0.0, 1.0));
+        let angle = std::f64::consts::PI * (1.0 - share);
+        let (x, y) = (cx + r * angle.cos(), cy - r * angle.sin());
+        let unit = config
+            .get("unit")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let label = value.map_or_else(|| "—".to_owned(), |v| format!("{unit}{}", compact(v)));
+        format!(
+            r#"<path d="M{l},{cy} A{r},{r} 0 0 1 {rr},{cy}" fill="none" stroke="{track}" stroke-width="14"/><path class="gauge-value" d="M{l},{cy} A{r},{r} 0 0 1 {x:.1},{y:.1}" fill="none" stroke="{color}" stroke-width="14"/><text class="value" x="{cx}" y="{cy}" text-anchor="middle" font-size="{size:.0}" font-weight="bold" fill="{ink}">{}</text>"#,
+            escape(&label),
+            l = cx - r,
+            rr = cx + r,
+            color = escape(color),
+            size = (r / 3.0).clamp(12.0, 36.0),
+        )
+    }
+}
+
+/// `1234567` as `1.2M`.
+fn compact(v: f64) -> String {
+    match v.abs() {
+        a if a >= 1e9 => format!("{:.1}B", v / 1e9),
+        a if a >= 1e6 => format!("{:.1}M", v / 1e6),
+        a if a >= 1e3 => format!("{:.1}K", v / 1e3),
+        _ => format!("{v:.0}"),
+    }
 }
