@@ -76,7 +76,7 @@ use prismiq_core::{
 };
 use serde_json::Value;
 
-pub use page::{Page, PageOptions};
+pub use page::{Page, PageOptions, error_page};
 pub use params::{FILTER_PREFIX, ParamError, RenderParams};
 pub use svg::escape;
 pub use theme::Theme;

@@ -361,3 +361,23 @@ fn chosen_values(state: &FilterState) -> Vec<String> {
         Some(value) => vec![crate::plain(value)],
     }
 }
+
+/// A page saying that something went wrong: `title` (the status, "Not Found") and `message`,
+/// both escaped, in the page's look, under the same policy.
+pub fn error_page(title: &str, message: &str) -> Page {
+    const STYLE: &str = "body{margin:0;padding:48px 24px;background:#f5f6f8;color:#1f2933;\
+        font:16px/1.5 'DejaVu Sans',Verdana,Arial,sans-serif}h1{font-size:22px;margin:0 0 8px}\
+        p{margin:0;color:#616e7c}@media (prefers-color-scheme:dark){body{background:#12161c;\
+        color:#e4e7eb}p{color:#9aa5b1}}";
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    Page {
+        html: format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title><style>{STYLE}</style></head><body><h1>{title}</h1><p>{message}</p></body></html>"#,
+            title = Esc(&crate::font::clip(title)),
+            message = Esc(&crate::font::clip(message)),
+        ),
+        content_security_policy: format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'"
+        ),
+    }
+}

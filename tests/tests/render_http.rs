@@ -249,6 +249,17 @@ async fn renders_follow_the_view_rules_and_tenants() {
         format!("/dashboards/{id}/widgets/{wid}/render.svg"),
         format!("/dashboards/{id}/widgets/{wid}/render.png"),
     ];
+    // A browser asking for another tenant's page gets a page saying it is not there.
+    let (status, headers, page) = app
+        .get(&paths[0])
+        .tenant("t2")
+        .header("x-user-id", "demo")
+        .header("accept", "text/html")
+        .send_raw()
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(header(&headers, "content-type").starts_with("text/html"));
+    assert!(text(&page).contains("<h1>Not Found</h1>"));
     for path in &paths {
         // Whoever may not read the dashboard as JSON may not see it drawn, with the same answer.
         let json_status = app
@@ -367,11 +378,20 @@ async fn share_links_draw_their_dashboard_only() {
         .send()
         .await
         .expect(404);
-    app.get("/shared/psh_not-a-token")
+    // A browser is told in a page, with the same status.
+    let (status, headers, page) = app
+        .get("/shared/psh_not-a-token")
         .header("accept", "text/html")
-        .send()
-        .await
-        .expect(404);
+        .send_raw()
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(header(&headers, "content-type").starts_with("text/html"));
+    assert!(header(&headers, "content-security-policy").starts_with("default-src 'none'"));
+    assert!(
+        text(&page).contains("<h1>Not Found</h1>"),
+        "{}",
+        text(&page)
+    );
 
     // Revoked: nothing more.
     let share_id = share["id"].as_str().unwrap();

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prismiq_core::{AuthContext, Dashboard, DashboardData, EngineError, FilterValue, WidgetId};
 use prismiq_render::{
-    DashboardView, FilterState, PageOptions, ParamError, RenderParams, WidgetData, WidgetOptions,
-    limits,
+    DashboardView, FilterState, Page, PageOptions, ParamError, RenderParams, WidgetData,
+    WidgetOptions, limits,
 };
 use serde_json::Value;
 
@@ -321,16 +321,51 @@ fn file_name(name: &str) -> String {
     }
 }
 
-/// The page and its headers.
+/// The page and its headers; with `html_errors` (a browser asking), a failure is a small
+/// page saying what went wrong, with the error's status, rather than JSON.
 pub(crate) async fn page(
     state: PrismiqState,
     source: Source<'_>,
     query: Option<String>,
+    html_errors: bool,
 ) -> Result<Response, ApiError> {
-    let (view, params, pairs) = load(&state, source, Subject::Dashboard, query).await?;
-    let page = state
-        .renderer()
-        .page(&view, &PageOptions::new(params.theme, &pairs));
+    let page = match load(&state, source, Subject::Dashboard, query).await {
+        Ok((view, params, pairs)) => state
+            .renderer()
+            .page(&view, &PageOptions::new(params.theme, &pairs)),
+        Err(error) if html_errors => return Ok(html_error(&error)),
+        Err(error) => return Err(error),
+    };
+    Ok((page_headers(&page), page.html).into_response())
+}
+
+/// A failure as a small page saying what went wrong, with the error's status.
+fn html_error(error: &ApiError) -> Response {
+    let status = error.status();
+    let message = match error {
+        _ if status.is_server_error() => {
+            "The dashboard could not be loaded right now; try again later.".to_owned()
+        }
+        ApiError::Validation(issues) => issues
+            .iter()
+            .map(|issue| {
+                let what = issue
+                    .loc
+                    .last()
+                    .and_then(Value::as_str)
+                    .unwrap_or("request");
+                format!("{what}: {}", issue.msg)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    let page = prismiq_render::error_page(status.canonical_reason().unwrap_or("Error"), &message);
+    (status, page_headers(&page), page.html).into_response()
+}
+
+/// The headers of a page: its type and policy, no caching without revalidation, no referrer.
+fn page_headers(page: &Page) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
@@ -346,7 +381,7 @@ pub(crate) async fn page(
     if let Ok(policy) = HeaderValue::from_str(&page.content_security_policy) {
         headers.insert(HeaderName::from_static("content-security-policy"), policy);
     }
-    Ok((headers, page.html).into_response())
+    headers
 }
 
 /// Whether a request prefers HTML (a browser opening the address) to JSON.
@@ -384,10 +419,15 @@ async fn view<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let id = dashboard_id(&id)?;
-    page(state, Source::Auth(&auth, id), query).await
+    let html = wants_html(&headers);
+    match dashboard_id(&id) {
+        Ok(id) => page(state, Source::Auth(&auth, id), query, html).await,
+        Err(error) if html => Ok(html_error(&error)),
+        Err(error) => Err(error),
+    }
 }
 
 /// The whole dashboard as a PDF of A4 landscape pages, cut between rows of widgets.
@@ -525,9 +565,10 @@ async fn widget_png<A: AuthContext>(
 async fn shared_view(
     State(state): State<PrismiqState>,
     Path(token): Path<String>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    page(state, Source::Share(&token), query).await
+    page(state, Source::Share(&token), query, wants_html(&headers)).await
 }
 
 /// A share link's dashboard as a PDF.

@@ -157,7 +157,7 @@ async fn shared(
     // A browser opening the link gets the dashboard's page.
     #[cfg(feature = "render")]
     if super::render::wants_html(&headers) {
-        return super::render::page(state, super::render::Source::Share(&token), query).await;
+        return super::render::page(state, super::render::Source::Share(&token), query, true).await;
     }
     Ok(Json::<SharedDashboard>(state.engine().shared_dashboard(&token).await?).into_response())
 }
