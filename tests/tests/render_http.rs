@@ -522,3 +522,83 @@ async fn a_metric_shows_its_trend_over_the_dashboards_date_range() {
         .await;
     assert!(!text(&svg).contains(r#"class="trend""#));
 }
+
+#[tokio::test]
+async fn every_built_in_type_draws_from_the_sample_dataset() {
+    let app = app().await;
+    let orders = json!({"id": "o", "name": "orders"});
+    let by_month = json!({"tables": [orders],
+        "columns": [{"table_id": "o", "column": "id", "aggregation": "count", "alias": "orders"},
+                    {"table_id": "o", "column": "total_amount", "aggregation": "sum", "alias": "revenue"}],
+        "time_series": {"table_id": "o", "date_column": "order_date", "interval": "month"}});
+    let by_status = json!({"tables": [orders],
+        "columns": [{"table_id": "o", "column": "status"},
+                    {"table_id": "o", "column": "id", "aggregation": "count", "alias": "orders"}]});
+    let amounts = json!({"tables": [orders],
+        "columns": [{"table_id": "o", "column": "total_amount"}, {"table_id": "o", "column": "customer_id"}],
+        "limit": 300});
+    let widget = |kind: &str, query: &Value, config: Value, x: u32, y: u32| {
+        json!({"type": kind, "title": kind, "query": query, "config": config,
+               "position": {"x": x, "y": y, "w": 6, "h": 4}})
+    };
+    let dashboard = app
+        .post("/dashboards")
+        .as_user("demo")
+        .json(&json!({"name": "Every type", "widgets": [
+            widget("metric", &by_status, json!({"y_axis": ["orders"]}), 0, 0),
+            widget("bar_chart", &by_status, json!({"x_axis": "status", "y_axis": ["orders"], "orientation": "horizontal"}), 6, 0),
+            widget("line_chart", &by_month, json!({"x_axis": "order_date_bucket", "y_axis": ["orders", "revenue"]}), 0, 4),
+            widget("area_chart", &by_month, json!({"x_axis": "order_date_bucket", "y_axis": ["orders"]}), 6, 4),
+            widget("pie_chart", &by_status, json!({"x_axis": "status", "y_axis": ["orders"], "format": "donut"}), 0, 8),
+            widget("scatter_chart", &amounts, json!({"x_axis": "total_amount", "y_axis": ["customer_id"]}), 6, 8),
+            widget("table", &by_month, json!({"columnFormats": {"revenue": {"format": "currency"}}}), 0, 12),
+            {"type": "text", "title": "text", "position": {"x": 6, "y": 12, "w": 6, "h": 4},
+             "config": {"content": "# Notes\n\nEvery **type**.", "markdown": true}}
+        ]}))
+        .send()
+        .await
+        .expect(201);
+    let id = dashboard["id"].as_str().unwrap();
+    let marks = [
+        ("metric", r#"class="value""#),
+        ("bar_chart", r#"class="bar""#),
+        ("line_chart", r#"class="line""#),
+        ("area_chart", r#"class="area""#),
+        ("pie_chart", r#"class="slice""#),
+        ("scatter_chart", r#"class="point""#),
+        ("table", r#"class="cell""#),
+        ("text", r#"class="text""#),
+    ];
+    for w in dashboard["widgets"].as_array().unwrap() {
+        let kind = w["type"].as_str().unwrap();
+        let wid = w["id"].as_str().unwrap();
+        let (status, _, svg) = app
+            .get(&format!("/dashboards/{id}/widgets/{wid}/render.svg"))
+            .as_user("demo")
+            .send_raw()
+            .await;
+        assert_eq!(status, StatusCode::OK, "{kind}");
+        let svg = text(&svg);
+        let mark = marks.iter().find(|(k, _)| *k == kind).unwrap().1;
+        assert!(svg.contains(mark), "{kind} draws {mark}: {svg}");
+        assert!(
+            !svg.contains("No data") && !svg.contains("Could not load"),
+            "{kind}: {svg}"
+        );
+        let (status, _, png) = app
+            .get(&format!("/dashboards/{id}/widgets/{wid}/render.png"))
+            .as_user("demo")
+            .send_raw()
+            .await;
+        assert_eq!(status, StatusCode::OK, "{kind}");
+        assert!(png.starts_with(b"\x89PNG"), "{kind}");
+    }
+    let (_, _, page) = app
+        .get(&format!("/dashboards/{id}/view"))
+        .as_user("demo")
+        .send_raw()
+        .await;
+    let page = text(&page);
+    assert_eq!(page.matches(r#"data-state="ok""#).count(), 7);
+    assert_eq!(page.matches(r#"data-state="static""#).count(), 1);
+}
