@@ -64,6 +64,7 @@
 //! | Feature | Default | Enables |
 //! |---|---|---|
 //! | `openapi` | no | `openapi()` and `GET /openapi.json`: the OpenAPI 3.1 document of every route (utoipa, re-exported as `utoipa`; implies `prismiq-core/openapi`) |
+//! | `render` | no | Dashboards as pictures and pages (`prismiq-render`, re-exported as `prismiq_render`): `render.svg`/`render.png` of a widget, `render.png`/`render.pdf` of a dashboard, the read-only page `/dashboards/{id}/view`, the same through share links, and `render_router` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

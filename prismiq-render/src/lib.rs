@@ -1,7 +1,8 @@
 //! Prismiq dashboards as pictures and as a page, in pure Rust and in process.
 //!
 //! - **Widgets as SVG and PNG**: every built-in widget type (metric, bar, line, area, pie and
-//!   donut, scatter, table, text) drawn from its [`QueryResult`] and [`WidgetConfig`] — the
+//!   donut, scatter, table, text) drawn from its [`QueryResult`] and
+//!   [`WidgetConfig`](prismiq_core::WidgetConfig) — the
 //!   config's axes, series, colours, number and date formats, reference lines, legend and data
 //!   labels; a readable empty and error state; host types through a [`WidgetPainter`] or as a
 //!   neutral card.
@@ -49,6 +50,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Drawing code is coordinate arithmetic: written as the geometry reads (`x + i * step`), not
 // as fused multiply-adds, whose extra precision is invisible at a fraction of a pixel.
 #![allow(clippy::suboptimal_flops)]

@@ -39,7 +39,9 @@ fn needs_escape(c: char) -> bool {
     matches!(c, '&' | '<' | '>' | '"' | '\'') || c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}'
 }
 
-/// `text` escaped (see [`Esc`]), as an owned string.
+/// `text` as XML character data or attribute value: `& < > " '` escaped, and the characters
+/// XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF) dropped — tabs and line breaks
+/// become spaces.
 pub fn escape(text: &str) -> String {
     Esc(text).to_string()
 }
