@@ -4,8 +4,6 @@
 //! `/dashboards/{id}/widgets/{wid}/execute`; the dashboard's filter values come as query
 //! parameters (`var-{filter id}`, see [`prismiq_render::RenderParams`]).
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, REFERRER_POLICY};
@@ -112,9 +110,7 @@ async fn load(
         Subject::Widget(id) => Some(id),
         Subject::Dashboard => None,
     };
-    let read = |dashboard: &Dashboard,
-                _: &BTreeMap<String, Value>|
-     -> Result<Vec<FilterValue>, ApiError> {
+    let read = |dashboard: &Dashboard| -> Result<Vec<FilterValue>, ApiError> {
         let (width, height) = bounds(subject);
         params = RenderParams::parse(&pairs, &dashboard.filters, width, height).map_err(invalid)?;
         Ok(params.filter_values())

@@ -54,16 +54,12 @@ impl Engine {
         auth: &dyn AuthContext,
         dashboard_id: DashboardId,
         only: Option<WidgetId>,
-        values: impl FnOnce(
-            &Dashboard,
-            &BTreeMap<String, Value>,
-        ) -> std::result::Result<Vec<FilterValue>, E>,
+        values: impl FnOnce(&Dashboard) -> std::result::Result<Vec<FilterValue>, E>,
     ) -> std::result::Result<DashboardData, E> {
         let dashboard = self.get_dashboard(auth, dashboard_id).await?;
-        let locked = BTreeMap::new();
-        let values = values(&dashboard, &locked)?;
+        let values = values(&dashboard)?;
         Ok(self
-            .run_widgets(auth, dashboard, only, &values, locked)
+            .run_widgets(auth, dashboard, only, &values, BTreeMap::new())
             .await?)
     }
 
@@ -73,10 +69,7 @@ impl Engine {
         &self,
         token: &str,
         only: Option<WidgetId>,
-        values: impl FnOnce(
-            &Dashboard,
-            &BTreeMap<String, Value>,
-        ) -> std::result::Result<Vec<FilterValue>, E>,
+        values: impl FnOnce(&Dashboard) -> std::result::Result<Vec<FilterValue>, E>,
     ) -> std::result::Result<DashboardData, E> {
         let opened = async {
             let (stored, viewer) = self.open_share(token).await?;
@@ -87,7 +80,7 @@ impl Engine {
         record_share("render", &opened);
         let (stored, viewer, dashboard) = opened?;
         let locked = stored.share.locked_filters;
-        let values = share_values(&dashboard, &locked, &values(&dashboard, &locked)?);
+        let values = share_values(&dashboard, &locked, &values(&dashboard)?);
         Ok(self
             .run_widgets(&viewer, dashboard, only, &values, locked)
             .await?)
