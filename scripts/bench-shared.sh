@@ -22,37 +22,9 @@ CACHE=${PRISMIQ_CACHE:-off}
 log() { printf 'bench-shared: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-for tool in curl python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "needs $tool"
-done
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "building release binaries (prismiq-demo, http-load)"
-    cargo build --release -p prismiq-demo -p http-load
-fi
-DEMO=target/release/prismiq-demo
-LOAD=target/release/http-load
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/prismiq-bench-shared.XXXXXX")
-PID=""
-cleanup() {
-    [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 30000))
-while port_busy "$port"; do port=$((port + 1)); done
-log "starting the demo on SQLite (result cache $CACHE, no share rate limit)"
-env -u DATABASE_URL PRISMIQ_DATA_DIR="$WORK" PORT="$port" PRISMIQ_CACHE="$CACHE" \
-    PRISMIQ_SHARE_RATE_LIMIT=off RUST_LOG=warn "$DEMO" >"$WORK/demo.log" 2>&1 &
-PID=$!
-BASE="http://127.0.0.1:$port/api/prismiq"
-for _ in $(seq 1 240); do
-    curl -sf "$BASE/health/ready" >/dev/null 2>&1 && break
-    sleep 0.25
-done
-curl -sf "$BASE/health/ready" >/dev/null || { cat "$WORK/demo.log" >&2; die "the demo did not start"; }
+# shellcheck source=scripts/bench-demo.sh
+source scripts/bench-demo.sh
+prismiq_bench_demo bench-shared PRISMIQ_CACHE="$CACHE" PRISMIQ_SHARE_RATE_LIMIT=off
 
 # The Sales overview (owned by user `demo`), its revenue-by-region widget, and a link to it.
 read -r dashboard widget < <(curl -sf -H 'X-Tenant-ID: demo' "$BASE/dashboards" | python3 -c '
