@@ -26,14 +26,28 @@ use crate::{
 pub struct PageOptions<'a> {
     /// Colours.
     pub theme: Theme,
-    /// The request's query parameters, kept by the theme switch.
+    /// The request's query parameters, kept by the theme switch and the download links.
     pub query: &'a [(String, String)],
+    /// Where the dashboard's `render.pdf` and `render.png` are, relative to the page's address
+    /// (`""` beside it, `"{token}/"` under a share link's root); `None` for no download links.
+    pub downloads: Option<&'a str>,
 }
 
 impl<'a> PageOptions<'a> {
-    /// A page in `theme`, for a request with the parameters `query`.
+    /// A page in `theme`, for a request with the parameters `query`, without download links.
     pub fn new(theme: Theme, query: &'a [(String, String)]) -> Self {
-        Self { theme, query }
+        Self {
+            theme,
+            query,
+            downloads: None,
+        }
+    }
+
+    /// With links to the dashboard as PDF and PNG at `base` (relative to the page's address),
+    /// carrying the page's filter values and theme.
+    pub fn with_downloads(mut self, base: &'a str) -> Self {
+        self.downloads = Some(base);
+        self
     }
 }
 
@@ -128,9 +142,29 @@ pub(crate) fn render(renderer: &Renderer, view: &DashboardView, options: &PageOp
     };
     let _ = write!(
         html,
-        r#"<header class="top"><h1>{}</h1><p class="description">{}</p><a class="theme" href="?{}">{} theme</a></header>"#,
+        r#"<header class="top"><h1>{}</h1><p class="description">{}</p>"#,
         Esc(&view.name),
         Esc(view.description.as_deref().unwrap_or("")),
+    );
+    if let Some(base) = options.downloads {
+        let query = with_theme(options.query, theme);
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        for (file, label) in [("render.pdf", "PDF"), ("render.png", "PNG")] {
+            let _ = write!(
+                html,
+                r#"<a class="download" href="{}{file}{}">{label}</a>"#,
+                Esc(base),
+                Esc(&query)
+            );
+        }
+    }
+    let _ = write!(
+        html,
+        r#"<a class="theme" href="?{}">{} theme</a></header>"#,
         Esc(&with_theme(options.query, other)),
         if other == Theme::Dark {
             "Dark"

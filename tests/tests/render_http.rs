@@ -193,6 +193,13 @@ async fn filter_values_in_the_query_change_what_is_drawn() {
     assert!(page.contains(r#"<option value="West" selected>"#), "{page}");
     assert!(page.contains(r#"<html lang="en" data-theme="dark">"#));
     assert!(page.contains(r#"<input type="hidden" name="theme" value="dark">"#));
+    // Download links beside the page, with the same filter values and theme.
+    assert!(
+        page.contains(
+            r#"<a class="download" href="render.pdf?var-region=West&amp;theme=dark">PDF</a>"#
+        ),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -331,6 +338,9 @@ async fn share_links_draw_their_dashboard_only() {
     );
     assert!(page.contains(r#"<option value="East" selected>"#));
     assert!(!page.contains("not for the link"));
+    assert!(page.contains(&format!(
+        r#"<a class="download" href="{token}/render.pdf">PDF</a>"#
+    )));
     let json = app
         .get(&format!("/shared/{token}"))
         .header("accept", "application/json")

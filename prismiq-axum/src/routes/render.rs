@@ -323,12 +323,14 @@ pub(crate) async fn page(
     state: PrismiqState,
     source: Source<'_>,
     query: Option<String>,
+    downloads: &str,
     html_errors: bool,
 ) -> Result<Response, ApiError> {
     let page = match load(&state, source, Subject::Dashboard, query).await {
-        Ok((view, params, pairs)) => state
-            .renderer()
-            .page(&view, &PageOptions::new(params.theme, &pairs)),
+        Ok((view, params, pairs)) => state.renderer().page(
+            &view,
+            &PageOptions::new(params.theme, &pairs).with_downloads(downloads),
+        ),
         Err(error) if html_errors => return Ok(html_error(&error)),
         Err(error) => return Err(error),
     };
@@ -420,7 +422,7 @@ async fn view<A: AuthContext>(
 ) -> Result<Response, ApiError> {
     let html = wants_html(&headers);
     match dashboard_id(&id) {
-        Ok(id) => page(state, Source::Auth(&auth, id), query, html).await,
+        Ok(id) => page(state, Source::Auth(&auth, id), query, "", html).await,
         Err(error) if html => Ok(html_error(&error)),
         Err(error) => Err(error),
     }
@@ -564,7 +566,14 @@ async fn shared_view(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    page(state, Source::Share(&token), query, wants_html(&headers)).await
+    page(
+        state,
+        Source::Share(&token),
+        query,
+        "",
+        wants_html(&headers),
+    )
+    .await
 }
 
 /// A share link's dashboard as a PDF.

@@ -157,7 +157,16 @@ async fn shared(
     // A browser opening the link gets the dashboard's page.
     #[cfg(feature = "render")]
     if super::render::wants_html(&headers) {
-        return super::render::page(state, super::render::Source::Share(&token), query, true).await;
+        // The page's address is the link's root: its pictures are below the token.
+        let downloads = format!("{token}/");
+        return super::render::page(
+            state,
+            super::render::Source::Share(&token),
+            query,
+            &downloads,
+            true,
+        )
+        .await;
     }
     Ok(Json::<SharedDashboard>(state.engine().shared_dashboard(&token).await?).into_response())
 }
