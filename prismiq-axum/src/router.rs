@@ -100,19 +100,13 @@ where
     let router = router.merge(routes::render::routes::<S, A>());
     #[cfg(feature = "openapi")]
     let router = router.merge(routes::openapi::routes(crate::openapi::document_json));
-    router
-        .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .route_layer(axum::middleware::from_fn(
-            move |request: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(request)).await {
-                    Ok(response) => response,
-                    Err(_) => ApiError::RequestTimeout(timeout).into_response(),
-                }
-            },
-        ))
-        .layer(DefaultBodyLimit::max(options.body_limit))
-        .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+    time_limited(
+        router.route_layer(axum::middleware::from_fn(crate::metrics::track)),
+        timeout,
+    )
+    .layer(DefaultBodyLimit::max(options.body_limit))
+    .fallback(|| async { ApiError::RouteNotFound })
+    .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
 /// Only the read-only pages and pictures (feature `render`): `/dashboards/{id}/view`, the
@@ -126,15 +120,33 @@ where
     PrismiqState: FromRef<S>,
     A: FromRequestParts<S> + AuthContext + Send + 'static,
 {
-    routes::render::routes::<S, A>()
-        .route_layer(axum::middleware::from_fn(crate::metrics::track))
+    let routes = routes::render::routes::<S, A>()
+        .route_layer(axum::middleware::from_fn(crate::metrics::track));
+    time_limited(routes, RouterOptions::default().request_timeout)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
+/// `router` answering 504 to a request that takes longer than `timeout`.
+fn time_limited<S>(router: Router<S>, timeout: Duration) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.route_layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| async move {
+            match tokio::time::timeout(timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::RequestTimeout(timeout).into_response(),
+            }
+        },
+    ))
+}
+
 /// The public routes of share links, with no host auth (the token is the credential):
 /// `GET /{token}`, `POST /{token}/widgets/{widget_id}/execute` and `GET /{token}/events` (live
-/// events of its dashboard). Mount it wherever share
+/// events of its dashboard), and with the `render` feature the page and pictures of its
+/// dashboard (`GET /{token}/view`, `/{token}/render.*`, `/{token}/widgets/{widget_id}/render.*`;
+/// `GET /{token}` answers the page to browsers). Mount it wherever share
 /// links should point (the demo: `/api/prismiq/shared`) and tell the engine
 /// (`Engine::with_share_url_base`). Nothing else is reachable through a token.
 ///
