@@ -95,6 +95,7 @@ impl ApiError {
                 | EngineError::RateLimited { .. }
                 | EngineError::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
                 EngineError::ShareExpired => StatusCode::GONE,
+                EngineError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
                 EngineError::Query(query) if query.is_client_error() => StatusCode::BAD_REQUEST,
                 EngineError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
@@ -201,6 +202,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %Chain(err.as_ref()), "prismiq widget data provider failed");
                 json!({ "detail": "Internal server error: the widget's data provider failed" })
             }
+            Self::Engine(EngineError::VersionMismatch { current }) => json!({
+                "detail": format!(
+                    "The dashboard has changed since the version sent in If-Match: it is at \
+                     version {current}. Reload it and apply your change again."
+                ),
+                "current_version": current,
+            }),
             Self::Engine(EngineError::Store(StoreError::Rejected(message))) => {
                 json!({ "detail": format!("Value cannot be stored: {message}") })
             }

@@ -133,12 +133,14 @@ impl AuthContext for SimpleAuthContext {
     }
 }
 
-/// The tenant a store operation is confined to.
+/// The tenant a store operation is confined to — and, for a write to a dashboard, the change
+/// it makes ([`Change`]: who makes it, its kind, the version it expects, what history to keep).
 ///
 /// Stores receive a `Scope`, never an [`AuthContext`]: they persist, the engine authorizes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     tenant_id: String,
+    change: Option<Box<Change>>,
 }
 
 impl Scope {
@@ -146,7 +148,14 @@ impl Scope {
     pub fn new(tenant_id: impl Into<String>) -> Self {
         Self {
             tenant_id: tenant_id.into(),
+            change: None,
         }
+    }
+
+    /// For a write to a dashboard: records `change` in its history.
+    pub fn with_change(mut self, change: Change) -> Self {
+        self.change = Some(Box::new(change));
+        self
     }
 
     /// The tenant id.
@@ -154,8 +163,79 @@ impl Scope {
         &self.tenant_id
     }
 
+    /// The change a dashboard write records, if the engine described one (a store records a
+    /// write without one as [`Change::default_for`] its kind says, by nobody).
+    pub fn change(&self) -> Option<&Change> {
+        self.change.as_deref()
+    }
+
     /// The scope of the caller's tenant.
     pub fn of(auth: &dyn AuthContext) -> Self {
         Self::new(auth.tenant_id())
+    }
+}
+
+/// A change to a dashboard as its history records it: every committed write to a dashboard or
+/// its widgets makes a new version, with the change's author and kind and the whole dashboard
+/// after it, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Change {
+    /// Who makes it.
+    pub author: Option<String>,
+    /// What kind of change it is.
+    pub kind: crate::ChangeKind,
+    /// The version the dashboard must be at for the change to go ahead (an `If-Match`); the
+    /// store refuses with [`StoreError::Stale`](crate::StoreError::Stale) otherwise.
+    pub expected_version: Option<u64>,
+    /// How much history to keep.
+    pub retention: Retention,
+}
+
+impl Change {
+    /// A change of `kind` by `author`, expecting no particular version, default retention.
+    pub fn new(kind: crate::ChangeKind, author: Option<&str>) -> Self {
+        Self {
+            author: author.map(str::to_owned),
+            kind,
+            expected_version: None,
+            retention: Retention::default(),
+        }
+    }
+
+    /// What a store records for a write that came without a change: `kind`, by nobody.
+    pub fn default_for(kind: crate::ChangeKind) -> Self {
+        Self::new(kind, None)
+    }
+
+    /// Only if the dashboard is at `version`.
+    pub fn expecting(mut self, version: Option<u64>) -> Self {
+        self.expected_version = version;
+        self
+    }
+
+    /// Keeping `retention`.
+    pub fn keeping(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+}
+
+/// How many versions of a dashboard are kept: at most `keep` (the newest), and none older
+/// than `max_age` but the newest. Older ones are deleted by the write that makes a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Retention {
+    /// How many versions to keep (at least 1).
+    pub keep: u32,
+    /// How old a version may get, but the newest.
+    pub max_age: Option<std::time::Duration>,
+}
+
+impl Default for Retention {
+    /// The last 50 versions, up to 90 days old.
+    fn default() -> Self {
+        Self {
+            keep: 50,
+            max_age: Some(std::time::Duration::from_secs(90 * 24 * 3600)),
+        }
     }
 }

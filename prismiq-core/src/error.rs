@@ -29,6 +29,12 @@ pub enum EngineError {
     /// deleted).
     #[error("Share link not found")]
     ShareNotFound,
+    /// 412: the write expected another version of the dashboard (`If-Match`); nothing changed.
+    #[error("The dashboard has changed: it is at version {current}")]
+    VersionMismatch {
+        /// The dashboard's version now.
+        current: u64,
+    },
     /// 410: the share link has expired.
     #[error("This share link has expired")]
     ShareExpired,
@@ -139,6 +145,13 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Missing {
+    /// A version of a dashboard that does not exist or is no longer kept.
+    Version {
+        /// The dashboard.
+        dashboard_id: String,
+        /// The version asked for.
+        version: u64,
+    },
     /// A PostgreSQL schema (the caller's `schema_name`).
     Schema(String),
     /// A table or view the caller may query.

@@ -68,25 +68,26 @@ mod store;
 pub mod testing;
 mod transform;
 
-pub use auth::{AuthContext, Scope, SimpleAuthContext};
+pub use auth::{AuthContext, Change, Retention, Scope, SimpleAuthContext};
 pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
-    DashboardData, Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport, HealthStatus,
-    MetricTrendRequest, PinnedDashboards, ShareViewer, SharedDashboard, StarterDashboard,
-    SummariesPage, TemplateAccess, TimeSeriesRequest, WidgetOutcome,
+    DashboardData, DiffSummary, Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport,
+    HealthStatus, MAX_VERSIONS_PAGE, MetricTrendRequest, PinnedDashboards, ShareViewer,
+    SharedDashboard, StarterDashboard, SummariesPage, TemplateAccess, TimeSeriesRequest,
+    VersionDiff, VersionsPage, WidgetOutcome,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
 pub use ids::{DashboardId, PinId, SavedQueryId, ShareId, TemplateId, WidgetId};
 pub use model::{
-    AnyConfig, CreatedShare, Dashboard, DashboardCreate, DashboardExport, DashboardFilter,
-    DashboardFromTemplate, DashboardImport, DashboardJson, DashboardLayout, DashboardSummary,
-    DashboardTemplate, DashboardUpdate, DataSourceMode, EXPORT_VERSION, FilterType, FilterValue,
-    Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest, PinnedDashboard, PositionRequest,
-    QueryDefinition, ReorderPinsRequest, SavedQuery, SavedQueryCreate, SavedQueryUpdate, Share,
-    ShareCreate, TemplateContent, TemplateCreate, TemplateSource, Timestamp, UnpinRequest, Widget,
-    WidgetConfig, WidgetContent, WidgetCreate, WidgetExport, WidgetPosition, WidgetSave,
-    WidgetType, WidgetUpdate,
+    AnyConfig, ChangeKind, CreatedShare, Dashboard, DashboardCreate, DashboardExport,
+    DashboardFilter, DashboardFromTemplate, DashboardImport, DashboardJson, DashboardLayout,
+    DashboardSummary, DashboardTemplate, DashboardUpdate, DashboardVersion, DataSourceMode,
+    EXPORT_VERSION, FilterType, FilterValue, Hyperlink, LayoutItem, LinkTarget, Patch, PinRequest,
+    PinnedDashboard, PositionRequest, QueryDefinition, ReorderPinsRequest, SavedQuery,
+    SavedQueryCreate, SavedQueryUpdate, Share, ShareCreate, TemplateContent, TemplateCreate,
+    TemplateSource, Timestamp, UnpinRequest, VersionEntry, Widget, WidgetConfig, WidgetContent,
+    WidgetCreate, WidgetExport, WidgetPosition, WidgetSave, WidgetType, WidgetUpdate,
 };
 pub use row_filter::{RowCondition, RowFilter, RowPredicate};
 pub use schema::{

@@ -114,15 +114,18 @@ pub struct DashboardAccess {
     pub is_public: bool,
     /// The users it is shared with.
     pub allowed_viewers: Vec<String>,
+    /// Its version (what a conditional read compares).
+    pub version: u64,
 }
 
 impl DashboardAccess {
-    /// The access fields of `dashboard`.
+    /// The access fields of `dashboard`, and its version.
     pub fn of(dashboard: &Dashboard) -> Self {
         Self {
             owner_id: dashboard.owner_id.clone(),
             is_public: dashboard.is_public,
             allowed_viewers: dashboard.allowed_viewers.clone(),
+            version: dashboard.version,
         }
     }
 }
@@ -182,6 +185,7 @@ mod tests {
             is_public: public,
             allowed_viewers: viewers.iter().map(|v| (*v).to_owned()).collect(),
             refresh_interval: None,
+            version: 1,
         }
     }
 

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use prismiq_core::permissions::{DashboardAccess, Viewer};
 use prismiq_core::{
-    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
-    DashboardSummary, DefaultFor, Defaults, NewDashboard, Patch, Scope, StoreError, StoreResult,
-    SummaryPage, Widget, WidgetContent, WidgetId, WidgetPosition,
+    Change, ChangeKind, Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson,
+    DashboardStore, DashboardSummary, DashboardVersion, DefaultFor, Defaults, NewDashboard, Patch,
+    Scope, StoreError, StoreResult, SummaryPage, VersionEntry, Widget, WidgetContent, WidgetId,
+    WidgetPosition,
 };
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -59,7 +60,7 @@ pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
 /// The statement of [`DashboardStore::dashboard_access`]: who may see the dashboard, and
 /// nothing else of it.
 const SELECT_DASHBOARD_ACCESS: &str = concat!(
-    "select d.owner_id, d.is_public, d.allowed_viewers",
+    "select d.owner_id, d.is_public, d.allowed_viewers, d.version",
     one_dashboard!()
 );
 
@@ -167,9 +168,47 @@ const DELETE_DASHBOARD_PINS: &str = "with removed as ( \
 /// Deletes the dashboard; its widgets follow through the foreign key.
 const DELETE_DASHBOARD: &str = "delete from prismiq.dashboards where tenant_id = $1 and id = $2";
 
-/// Marks the dashboard changed and locks it for the rest of the transaction.
-const TOUCH_DASHBOARD: &str = "update prismiq.dashboards set updated_at = now() \
-     where tenant_id = $1 and id = $2 returning id";
+/// Marks the dashboard changed, one version up, and locks it for the rest of the transaction —
+/// if it is at version `$3` (when given).
+const BUMP_VERSION: &str = "update prismiq.dashboards set version = version + 1, \
+     updated_at = now() \
+     where tenant_id = $1 and id = $2 and ($3::bigint is null or version = $3) \
+     returning version";
+
+/// The version of dashboard `$2`.
+const CURRENT_VERSION: &str =
+    "select version from prismiq.dashboards where tenant_id = $1 and id = $2";
+
+/// Records the dashboard as it now is as its current version (by `$3`, of kind `$4`), and
+/// deletes the versions the retention no longer keeps: beyond the newest `$5`, and older than
+/// `$6` seconds but the newest.
+const RECORD_VERSION: &str = concat!(
+    "with recorded as ( \
+         insert into prismiq.dashboard_versions \
+             (tenant_id, dashboard_id, version, author, kind, created_at, document) \
+         select d.tenant_id, d.id, d.version, $3, $4, d.updated_at, ",
+    crate::rows::dashboard_document!(),
+    "::jsonb \
+         from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
+         returning version \
+     ) \
+     delete from prismiq.dashboard_versions v using recorded \
+     where v.tenant_id = $1 and v.dashboard_id = $2 and v.version < recorded.version \
+       and (v.version <= recorded.version - $5 \
+            or ($6::double precision is not null \
+                and v.created_at < now() - make_interval(secs => $6)))"
+);
+
+/// Versions of dashboard `$2`, newest first, below `$3` (when given), at most `$4`.
+const LIST_VERSIONS: &str = "select version, author, kind, created_at \
+     from prismiq.dashboard_versions \
+     where tenant_id = $1 and dashboard_id = $2 and ($3::bigint is null or version < $3) \
+     order by version desc limit $4";
+
+/// Version `$3` of dashboard `$2`, with its document.
+const SELECT_VERSION: &str = "select version, author, kind, created_at, document::text \
+     from prismiq.dashboard_versions \
+     where tenant_id = $1 and dashboard_id = $2 and version = $3";
 
 /// Inserts unless the dashboard already has `$9` widgets (no limit when null), and returns the
 /// widget as JSON. Run after [`TOUCH_DASHBOARD`] locked the dashboard, so the count is current.
@@ -338,20 +377,77 @@ async fn commit_and_return(
     Ok(dashboard)
 }
 
-/// Locks and touches the dashboard; `NotFound` if the tenant has none with that id.
-async fn touch_dashboard(
+/// Raises the dashboard's version and locks it, if it is at the version the scope's change
+/// expects: `Stale` if it is not, `NotFound` if the tenant has no such dashboard.
+async fn bump_version(conn: &mut PgConnection, scope: &Scope, id: DashboardId) -> StoreResult<()> {
+    let expected = scope
+        .change()
+        .and_then(|c| c.expected_version)
+        .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let bumped: Option<i64> = sqlx::query_scalar(BUMP_VERSION)
+        .bind(scope.tenant_id())
+        .bind(id.as_uuid())
+        .bind(expected)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    if bumped.is_some() {
+        return Ok(());
+    }
+    let current: Option<i64> = sqlx::query_scalar(CURRENT_VERSION)
+        .bind(scope.tenant_id())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    Err(match current {
+        Some(current) => StoreError::Stale {
+            current: u64::try_from(current).unwrap_or_default(),
+        },
+        None => StoreError::NotFound,
+    })
+}
+
+/// Records the dashboard as the transaction left it as its current version, with the scope's
+/// change (or `kind`, by nobody), and prunes what the retention no longer keeps.
+async fn record_version(
     conn: &mut PgConnection,
     scope: &Scope,
     id: DashboardId,
+    kind: ChangeKind,
 ) -> StoreResult<()> {
-    sqlx::query_scalar::<_, uuid::Uuid>(TOUCH_DASHBOARD)
+    let change = scope
+        .change()
+        .cloned()
+        .unwrap_or_else(|| Change::default_for(kind));
+    sqlx::query(RECORD_VERSION)
         .bind(scope.tenant_id())
         .bind(id.as_uuid())
-        .fetch_optional(conn)
+        .bind(change.author.as_deref())
+        .bind(change.kind.as_str())
+        .bind(i64::from(change.retention.keep.max(1)))
+        .bind(change.retention.max_age.map(|age| age.as_secs_f64()))
+        .execute(conn)
         .await
-        .map_err(db)?
-        .map(drop)
-        .ok_or(StoreError::NotFound)
+        .map_err(db)?;
+    Ok(())
+}
+
+/// A version entry from its columns.
+fn entry(
+    version: i64,
+    author: Option<String>,
+    kind: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<VersionEntry> {
+    Ok(VersionEntry {
+        version: u64::try_from(version).unwrap_or_default(),
+        author,
+        kind: kind
+            .parse()
+            .map_err(|e: String| StoreError::Backend(e.into()))?,
+        created_at: created_at.into(),
+    })
 }
 
 async fn insert_widgets(
@@ -530,7 +626,7 @@ impl DashboardStore for PostgresStore {
         id: DashboardId,
     ) -> StoreResult<Option<DashboardAccess>> {
         let mut tx = self.begin(scope).await.map_err(db)?;
-        let row: Option<(Option<String>, bool, Vec<String>)> =
+        let row: Option<(Option<String>, bool, Vec<String>, i64)> =
             sqlx::query_as(SELECT_DASHBOARD_ACCESS)
                 .bind(scope.tenant_id())
                 .bind(id.as_uuid())
@@ -538,13 +634,14 @@ impl DashboardStore for PostgresStore {
                 .await
                 .map_err(db)?;
         end_read(tx);
-        Ok(
-            row.map(|(owner_id, is_public, allowed_viewers)| DashboardAccess {
+        Ok(row.map(
+            |(owner_id, is_public, allowed_viewers, version)| DashboardAccess {
                 owner_id,
                 is_public,
                 allowed_viewers,
-            }),
-        )
+                version: u64::try_from(version).unwrap_or_default(),
+            },
+        ))
     }
 
     async fn create_dashboard(
@@ -556,6 +653,7 @@ impl DashboardStore for PostgresStore {
         check_distinct(&new.widgets)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
         insert_dashboard(&mut tx, scope, &new, max_per_owner).await?;
+        record_version(&mut tx, scope, new.id, ChangeKind::Created).await?;
         commit_and_return(tx, scope, new.id).await
     }
 
@@ -570,7 +668,9 @@ impl DashboardStore for PostgresStore {
         }
         let (set_description, description) = patch_params(changes.description);
         let (set_refresh, refresh_interval) = patch_params(changes.refresh_interval);
+        let saved = changes.widgets.is_some();
         let mut tx = self.begin(scope).await.map_err(db)?;
+        bump_version(&mut tx, scope, id).await?;
         let found = sqlx::query_scalar::<_, uuid::Uuid>(UPDATE_DASHBOARD)
             .bind(scope.tenant_id())
             .bind(id.as_uuid())
@@ -604,6 +704,12 @@ impl DashboardStore for PostgresStore {
                 .await
                 .map_err(db)?;
         }
+        let kind = if saved {
+            ChangeKind::Saved
+        } else {
+            ChangeKind::Updated
+        };
+        record_version(&mut tx, scope, id, kind).await?;
         commit_and_return(tx, scope, id).await
     }
 
@@ -644,7 +750,7 @@ impl DashboardStore for PostgresStore {
     ) -> StoreResult<Widget> {
         let columns = WidgetColumns::new(&content).map_err(encode)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
-        touch_dashboard(&mut tx, scope, dashboard_id).await?;
+        bump_version(&mut tx, scope, dashboard_id).await?;
         let widget = sqlx::query_scalar::<_, Json<Widget>>(ADD_WIDGET)
             .bind(scope.tenant_id())
             .bind(dashboard_id.as_uuid())
@@ -659,6 +765,7 @@ impl DashboardStore for PostgresStore {
             .await
             .map_err(db)?
             .ok_or(StoreError::LimitReached)?;
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetCreated).await?;
         tx.commit().await.map_err(db)?;
         Ok(widget.0)
     }
@@ -672,6 +779,7 @@ impl DashboardStore for PostgresStore {
     ) -> StoreResult<Widget> {
         let columns = WidgetColumns::new(&content).map_err(encode)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
+        bump_version(&mut tx, scope, dashboard_id).await?;
         let widget = sqlx::query_scalar::<_, Json<Widget>>(UPDATE_WIDGET)
             .bind(scope.tenant_id())
             .bind(dashboard_id.as_uuid())
@@ -685,6 +793,7 @@ impl DashboardStore for PostgresStore {
             .await
             .map_err(db)?
             .ok_or(StoreError::NotFound)?;
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetUpdated).await?;
         tx.commit().await.map_err(db)?;
         Ok(widget.0)
     }
@@ -696,6 +805,7 @@ impl DashboardStore for PostgresStore {
         widget_id: WidgetId,
     ) -> StoreResult<()> {
         let mut tx = self.begin(scope).await.map_err(db)?;
+        bump_version(&mut tx, scope, dashboard_id).await?;
         let deleted = sqlx::query(DELETE_WIDGET)
             .bind(scope.tenant_id())
             .bind(dashboard_id.as_uuid())
@@ -706,6 +816,7 @@ impl DashboardStore for PostgresStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetDeleted).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -726,6 +837,7 @@ impl DashboardStore for PostgresStore {
             }
         }
         let mut tx = self.begin(scope).await.map_err(db)?;
+        bump_version(&mut tx, scope, dashboard_id).await?;
         let found: i64 = sqlx::query_scalar(UPDATE_LAYOUT)
             .bind(scope.tenant_id())
             .bind(dashboard_id.as_uuid())
@@ -737,7 +849,72 @@ impl DashboardStore for PostgresStore {
         if found == 0 {
             return Err(StoreError::NotFound);
         }
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::LayoutUpdated).await?;
         commit_and_return(tx, scope, dashboard_id).await
+    }
+
+    async fn list_versions(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        limit: u32,
+        before: Option<u64>,
+    ) -> StoreResult<Option<Vec<VersionEntry>>> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let exists: Option<i64> = sqlx::query_scalar(CURRENT_VERSION)
+            .bind(scope.tenant_id())
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            end_read(tx);
+            return Ok(None);
+        }
+        let rows: Vec<(i64, Option<String>, String, chrono::DateTime<chrono::Utc>)> =
+            sqlx::query_as(LIST_VERSIONS)
+                .bind(scope.tenant_id())
+                .bind(id.as_uuid())
+                .bind(before.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        end_read(tx);
+        rows.into_iter()
+            .map(|(version, author, kind, created_at)| entry(version, author, &kind, created_at))
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn get_version(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        version: u64,
+    ) -> StoreResult<Option<DashboardVersion>> {
+        let mut tx = self.begin(scope).await.map_err(db)?;
+        let row: Option<(
+            i64,
+            Option<String>,
+            String,
+            chrono::DateTime<chrono::Utc>,
+            String,
+        )> = sqlx::query_as(SELECT_VERSION)
+            .bind(scope.tenant_id())
+            .bind(id.as_uuid())
+            .bind(i64::try_from(version).unwrap_or(i64::MAX))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        end_read(tx);
+        row.map(|(version, author, kind, created_at, document)| {
+            Ok(DashboardVersion {
+                entry: entry(version, author, &kind, created_at)?,
+                document: serde_json::from_str(&document).map_err(encode)?,
+            })
+        })
+        .transpose()
     }
 
     async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults> {
@@ -835,6 +1012,7 @@ impl DashboardStore for PostgresStore {
         }
         // Any failure from here drops the transaction, and the record with it.
         insert_dashboard(&mut tx, scope, &dashboard, max_per_owner).await?;
+        record_version(&mut tx, scope, dashboard.id, ChangeKind::Created).await?;
         sqlx::query(SET_USER_DEFAULT)
             .bind(scope.tenant_id())
             .bind(user_id)

@@ -43,7 +43,7 @@ macro_rules! dashboard_columns {
     () => {
         concat!(
             "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
-             d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval, \
+             d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval, d.version, \
              coalesce((select jsonb_agg(",
             $crate::rows::widget_json!(),
             $crate::rows::widgets_of_dashboard!(),
@@ -74,8 +74,19 @@ macro_rules! wire_timestamp {
 macro_rules! dashboard_document_columns {
     () => {
         concat!(
-            "d.owner_id, d.is_public, d.allowed_viewers, \
-             json_build_object('id', d.id, 'name', d.name, 'description', d.description, \
+            "d.owner_id, d.is_public, d.allowed_viewers, d.version, ",
+            $crate::rows::dashboard_document!(),
+            "::text as document"
+        )
+    };
+}
+
+/// A dashboard of alias `d` as the JSON the API writes for it (see
+/// [`dashboard_document_columns!`]).
+macro_rules! dashboard_document {
+    () => {
+        concat!(
+            "json_build_object('id', d.id, 'name', d.name, 'description', d.description, \
                'layout', d.layout, 'widgets', coalesce((select json_agg(\
                  json_build_object('id', w.id, 'type', w.widget_type, 'title', w.title, \
                    'query', w.query, 'position', w.position, 'config', w.config, \
@@ -90,11 +101,13 @@ macro_rules! dashboard_document_columns {
             ", 'updated_at', ",
             $crate::rows::wire_timestamp!("d.updated_at"),
             ", 'is_public', d.is_public, 'allowed_viewers', d.allowed_viewers, \
-             'refresh_interval', d.refresh_interval)::text as document"
+             'refresh_interval', d.refresh_interval, 'version', d.version)"
         )
     };
 }
-pub(crate) use {dashboard_document_columns, widgets_of_dashboard, wire_timestamp};
+pub(crate) use {
+    dashboard_document, dashboard_document_columns, widgets_of_dashboard, wire_timestamp,
+};
 
 /// A dashboard as [`dashboard_document_columns!`] selects it.
 #[derive(Debug, sqlx::FromRow)]
@@ -102,6 +115,7 @@ pub(crate) struct DashboardDocumentRow {
     owner_id: Option<String>,
     is_public: bool,
     allowed_viewers: Vec<String>,
+    version: i64,
     document: String,
 }
 
@@ -111,6 +125,7 @@ impl From<DashboardDocumentRow> for DashboardJson {
             row.owner_id,
             row.is_public,
             row.allowed_viewers,
+            u64::try_from(row.version).unwrap_or_default(),
             row.document,
         )
     }
@@ -140,6 +155,7 @@ pub(crate) struct DashboardRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     refresh_interval: Option<i64>,
+    version: i64,
     widgets: Json<Vec<Widget>>,
 }
 
@@ -168,6 +184,7 @@ impl TryFrom<DashboardRow> for Dashboard {
             is_public: row.is_public,
             allowed_viewers: row.allowed_viewers,
             refresh_interval,
+            version: u64::try_from(row.version).unwrap_or_default(),
         })
     }
 }

@@ -48,6 +48,7 @@ async fn migrations_are_recorded_in_prismiqs_own_table_and_are_idempotent() {
         [
             "_sqlx_migrations",
             "dashboard_defaults",
+            "dashboard_versions",
             "dashboards",
             "event_counters",
             "events",

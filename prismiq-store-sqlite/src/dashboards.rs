@@ -5,9 +5,10 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson, DashboardStore,
-    DashboardSummary, DefaultFor, Defaults, NewDashboard, Scope, StoreError, StoreResult,
-    SummaryPage, Timestamp, Widget, WidgetContent, WidgetId, WidgetPosition,
+    Change, ChangeKind, Conflict, Dashboard, DashboardChanges, DashboardId, DashboardJson,
+    DashboardStore, DashboardSummary, DashboardVersion, DefaultFor, Defaults, NewDashboard, Scope,
+    StoreError, StoreResult, SummaryPage, Timestamp, VersionEntry, Widget, WidgetContent, WidgetId,
+    WidgetPosition,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -53,8 +54,8 @@ const GET_DASHBOARD: &str = concat!(
 );
 
 /// Who may see dashboard `?2` of tenant `?1`: its owner, public flag and viewers (JSON).
-const SELECT_DASHBOARD_ACCESS: &str =
-    "select owner_id, is_public, allowed_viewers from dashboards where tenant_id = ?1 and id = ?2";
+const SELECT_DASHBOARD_ACCESS: &str = "select owner_id, is_public, allowed_viewers, version \
+     from dashboards where tenant_id = ?1 and id = ?2";
 
 /// One dashboard as the API's JSON document (see [`DashboardStore::get_dashboard_json`]), with
 /// the fields the view rule reads, put together by SQLite from the stored JSON texts as they
@@ -63,7 +64,7 @@ const SELECT_DASHBOARD_ACCESS: &str =
 /// serializes them (`…SSZ` when the fraction is zero); widgets in the order of
 /// [`Dashboard::sort_widgets`].
 pub(crate) const GET_DASHBOARD_DOCUMENT: &str = "select d.owner_id, d.is_public, \
-     d.allowed_viewers, '{\"id\":' || json_quote(d.id) || ',\"name\":' || json_quote(d.name) \
+     d.allowed_viewers, d.version, '{\"id\":' || json_quote(d.id) || ',\"name\":' || json_quote(d.name) \
      || ',\"description\":' || json_quote(d.description) || ',\"layout\":' || d.layout \
      || ',\"widgets\":' || coalesce((select '[' || group_concat('{\"id\":' || json_quote(w.id) \
      || ',\"type\":' || w.widget_type || ',\"title\":' || json_quote(w.title) \
@@ -78,7 +79,8 @@ pub(crate) const GET_DASHBOARD_DOCUMENT: &str = "select d.owner_id, d.is_public,
      || ',\"updated_at\":' || json_quote(replace(d.updated_at, '.000000Z', 'Z')) \
      || ',\"is_public\":' || case when d.is_public then 'true' else 'false' end \
      || ',\"allowed_viewers\":' || d.allowed_viewers \
-     || ',\"refresh_interval\":' || coalesce(d.refresh_interval, 'null') || '}' as document \
+     || ',\"refresh_interval\":' || coalesce(d.refresh_interval, 'null') \
+     || ',\"version\":' || d.version || '}' as document \
      from dashboards d where d.tenant_id = ?1 and d.id = ?2";
 
 const GET_WIDGETS: &str = concat!(
@@ -99,8 +101,32 @@ const UPDATE_DASHBOARD: &str = "update dashboards set name = ?3, description = ?
      filters = ?6, is_public = ?7, allowed_viewers = ?8, updated_at = ?9, refresh_interval = ?10 \
      where tenant_id = ?1 and id = ?2";
 
-const TOUCH_DASHBOARD: &str =
-    "update dashboards set updated_at = ?3 where tenant_id = ?1 and id = ?2";
+/// Marks the dashboard changed at `?3`, one version up, if it is at version `?4` (when given).
+const BUMP_VERSION: &str = "update dashboards set version = version + 1, updated_at = ?3 \
+     where tenant_id = ?1 and id = ?2 and (?4 is null or version = ?4) returning version";
+
+/// The version of dashboard `?2`.
+const CURRENT_VERSION: &str = "select version from dashboards where tenant_id = ?1 and id = ?2";
+
+/// Records version `?3` of dashboard `?2`.
+const INSERT_VERSION: &str = "insert into dashboard_versions \
+     (tenant_id, dashboard_id, version, author, kind, created_at, document) \
+     values (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Deletes the versions of dashboard `?2` below `?3` that the retention no longer keeps:
+/// `?4` or more versions older, or created before `?5` (when given).
+const PRUNE_VERSIONS: &str = "delete from dashboard_versions \
+     where tenant_id = ?1 and dashboard_id = ?2 and version < ?3 \
+       and (version <= ?3 - ?4 or (?5 is not null and created_at < ?5))";
+
+/// Versions of dashboard `?2`, newest first, below `?3` (when given), at most `?4`.
+const LIST_VERSIONS: &str = "select version, author, kind, created_at from dashboard_versions \
+     where tenant_id = ?1 and dashboard_id = ?2 and (?3 is null or version < ?3) \
+     order by version desc limit ?4";
+
+/// Version `?3` of dashboard `?2`, with its document.
+const SELECT_VERSION: &str = "select version, author, kind, created_at, document \
+     from dashboard_versions where tenant_id = ?1 and dashboard_id = ?2 and version = ?3";
 
 const DASHBOARD_EXISTS: &str =
     "select exists (select 1 from dashboards where tenant_id = ?1 and id = ?2)";
@@ -247,20 +273,99 @@ async fn dashboard_exists(
         .map_err(db)
 }
 
-async fn touch(
+/// Raises the dashboard's version (marking it changed at `now`), if it is at the version the
+/// scope's change expects: `Stale` if it is not, `NotFound` if the tenant has no such dashboard.
+async fn bump_version(
     conn: &mut SqliteConnection,
     scope: &Scope,
     id: DashboardId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(TOUCH_DASHBOARD)
+    let expected = scope
+        .change()
+        .and_then(|c| c.expected_version)
+        .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let bumped: Option<i64> = sqlx::query_scalar(BUMP_VERSION)
         .bind(scope.tenant_id())
         .bind(id.to_string())
         .bind(time_text(now))
-        .execute(conn)
+        .bind(expected)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
-    Ok(())
+    if bumped.is_some() {
+        return Ok(());
+    }
+    let current: Option<i64> = sqlx::query_scalar(CURRENT_VERSION)
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    Err(match current {
+        Some(current) => StoreError::Stale {
+            current: u64::try_from(current).unwrap_or_default(),
+        },
+        None => StoreError::NotFound,
+    })
+}
+
+/// Records the dashboard as the transaction left it as its current version, with the scope's
+/// change (or `kind`, by nobody), and deletes what the retention no longer keeps; returns the
+/// dashboard.
+async fn record_version(
+    conn: &mut SqliteConnection,
+    scope: &Scope,
+    id: DashboardId,
+    kind: ChangeKind,
+) -> StoreResult<Dashboard> {
+    let dashboard = load_dashboard(&mut *conn, scope, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let change = scope
+        .change()
+        .cloned()
+        .unwrap_or_else(|| Change::default_for(kind));
+    let version = i64::try_from(dashboard.version).unwrap_or(i64::MAX);
+    sqlx::query(INSERT_VERSION)
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .bind(version)
+        .bind(change.author.as_deref())
+        .bind(change.kind.as_str())
+        .bind(time_text(dashboard.updated_at))
+        .bind(to_json(&dashboard)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let oldest = change.retention.max_age.and_then(|age| {
+        chrono::Duration::from_std(age)
+            .ok()
+            .and_then(|age| Timestamp::now().as_datetime().checked_sub_signed(age))
+            .map(|at| time_text(Timestamp::from_datetime(at)))
+    });
+    sqlx::query(PRUNE_VERSIONS)
+        .bind(scope.tenant_id())
+        .bind(id.to_string())
+        .bind(version)
+        .bind(i64::from(change.retention.keep.max(1)))
+        .bind(oldest)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(dashboard)
+}
+
+/// A version entry from a row of [`LIST_VERSIONS`] or [`SELECT_VERSION`].
+fn version_entry(row: &SqliteRow) -> StoreResult<VersionEntry> {
+    let kind: String = row.try_get("kind").map_err(db)?;
+    Ok(VersionEntry {
+        version: u64::try_from(row.try_get::<i64, _>("version").map_err(db)?)
+            .map_err(|_| invalid("version"))?,
+        author: row.try_get("author").map_err(db)?,
+        kind: kind.parse().map_err(invalid)?,
+        created_at: parse_time(&row.try_get::<String, _>("created_at").map_err(db)?)?,
+    })
 }
 
 async fn insert_widget(
@@ -428,6 +533,8 @@ impl DashboardStore for SqliteStore {
                 is_public: row.try_get("is_public").map_err(db)?,
                 allowed_viewers: serde_json::from_str(&viewers)
                     .map_err(|e| StoreError::Backend(Box::new(e)))?,
+                version: u64::try_from(row.try_get::<i64, _>("version").map_err(db)?)
+                    .map_err(|_| invalid("version"))?,
             })
         })
         .transpose()
@@ -451,6 +558,8 @@ impl DashboardStore for SqliteStore {
                 row.try_get("owner_id").map_err(db)?,
                 row.try_get("is_public").map_err(db)?,
                 serde_json::from_str(&viewers).map_err(|e| StoreError::Backend(Box::new(e)))?,
+                u64::try_from(row.try_get::<i64, _>("version").map_err(db)?)
+                    .map_err(|_| invalid("version"))?,
                 row.try_get("document").map_err(db)?,
             ))
         })
@@ -466,8 +575,9 @@ impl DashboardStore for SqliteStore {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await.map_err(db)?;
         insert_dashboard(&mut tx, scope, &new, max_per_owner, now).await?;
+        let dashboard = record_version(&mut tx, scope, new.id, ChangeKind::Created).await?;
         tx.commit().await.map_err(db)?;
-        Ok(new.into_dashboard(now))
+        Ok(dashboard)
     }
 
     async fn update_dashboard(
@@ -478,10 +588,16 @@ impl DashboardStore for SqliteStore {
     ) -> StoreResult<Dashboard> {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await.map_err(db)?;
+        bump_version(&mut tx, scope, id, now).await?;
         let mut dashboard = load_dashboard(&mut tx, scope, id)
             .await?
             .ok_or(StoreError::NotFound)?;
         let widgets = changes.apply_to(&mut dashboard);
+        let kind = if widgets.is_some() {
+            ChangeKind::Saved
+        } else {
+            ChangeKind::Updated
+        };
         sqlx::query(UPDATE_DASHBOARD)
             .bind(scope.tenant_id())
             .bind(id.to_string())
@@ -520,9 +636,7 @@ impl DashboardStore for SqliteStore {
                 }
             }
         }
-        let dashboard = load_dashboard(&mut tx, scope, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let dashboard = record_version(&mut tx, scope, id, kind).await?;
         tx.commit().await.map_err(db)?;
         Ok(dashboard)
     }
@@ -566,9 +680,7 @@ impl DashboardStore for SqliteStore {
         if taken {
             return Err(StoreError::Conflict(Conflict::WidgetId));
         }
-        if !dashboard_exists(&mut tx, scope, dashboard_id).await? {
-            return Err(StoreError::NotFound);
-        }
+        bump_version(&mut tx, scope, dashboard_id, now).await?;
         if let Some(max) = max_widgets {
             let count: i64 = sqlx::query_scalar(COUNT_WIDGETS)
                 .bind(scope.tenant_id())
@@ -581,7 +693,7 @@ impl DashboardStore for SqliteStore {
             }
         }
         insert_widget(&mut tx, scope, dashboard_id, widget_id, &content, now).await?;
-        touch(&mut tx, scope, dashboard_id, now).await?;
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetCreated).await?;
         tx.commit().await.map_err(db)?;
         Ok(content.into_widget(widget_id, now, now))
     }
@@ -595,11 +707,12 @@ impl DashboardStore for SqliteStore {
     ) -> StoreResult<Widget> {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await.map_err(db)?;
+        bump_version(&mut tx, scope, dashboard_id, now).await?;
         let created_at =
             update_widget_content(&mut tx, scope, dashboard_id, widget_id, &content, now)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-        touch(&mut tx, scope, dashboard_id, now).await?;
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetUpdated).await?;
         tx.commit().await.map_err(db)?;
         let created_at = parse_time(&created_at)?;
         Ok(content.into_widget(widget_id, created_at, now))
@@ -612,6 +725,7 @@ impl DashboardStore for SqliteStore {
         widget_id: WidgetId,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await.map_err(db)?;
+        bump_version(&mut tx, scope, dashboard_id, Timestamp::now()).await?;
         let deleted = sqlx::query(DELETE_WIDGET)
             .bind(scope.tenant_id())
             .bind(dashboard_id.to_string())
@@ -623,7 +737,7 @@ impl DashboardStore for SqliteStore {
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
-        touch(&mut tx, scope, dashboard_id, Timestamp::now()).await?;
+        record_version(&mut tx, scope, dashboard_id, ChangeKind::WidgetDeleted).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -635,9 +749,7 @@ impl DashboardStore for SqliteStore {
     ) -> StoreResult<Dashboard> {
         let now = Timestamp::now();
         let mut tx = self.begin_write().await.map_err(db)?;
-        if !dashboard_exists(&mut tx, scope, dashboard_id).await? {
-            return Err(StoreError::NotFound);
-        }
+        bump_version(&mut tx, scope, dashboard_id, now).await?;
         for (widget_id, position) in positions {
             sqlx::query(MOVE_WIDGET)
                 .bind(scope.tenant_id())
@@ -649,12 +761,61 @@ impl DashboardStore for SqliteStore {
                 .await
                 .map_err(db)?;
         }
-        touch(&mut tx, scope, dashboard_id, now).await?;
-        let dashboard = load_dashboard(&mut tx, scope, dashboard_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let dashboard =
+            record_version(&mut tx, scope, dashboard_id, ChangeKind::LayoutUpdated).await?;
         tx.commit().await.map_err(db)?;
         Ok(dashboard)
+    }
+
+    async fn list_versions(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        limit: u32,
+        before: Option<u64>,
+    ) -> StoreResult<Option<Vec<VersionEntry>>> {
+        let mut tx = self.begin_read().await.map_err(db)?;
+        if !dashboard_exists(&mut tx, scope, id).await? {
+            tx.rollback().await.map_err(db)?;
+            return Ok(None);
+        }
+        let rows = sqlx::query(LIST_VERSIONS)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .bind(before.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.rollback().await.map_err(db)?;
+        rows.iter()
+            .map(version_entry)
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    async fn get_version(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        version: u64,
+    ) -> StoreResult<Option<DashboardVersion>> {
+        let row = sqlx::query(SELECT_VERSION)
+            .bind(scope.tenant_id())
+            .bind(id.to_string())
+            .bind(i64::try_from(version).unwrap_or(i64::MAX))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        row.map(|row| {
+            let document: String = row.try_get("document").map_err(db)?;
+            Ok(DashboardVersion {
+                entry: version_entry(&row)?,
+                document: serde_json::from_str(&document)
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            })
+        })
+        .transpose()
     }
 
     async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults> {
@@ -734,6 +895,7 @@ impl DashboardStore for SqliteStore {
         }
         // Any failure from here drops the transaction, which rolls back the record with it.
         insert_dashboard(&mut tx, scope, &dashboard, max_per_owner, now).await?;
+        record_version(&mut tx, scope, dashboard.id, ChangeKind::Created).await?;
         sqlx::query(SET_USER_DEFAULT)
             .bind(scope.tenant_id())
             .bind(user_id)

@@ -54,7 +54,8 @@
 //!
 //! [`SqliteStore::migrate`] applies the embedded [`MIGRATOR`] (`sql/sqlite` in the repository):
 //! tables `dashboards`, `widgets`, `dashboard_defaults`, `starter_dashboards`, `saved_queries`,
-//! `pins`, `schema_configs`, `templates` and `shares`, recorded in `_prismiq_migrations`, so they
+//! `pins`, `schema_configs`, `templates`, `shares` and `dashboard_versions`, recorded in
+//! `_prismiq_migrations`, so they
 //! never mix with the host's own `_sqlx_migrations`. Ids are UUIDs as text; timestamps are UTC
 //! text with six fractional digits (`2026-11-21T21:35:40.181441Z`), which sorts as the instants
 //! do and keeps every [`Timestamp`](prismiq_core::Timestamp) exactly; JSON values (layouts,

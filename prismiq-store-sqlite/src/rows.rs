@@ -71,7 +71,7 @@ fn flag(row: &SqliteRow, column: &str) -> StoreResult<bool> {
 macro_rules! dashboard_columns {
     () => {
         "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
-         d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval"
+         d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval, d.version"
     };
 }
 pub(crate) use dashboard_columns;
@@ -105,6 +105,8 @@ pub(crate) fn dashboard(row: &SqliteRow) -> StoreResult<Dashboard> {
         is_public: flag(row, "is_public")?,
         allowed_viewers: from_json(&text(row, "allowed_viewers")?)?,
         refresh_interval,
+        version: u64::try_from(row.try_get::<i64, _>("version").map_err(db)?)
+            .map_err(|_| invalid("version"))?,
     })
 }
 

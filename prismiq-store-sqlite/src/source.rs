@@ -33,7 +33,7 @@ const SINGLE_FILE_SCHEMAS: [&str; 2] = ["public", "main"];
 const STORE_MIGRATIONS_TABLE: &str = "_prismiq_migrations";
 
 /// The tables of prismiq's SQLite store (`sql/sqlite`).
-const STORE_TABLES: [&str; 9] = [
+const STORE_TABLES: [&str; 10] = [
     "dashboards",
     "widgets",
     "saved_queries",
@@ -43,6 +43,7 @@ const STORE_TABLES: [&str; 9] = [
     "starter_dashboards",
     "templates",
     "shares",
+    "dashboard_versions",
 ];
 
 /// How long after its timeout a statement may take to stop before the caller stops waiting.

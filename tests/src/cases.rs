@@ -257,6 +257,7 @@ pub async fn dashboard_json_shapes(engine: Engine) {
             "owner_id",
             "refresh_interval",
             "updated_at",
+            "version",
             "widgets"
         ]
     );

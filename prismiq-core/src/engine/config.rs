@@ -109,6 +109,21 @@ impl Engine {
         self
     }
 
+    /// How many versions of each dashboard are kept: the newest `keep` (at least 1; default
+    /// 50), none older than `max_age` but the newest (default 90 days; `None` for no age
+    /// limit). Older ones are deleted by the write that makes a new version.
+    pub fn with_version_retention(
+        mut self,
+        keep: u32,
+        max_age: impl Into<Option<Duration>>,
+    ) -> Self {
+        self.limits.version_retention = crate::Retention {
+            keep: keep.max(1),
+            max_age: max_age.into(),
+        };
+        self
+    }
+
     /// How many widgets one dashboard may have (default 200; `None` for no limit).
     pub fn with_max_widgets_per_dashboard(mut self, max: impl Into<Option<u32>>) -> Self {
         self.limits.widgets_per_dashboard = max.into();

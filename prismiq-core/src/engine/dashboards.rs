@@ -10,8 +10,8 @@ use crate::error::{EngineError, Violation};
 use crate::events::{EventKind, Reach};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{
-    Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson, DashboardUpdate,
-    WidgetContent, WidgetCreate,
+    ChangeKind, Dashboard, DashboardCreate, DashboardExport, DashboardImport, DashboardJson,
+    DashboardUpdate, WidgetContent, WidgetCreate,
 };
 use crate::permissions::{self, Viewer};
 use crate::store::{DashboardChanges, NewDashboard, StoreError};
@@ -80,7 +80,7 @@ impl Engine {
         create: DashboardCreate,
     ) -> Result<Dashboard> {
         let new = self.new_dashboard(auth, create, &[])?;
-        self.insert_dashboard(auth, new).await
+        self.insert_dashboard(auth, new, ChangeKind::Created).await
     }
 
     /// Checks a create body and makes what the store writes, owned by the caller; `at` is
@@ -123,15 +123,21 @@ impl Engine {
         })
     }
 
+    /// Stores a checked dashboard as version 1, a change of `kind`.
     pub(super) async fn insert_dashboard(
         &self,
         auth: &dyn AuthContext,
         new: NewDashboard,
+        kind: ChangeKind,
     ) -> Result<Dashboard> {
         let name = new.name.clone();
         let dashboard = self
             .dashboards
-            .create_dashboard(&Scope::of(auth), new, self.limits.dashboards_per_owner)
+            .create_dashboard(
+                &self.change_scope(auth, kind, None),
+                new,
+                self.limits.dashboards_per_owner,
+            )
             .await
             .map_err(|err| match err {
                 StoreError::LimitReached => self.limits.dashboard_limit_error(),
@@ -148,6 +154,18 @@ impl Engine {
         auth: &dyn AuthContext,
         id: DashboardId,
         update: DashboardUpdate,
+    ) -> Result<Dashboard> {
+        self.change_dashboard(auth, id, update, None).await
+    }
+
+    /// [`update_dashboard`](Self::update_dashboard), recorded as a change of `kind` (else
+    /// `saved` with widgets, `updated` without).
+    pub(super) async fn change_dashboard(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+        update: DashboardUpdate,
+        kind: Option<ChangeKind>,
     ) -> Result<Dashboard> {
         let current = self.load_dashboard(auth, id).await?;
         ensure(permissions::can_edit_dashboard(auth, &current))?;
@@ -222,6 +240,11 @@ impl Engine {
             }
         };
         let name = update.name.clone().unwrap_or_default();
+        let kind = kind.unwrap_or(if widgets.is_some() {
+            ChangeKind::Saved
+        } else {
+            ChangeKind::Updated
+        });
         let changes = DashboardChanges {
             name: update.name,
             description: update.description,
@@ -234,7 +257,11 @@ impl Engine {
         };
         let dashboard = self
             .dashboards
-            .update_dashboard(&Scope::of(auth), id, changes)
+            .update_dashboard(
+                &self.change_scope(auth, kind, self.expected_version),
+                id,
+                changes,
+            )
             .await
             .map_err(|err| self.store_error(err, &name, || dashboard_not_found(id)))?;
         self.emit_dashboard(auth, EventKind::DashboardUpdated, id, None)
@@ -296,7 +323,7 @@ impl Engine {
             refresh_interval: export.refresh_interval,
         };
         let new = self.new_dashboard(auth, create, &["export_data".into()])?;
-        self.insert_dashboard(auth, new).await
+        self.insert_dashboard(auth, new, ChangeKind::Imported).await
     }
 }
 

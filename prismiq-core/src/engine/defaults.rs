@@ -112,7 +112,7 @@ impl Engine {
             match self
                 .dashboards
                 .create_default(
-                    &Scope::of(auth),
+                    &self.change_scope(auth, crate::ChangeKind::Created, None),
                     user,
                     new.clone(),
                     self.limits.dashboards_per_owner,

@@ -17,6 +17,7 @@ pub(super) struct Limits {
     pub(super) title_length: usize,
     pub(super) description_length: usize,
     pub(super) filters_per_dashboard: usize,
+    pub(super) version_retention: crate::Retention,
 }
 
 impl Default for Limits {
@@ -28,6 +29,7 @@ impl Default for Limits {
             title_length: 255,
             description_length: 10_000,
             filters_per_dashboard: 50,
+            version_retention: crate::Retention::default(),
         }
     }
 }
@@ -191,6 +193,7 @@ mod tests {
             title_length: 4,
             description_length: 6,
             filters_per_dashboard: 1,
+            version_retention: crate::Retention::default(),
         }
     }
 

@@ -23,6 +23,7 @@ mod saved_queries;
 mod schema;
 mod shares;
 mod templates;
+mod versions;
 mod widgets;
 
 use std::sync::Arc;
@@ -52,6 +53,7 @@ pub use pins::PinnedDashboards;
 pub use queries::{Executed, MetricTrendRequest, TimeSeriesRequest};
 pub use shares::{ShareViewer, SharedDashboard};
 pub use templates::TemplateAccess;
+pub use versions::{DiffSummary, MAX_VERSIONS_PAGE, VersionDiff, VersionsPage};
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -95,6 +97,8 @@ pub struct Engine {
     host_templates: templates::HostTemplates,
     shares: Arc<shares::ShareSettings>,
     hub: Arc<crate::events::Hub>,
+    /// The version the dashboard writes of this handle expect (see [`Engine::at_version`]).
+    expected_version: Option<u64>,
 }
 
 /// The query side's settings and shared state.
@@ -189,6 +193,7 @@ impl Engine {
             limits: Limits::default(),
             analytics: Analytics::default(),
             widgets: catalogue::WidgetRules::default(),
+            expected_version: None,
             host_templates: templates::HostTemplates::default(),
             shares: Arc::default(),
         }
@@ -217,6 +222,60 @@ impl Engine {
     }
 
     /// Maps a store error, naming `name` in conflicts and using `not_found` for a missing object.
+    /// This engine, for writes that go ahead only if the dashboard is at `version` (an HTTP
+    /// `If-Match`): [`update_dashboard`](Self::update_dashboard), the widget writes
+    /// ([`add_widget`](Self::add_widget), [`update_widget`](Self::update_widget),
+    /// [`delete_widget`](Self::delete_widget), [`duplicate_widget`](Self::duplicate_widget)),
+    /// [`update_layout`](Self::update_layout) and
+    /// [`restore_version`](Self::restore_version). Otherwise they fail with
+    /// [`EngineError::VersionMismatch`] and change nothing. Cheap: the handle shares
+    /// everything with this one.
+    ///
+    /// ```
+    /// # use prismiq_core::{Engine, EngineError, MemoryStore, SimpleAuthContext, DashboardCreate, DashboardUpdate};
+    /// # tokio_test_block(async {
+    /// let engine = Engine::new(MemoryStore::new());
+    /// let alice = SimpleAuthContext::new("acme").with_user("alice");
+    /// let board = engine.create_dashboard(&alice, DashboardCreate::named("Board")).await?;
+    /// assert_eq!(board.version, 1);
+    /// let renamed = engine
+    ///     .at_version(1)
+    ///     .update_dashboard(&alice, board.id, DashboardUpdate::default().with_name("Sales"))
+    ///     .await?;
+    /// assert_eq!(renamed.version, 2);
+    /// let stale = engine
+    ///     .at_version(1)
+    ///     .update_dashboard(&alice, board.id, DashboardUpdate::default().with_name("Again"))
+    ///     .await;
+    /// assert!(matches!(stale, Err(EngineError::VersionMismatch { current: 2 })));
+    /// # Ok::<(), EngineError>(())
+    /// # }).unwrap();
+    /// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub fn at_version(&self, version: u64) -> Engine {
+        Engine {
+            expected_version: Some(version),
+            ..self.clone()
+        }
+    }
+
+    /// The scope of a write to a dashboard: the caller's tenant, and the change its history
+    /// records (the caller as author, `kind`, the version the write expects, the retention).
+    pub(super) fn change_scope(
+        &self,
+        auth: &dyn AuthContext,
+        kind: crate::ChangeKind,
+        expected: Option<u64>,
+    ) -> Scope {
+        Scope::of(auth).with_change(
+            crate::Change::new(kind, crate::permissions::user(auth))
+                .expecting(expected)
+                .keeping(self.limits.version_retention),
+        )
+    }
+
     pub(super) fn store_error(
         &self,
         err: StoreError,
@@ -240,6 +299,7 @@ impl Engine {
                 },
             },
             StoreError::LimitReached => self.limits.widget_limit_error(),
+            StoreError::Stale { current } => EngineError::VersionMismatch { current },
             err => EngineError::Store(err),
         }
     }

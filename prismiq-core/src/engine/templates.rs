@@ -212,7 +212,8 @@ impl Engine {
             ..create
         };
         let new = self.template_dashboard(auth, create)?;
-        self.insert_dashboard(auth, new).await
+        self.insert_dashboard(auth, new, crate::ChangeKind::Created)
+            .await
     }
 
     /// The create body of template `id`.

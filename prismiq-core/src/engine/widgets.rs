@@ -2,10 +2,11 @@
 
 use super::catalogue::Draft;
 use super::{Engine, Result, dashboard_not_found, find_widget, limits, widget_not_found};
-use crate::auth::{AuthContext, Scope};
+use crate::auth::AuthContext;
 use crate::catalogue::PathSegment;
 use crate::events::EventKind;
 use crate::ids::{DashboardId, WidgetId};
+use crate::model::ChangeKind;
 use crate::model::{
     Dashboard, LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition,
     WidgetUpdate,
@@ -32,20 +33,22 @@ impl Engine {
             .pop()
             .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
-        self.insert_widget(auth, dashboard_id, content).await
+        self.insert_widget(auth, dashboard_id, content, ChangeKind::WidgetCreated)
+            .await
     }
 
-    /// Adds a checked widget and emits `widget.created`.
+    /// Adds a checked widget (a change of `kind`) and emits `widget.created`.
     async fn insert_widget(
         &self,
         auth: &dyn AuthContext,
         dashboard_id: DashboardId,
         content: WidgetContent,
+        kind: ChangeKind,
     ) -> Result<Widget> {
         let widget = self
             .dashboards
             .add_widget(
-                &Scope::of(auth),
+                &self.change_scope(auth, kind, self.expected_version),
                 dashboard_id,
                 WidgetId::new(),
                 content,
@@ -133,7 +136,12 @@ impl Engine {
         self.limits.check_widget(&dashboard.layout, &content)?;
         let widget = self
             .dashboards
-            .update_widget(&Scope::of(auth), dashboard_id, widget_id, content)
+            .update_widget(
+                &self.change_scope(auth, ChangeKind::WidgetUpdated, self.expected_version),
+                dashboard_id,
+                widget_id,
+                content,
+            )
             .await
             .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))?;
         self.emit_dashboard(
@@ -156,7 +164,11 @@ impl Engine {
         let dashboard = self.editable_dashboard(auth, dashboard_id).await?;
         find_widget(&dashboard, widget_id)?;
         self.dashboards
-            .delete_widget(&Scope::of(auth), dashboard_id, widget_id)
+            .delete_widget(
+                &self.change_scope(auth, ChangeKind::WidgetDeleted, self.expected_version),
+                dashboard_id,
+                widget_id,
+            )
             .await
             .map_err(|err| self.store_error(err, "", || widget_not_found(widget_id)))?;
         self.emit_dashboard(
@@ -211,7 +223,8 @@ impl Engine {
             .pop()
             .expect("one widget in, one out");
         self.limits.check_widget(&dashboard.layout, &content)?;
-        self.insert_widget(auth, dashboard_id, content).await
+        self.insert_widget(auth, dashboard_id, content, ChangeKind::WidgetDuplicated)
+            .await
     }
 
     /// Moves widgets of a dashboard the caller may edit; ids not on it are skipped.
@@ -259,7 +272,11 @@ impl Engine {
         self.check_moves(auth, &unmoved, &moves)?;
         let dashboard = self
             .dashboards
-            .update_layout(&Scope::of(auth), dashboard_id, &positions)
+            .update_layout(
+                &self.change_scope(auth, ChangeKind::LayoutUpdated, self.expected_version),
+                dashboard_id,
+                &positions,
+            )
             .await
             .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))?;
         self.emit_dashboard(auth, EventKind::LayoutUpdated, dashboard_id, None)

@@ -81,6 +81,14 @@ pub struct Dashboard {
     /// Seconds between automatic refreshes of its widgets; `None` for none.
     #[serde(default)]
     pub refresh_interval: Option<u32>,
+    /// Its version: 1 as created, one more for every committed change since (its `ETag`).
+    #[serde(default = "first_version")]
+    pub version: u64,
+}
+
+/// The version of a dashboard as created.
+pub(crate) fn first_version() -> u64 {
+    1
 }
 
 impl Dashboard {
@@ -106,6 +114,8 @@ pub struct DashboardJson {
     pub is_public: bool,
     /// As [`Dashboard::allowed_viewers`].
     pub allowed_viewers: Vec<String>,
+    /// As [`Dashboard::version`].
+    pub version: u64,
     json: String,
 }
 
@@ -117,12 +127,14 @@ impl DashboardJson {
         owner_id: Option<String>,
         is_public: bool,
         allowed_viewers: Vec<String>,
+        version: u64,
         json: String,
     ) -> Self {
         Self {
             owner_id,
             is_public,
             allowed_viewers,
+            version,
             json,
         }
     }
@@ -134,6 +146,7 @@ impl DashboardJson {
             dashboard.owner_id.clone(),
             dashboard.is_public,
             dashboard.allowed_viewers.clone(),
+            dashboard.version,
             json,
         )
     }
@@ -273,6 +286,14 @@ pub struct DashboardUpdate {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
     pub refresh_interval: Patch<u32>,
+}
+
+impl DashboardUpdate {
+    /// An update renaming the dashboard to `name`.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
 }
 
 /// The portable form of a dashboard (`GET /dashboards/{id}/export`).

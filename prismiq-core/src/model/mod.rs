@@ -2,6 +2,7 @@
 
 mod config;
 mod dashboard;
+pub(crate) use dashboard::first_version;
 mod filter;
 mod patch;
 mod pin;
@@ -10,6 +11,7 @@ mod saved_query;
 mod share;
 mod template;
 mod time;
+mod version;
 mod widget;
 
 pub use config::{AnyConfig, DataSourceMode, Hyperlink, LinkTarget, WidgetConfig};
@@ -28,6 +30,7 @@ pub use template::{
     DashboardFromTemplate, DashboardTemplate, TemplateContent, TemplateCreate, TemplateSource,
 };
 pub use time::Timestamp;
+pub use version::{ChangeKind, DashboardVersion, VersionEntry};
 pub(crate) use widget::is_key;
 pub use widget::{
     LayoutItem, PositionRequest, Widget, WidgetContent, WidgetCreate, WidgetPosition, WidgetSave,

@@ -26,6 +26,11 @@ impl Timestamp {
         Self(at.trunc_subsecs(6))
     }
 
+    /// How long before this instant `earlier` was (zero if it was not earlier).
+    pub fn age_of(&self, earlier: Timestamp) -> std::time::Duration {
+        (self.0 - earlier.0).to_std().unwrap_or_default()
+    }
+
     /// The instant as a `chrono` value.
     pub fn as_datetime(&self) -> DateTime<Utc> {
         self.0

@@ -62,6 +62,13 @@ pub enum StoreError {
     /// Any other backend failure.
     #[error("store backend failed")]
     Backend(#[source] BoxError),
+    /// The write expected another version of the dashboard ([`Change::expected_version`](crate::Change::expected_version));
+    /// nothing was changed.
+    #[error("the dashboard is at version {current}")]
+    Stale {
+        /// The dashboard's version now.
+        current: u64,
+    },
 }
 
 /// Which uniqueness rule a [`StoreError::Conflict`] is about.
@@ -136,6 +143,7 @@ impl NewDashboard {
             is_public: self.is_public,
             allowed_viewers: self.allowed_viewers,
             refresh_interval: self.refresh_interval,
+            version: crate::model::first_version(),
         };
         dashboard.sort_widgets();
         dashboard
@@ -429,6 +437,32 @@ pub trait DashboardStore: Debug + Send + Sync + 'static {
         dashboard_id: DashboardId,
         positions: &[(WidgetId, WidgetPosition)],
     ) -> StoreResult<Dashboard>;
+
+    /// Versions of a dashboard, newest first: at most `limit` of them, below version `before`
+    /// when given. `None` when the tenant has no such dashboard.
+    ///
+    /// Every write above to a dashboard or its widgets (and `create_dashboard`,
+    /// `create_default`) makes a version in the same transaction: the dashboard's `version`
+    /// goes up by one, and an entry records it with the [`Change`](crate::Change) of the
+    /// scope (author, kind; without one, by nobody, of the kind the method implies) and the
+    /// whole dashboard after the change. A write whose change expects another version fails
+    /// with [`StoreError::Stale`] and changes nothing. The same write deletes what its
+    /// retention no longer keeps. Deleting a dashboard deletes its versions.
+    async fn list_versions(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        limit: u32,
+        before: Option<u64>,
+    ) -> StoreResult<Option<Vec<crate::VersionEntry>>>;
+
+    /// Version `version` of a dashboard with its document, if it is kept.
+    async fn get_version(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        version: u64,
+    ) -> StoreResult<Option<crate::DashboardVersion>>;
 
     /// The default dashboards of the tenant and, when `user_id` is given, of that user.
     async fn defaults(&self, scope: &Scope, user_id: Option<&str>) -> StoreResult<Defaults>;

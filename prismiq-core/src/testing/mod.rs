@@ -35,6 +35,7 @@ mod saved_queries;
 mod shares;
 mod source;
 mod templates;
+mod versions;
 mod widgets;
 
 pub use dashboards::{
@@ -66,6 +67,7 @@ pub use shares::{
 };
 pub use source::{StaticDataSource, small_schema};
 pub use templates::templates_round_trip_per_tenant;
+pub use versions::{every_change_makes_one_version, restore_expected_versions_and_retention};
 pub use widgets::{
     layout_update_moves_known_widgets_only, widget_changes_bump_dashboard_updated_at,
     widget_limit_is_enforced, widget_operations_stay_within_their_dashboard,
@@ -129,6 +131,8 @@ macro_rules! store_conformance {
             resume_replays_or_resets,
             slow_subscribers_are_cut_off_and_connections_limited,
             notifications_reach_exactly_their_audience,
+            every_change_makes_one_version,
+            restore_expected_versions_and_retention,
         );
     };
     (@engine_cases $make:path; $($case:ident),* $(,)?) => {

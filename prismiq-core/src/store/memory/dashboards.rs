@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use super::{MemoryStore, State, renumber};
-use crate::auth::Scope;
+use crate::auth::{Change, Retention, Scope};
 use crate::ids::{DashboardId, WidgetId};
-use crate::model::{Dashboard, DashboardSummary, Timestamp, Widget, WidgetContent, WidgetPosition};
+use crate::model::{
+    ChangeKind, Dashboard, DashboardSummary, DashboardVersion, Timestamp, VersionEntry, Widget,
+    WidgetContent, WidgetPosition,
+};
 use crate::permissions::Viewer;
 use crate::store::{
     Conflict, DashboardChanges, DashboardStore, DefaultFor, Defaults, NewDashboard, StoreError,
@@ -15,11 +18,46 @@ use crate::store::{
 };
 
 impl State {
+    /// The dashboard a change is about to write, at the version the change expects.
     fn dashboard_mut(&mut self, scope: &Scope, id: DashboardId) -> StoreResult<&mut Dashboard> {
-        self.tenants
+        let dashboard = self
+            .tenants
             .get_mut(scope.tenant_id())
             .and_then(|t| t.dashboards.get_mut(&id))
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound)?;
+        expect_version(scope, dashboard)?;
+        Ok(dashboard)
+    }
+
+    /// Records the change just made to dashboard `id`: one more version, its entry with the
+    /// dashboard as it now is, and what the retention no longer keeps deleted. A new dashboard
+    /// (`created`) keeps version 1.
+    fn record(&mut self, scope: &Scope, id: DashboardId, kind: ChangeKind, created: bool) {
+        let Some(tenant) = self.tenants.get_mut(scope.tenant_id()) else {
+            return;
+        };
+        let Some(dashboard) = tenant.dashboards.get_mut(&id) else {
+            return;
+        };
+        if !created {
+            dashboard.version += 1;
+        }
+        let change = scope
+            .change()
+            .cloned()
+            .unwrap_or_else(|| Change::default_for(kind));
+        let entry = VersionEntry {
+            version: dashboard.version,
+            author: change.author.clone(),
+            kind: change.kind,
+            created_at: dashboard.updated_at,
+        };
+        let versions = tenant.versions.entry(id).or_default();
+        versions.push(DashboardVersion {
+            entry,
+            document: dashboard.clone(),
+        });
+        prune(versions, &change.retention, Timestamp::now());
     }
 
     fn insert_dashboard(
@@ -58,6 +96,34 @@ impl State {
             .dashboards
             .insert(dashboard.id, dashboard.clone());
         Ok(dashboard)
+    }
+}
+
+/// Fails with [`StoreError::Stale`] when the scope's change expects another version.
+fn expect_version(scope: &Scope, dashboard: &Dashboard) -> StoreResult<()> {
+    match scope.change().and_then(|c| c.expected_version) {
+        Some(expected) if expected != dashboard.version => Err(StoreError::Stale {
+            current: dashboard.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Keeps the newest `retention.keep` versions, and of those none older than its `max_age` but
+/// the newest.
+fn prune(versions: &mut Vec<DashboardVersion>, retention: &Retention, now: Timestamp) {
+    let keep = retention.keep.max(1) as usize;
+    if versions.len() > keep {
+        versions.drain(..versions.len() - keep);
+    }
+    if let Some(max_age) = retention.max_age {
+        let newest = versions.len().saturating_sub(1);
+        let mut index = 0;
+        versions.retain(|v| {
+            let young = now.age_of(v.entry.created_at) <= max_age;
+            index += 1;
+            young || index - 1 == newest
+        });
     }
 }
 
@@ -121,7 +187,10 @@ impl DashboardStore for MemoryStore {
         new: NewDashboard,
         max_per_owner: Option<u32>,
     ) -> StoreResult<Dashboard> {
-        self.write().insert_dashboard(scope, new, max_per_owner)
+        let mut state = self.write();
+        let dashboard = state.insert_dashboard(scope, new, max_per_owner)?;
+        state.record(scope, dashboard.id, ChangeKind::Created, true);
+        Ok(dashboard)
     }
 
     async fn update_dashboard(
@@ -132,9 +201,10 @@ impl DashboardStore for MemoryStore {
     ) -> StoreResult<Dashboard> {
         let mut state = self.write();
         let tenant = state.tenant(scope).ok_or(StoreError::NotFound)?;
-        if !tenant.dashboards.contains_key(&id) {
-            return Err(StoreError::NotFound);
-        }
+        expect_version(
+            scope,
+            tenant.dashboards.get(&id).ok_or(StoreError::NotFound)?,
+        )?;
         if let Some(name) = &changes.name
             && name_taken(tenant.dashboards.values(), name, Some(id))
         {
@@ -154,6 +224,7 @@ impl DashboardStore for MemoryStore {
         }
 
         let now = Timestamp::now();
+        let saved = changes.widgets.is_some();
         let State {
             tenants,
             widget_dashboards,
@@ -186,7 +257,17 @@ impl DashboardStore for MemoryStore {
             dashboard.sort_widgets();
         }
         dashboard.updated_at = now;
-        Ok(dashboard.clone())
+        let kind = if saved {
+            ChangeKind::Saved
+        } else {
+            ChangeKind::Updated
+        };
+        state.record(scope, id, kind, false);
+        Ok(state
+            .tenant(scope)
+            .and_then(|t| t.dashboards.get(&id))
+            .cloned()
+            .expect("the dashboard just changed"))
     }
 
     async fn delete_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<()> {
@@ -210,6 +291,7 @@ impl DashboardStore for MemoryStore {
         }
         tenant.pins.retain(|_, pins| !pins.is_empty());
         tenant.defaults.retain(|_, default| *default != id);
+        tenant.versions.remove(&id);
         Ok(())
     }
 
@@ -260,6 +342,7 @@ impl DashboardStore for MemoryStore {
             return Ok(None);
         }
         let created = state.insert_dashboard(scope, dashboard, max_per_owner)?;
+        state.record(scope, created.id, ChangeKind::Created, true);
         let tenant = state.tenant_mut(scope);
         tenant.defaults.insert(Some(user_id.to_owned()), created.id);
         tenant.starters.insert(user_id.to_owned());
@@ -332,6 +415,7 @@ impl DashboardStore for MemoryStore {
         dashboard.sort_widgets();
         dashboard.updated_at = now;
         state.widget_dashboards.insert(widget_id, dashboard_id);
+        state.record(scope, dashboard_id, ChangeKind::WidgetCreated, false);
         Ok(widget)
     }
 
@@ -354,6 +438,7 @@ impl DashboardStore for MemoryStore {
         let widget = widget.clone();
         dashboard.sort_widgets();
         dashboard.updated_at = now;
+        state.record(scope, dashboard_id, ChangeKind::WidgetUpdated, false);
         Ok(widget)
     }
 
@@ -372,6 +457,7 @@ impl DashboardStore for MemoryStore {
         }
         dashboard.updated_at = Timestamp::now();
         state.widget_dashboards.remove(&widget_id);
+        state.record(scope, dashboard_id, ChangeKind::WidgetDeleted, false);
         Ok(())
     }
 
@@ -392,6 +478,53 @@ impl DashboardStore for MemoryStore {
         }
         dashboard.sort_widgets();
         dashboard.updated_at = now;
-        Ok(dashboard.clone())
+        state.record(scope, dashboard_id, ChangeKind::LayoutUpdated, false);
+        Ok(state
+            .tenant(scope)
+            .and_then(|t| t.dashboards.get(&dashboard_id))
+            .cloned()
+            .expect("the dashboard just changed"))
+    }
+
+    async fn list_versions(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        limit: u32,
+        before: Option<u64>,
+    ) -> StoreResult<Option<Vec<VersionEntry>>> {
+        let state = self.read();
+        let Some(tenant) = state
+            .tenant(scope)
+            .filter(|t| t.dashboards.contains_key(&id))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(
+            tenant
+                .versions
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .rev()
+                .filter(|v| before.is_none_or(|b| v.entry.version < b))
+                .take(limit as usize)
+                .map(|v| v.entry.clone())
+                .collect(),
+        ))
+    }
+
+    async fn get_version(
+        &self,
+        scope: &Scope,
+        id: DashboardId,
+        version: u64,
+    ) -> StoreResult<Option<DashboardVersion>> {
+        Ok(self
+            .read()
+            .tenant(scope)
+            .and_then(|t| t.versions.get(&id))
+            .and_then(|versions| versions.iter().find(|v| v.entry.version == version))
+            .cloned())
     }
 }

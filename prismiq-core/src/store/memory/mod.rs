@@ -50,6 +50,8 @@ struct Tenant {
     templates: HashMap<crate::ids::TemplateId, crate::model::DashboardTemplate>,
     /// The users a starter dashboard was created for.
     starters: std::collections::HashSet<String>,
+    /// Each dashboard's kept versions, oldest first.
+    versions: HashMap<DashboardId, Vec<crate::DashboardVersion>>,
 }
 
 impl MemoryStore {
