@@ -87,6 +87,7 @@ where
         .merge(routes::schema::routes::<S, A>())
         .merge(routes::query::routes::<S, A>())
         .merge(routes::dashboards::routes::<S, A>())
+        .merge(routes::versions::routes::<S, A>())
         .merge(routes::widgets::routes::<S, A>())
         .merge(routes::catalogue::routes::<S, A>())
         .merge(routes::templates::routes::<S, A>())

@@ -76,10 +76,9 @@ async fn read<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
-) -> Result<JsonText, ApiError> {
-    let id = dashboard_id(&id)?;
-    let document = state.engine().get_dashboard_json(&auth, id).await?;
-    Ok(JsonText(document.into_string()))
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    super::versions::read_dashboard(&state, &auth, &id, &headers).await
 }
 
 /// The body of `POST /dashboards`: a dashboard, or a template to make one from.
@@ -140,7 +139,7 @@ async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     RawBody(body): RawBody,
-) -> Result<(StatusCode, Json<Dashboard>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let engine = state.engine();
     let dashboard = if names_template(&body) {
         engine
@@ -149,7 +148,7 @@ async fn create<A: AuthContext>(
     } else {
         engine.create_dashboard(&auth, parse_json(&body)?).await?
     };
-    Ok((StatusCode::CREATED, Json(dashboard)))
+    Ok(super::versions::with_etag(StatusCode::CREATED, dashboard))
 }
 
 /// Whether a create body is a JSON object with a `from_template` key.
@@ -182,12 +181,14 @@ async fn update<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<DashboardUpdate>,
-) -> Result<Json<Dashboard>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let id = dashboard_id(&id)?;
-    Ok(Json(
-        state.engine().update_dashboard(&auth, id, body).await?,
-    ))
+    let dashboard = super::versions::engine_for(&state, &headers)?
+        .update_dashboard(&auth, id, body)
+        .await?;
+    Ok(super::versions::with_etag(StatusCode::OK, dashboard))
 }
 
 /// Deletes a dashboard and its widgets.

@@ -16,6 +16,7 @@ pub(crate) mod schema;
 pub(crate) mod shares;
 pub(crate) mod templates;
 pub(crate) mod transform;
+pub(crate) mod versions;
 pub(crate) mod widgets;
 
 use axum::http::header::{CONTENT_TYPE, HeaderValue};

@@ -1,6 +1,7 @@
 //! `/dashboards/{id}/widgets` and `/dashboards/{id}/layout`.
 
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{patch, post, put};
 use axum::{Json, Router};
@@ -8,6 +9,7 @@ use prismiq_core::{
     AuthContext, Dashboard, EngineError, LayoutItem, Widget, WidgetCreate, WidgetId, WidgetUpdate,
 };
 
+use super::versions::{engine_for, with_etag};
 use super::{SuccessResponse, dashboard_id, parse_id};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -59,10 +61,13 @@ async fn create<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<WidgetCreate>,
 ) -> Result<(StatusCode, Json<Widget>), ApiError> {
     let id = dashboard_id(&id)?;
-    let widget = state.engine().add_widget(&auth, id, body).await?;
+    let widget = engine_for(&state, &headers)?
+        .add_widget(&auth, id, body)
+        .await?;
     Ok((StatusCode::CREATED, Json(widget)))
 }
 
@@ -85,12 +90,12 @@ async fn update<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path((dashboard, widget)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<WidgetUpdate>,
 ) -> Result<Json<Widget>, ApiError> {
     let (dashboard, widget) = ids(&dashboard, &widget)?;
     Ok(Json(
-        state
-            .engine()
+        engine_for(&state, &headers)?
             .update_widget(&auth, dashboard, widget, body)
             .await?,
     ))
@@ -114,10 +119,10 @@ async fn delete<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path((dashboard, raw)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Json<SuccessResponse>, ApiError> {
     let (dashboard, widget) = ids(&dashboard, &raw)?;
-    state
-        .engine()
+    engine_for(&state, &headers)?
         .delete_widget(&auth, dashboard, widget)
         .await?;
     Ok(Json(SuccessResponse::new(format!(
@@ -143,10 +148,10 @@ async fn duplicate<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path((dashboard, widget)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<(StatusCode, Json<Widget>), ApiError> {
     let (dashboard, widget) = ids(&dashboard, &widget)?;
-    let copy = state
-        .engine()
+    let copy = engine_for(&state, &headers)?
         .duplicate_widget(&auth, dashboard, widget)
         .await?;
     Ok((StatusCode::CREATED, Json(copy)))
@@ -171,8 +176,12 @@ async fn layout<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(items): ApiJson<Vec<LayoutItem>>,
-) -> Result<Json<Dashboard>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let id = dashboard_id(&id)?;
-    Ok(Json(state.engine().update_layout(&auth, id, items).await?))
+    let dashboard = engine_for(&state, &headers)?
+        .update_layout(&auth, id, items)
+        .await?;
+    Ok(with_etag(StatusCode::OK, dashboard))
 }

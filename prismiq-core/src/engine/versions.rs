@@ -62,6 +62,19 @@ pub struct DiffSummary {
 const BOOKKEEPING: [&str; 3] = ["version", "updated_at", "created_at"];
 
 impl Engine {
+    /// The version of a dashboard the caller may view, read in one cheap statement (its
+    /// access fields and version, no document): what a conditional `GET` compares with.
+    pub async fn dashboard_version(&self, auth: &dyn AuthContext, id: DashboardId) -> Result<u64> {
+        let access = self
+            .dashboards
+            .dashboard_access(&Scope::of(auth), id)
+            .await
+            .map_err(EngineError::Store)?
+            .ok_or_else(|| dashboard_not_found(id))?;
+        super::ensure(crate::permissions::Viewer::of(auth).can_view_access(&access))?;
+        Ok(access.version)
+    }
+
     /// A page of the versions of a dashboard the caller may view, newest first: at most
     /// `limit` (1 to [`MAX_VERSIONS_PAGE`]), below version `cursor` when given.
     pub async fn list_versions(
