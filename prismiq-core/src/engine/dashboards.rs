@@ -143,7 +143,7 @@ impl Engine {
                 StoreError::LimitReached => self.limits.dashboard_limit_error(),
                 err => self.store_error(err, &name, || EngineError::Store(StoreError::NotFound)),
             })?;
-        self.emit_dashboard(auth, EventKind::DashboardCreated, dashboard.id, None)
+        self.emit_version(auth, EventKind::DashboardCreated, &dashboard)
             .await;
         Ok(dashboard)
     }
@@ -264,7 +264,7 @@ impl Engine {
             )
             .await
             .map_err(|err| self.store_error(err, &name, || dashboard_not_found(id)))?;
-        self.emit_dashboard(auth, EventKind::DashboardUpdated, id, None)
+        self.emit_version(auth, EventKind::DashboardUpdated, &dashboard)
             .await;
         Ok(dashboard)
     }

@@ -151,4 +151,19 @@ impl Engine {
         })
         .await;
     }
+
+    /// Emits `kind` for a dashboard change whose result is `dashboard`, with its new version.
+    pub(super) async fn emit_version(
+        &self,
+        auth: &dyn AuthContext,
+        kind: EventKind,
+        dashboard: &crate::model::Dashboard,
+    ) {
+        let (id, version) = (dashboard.id, dashboard.version);
+        self.emit(auth, kind, Reach::DashboardViewers, |event| {
+            event.dashboard_id = Some(id);
+            event.version = Some(version);
+        })
+        .await;
+    }
 }

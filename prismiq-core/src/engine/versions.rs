@@ -204,7 +204,7 @@ pub(crate) fn diff(from: u64, a: &Dashboard, to: u64, b: &Dashboard) -> VersionD
     for w in &b.widgets {
         match a.widgets.iter().find(|old| old.id == w.id) {
             None => summary.widgets_added.push(w.title.clone()),
-            Some(old) if old_content(old) != old_content(w) => {
+            Some(old) if content(old) != content(w) => {
                 summary.widgets_changed.push(w.title.clone());
             }
             Some(_) => {}
@@ -231,12 +231,126 @@ pub(crate) fn diff(from: u64, a: &Dashboard, to: u64, b: &Dashboard) -> VersionD
     }
 }
 
-/// What a widget shows, without its timestamps.
-fn old_content(w: &crate::model::Widget) -> (Value, Value) {
+/// What a widget shows and where, without its timestamps.
+fn content(w: &crate::model::Widget) -> Value {
     let mut value = serde_json::to_value(w).expect("a widget serializes");
     if let Value::Object(map) = &mut value {
         map.remove("updated_at");
         map.remove("created_at");
     }
-    (value, Value::Null)
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::WidgetId;
+    use crate::model::{Timestamp, Widget, WidgetContent, WidgetPosition, WidgetType};
+    use crate::store::NewDashboard;
+
+    /// One edit a person makes to a dashboard.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Rename(String),
+        Describe(Option<String>),
+        AddWidget(String, u32),
+        RemoveWidget(usize),
+        Retitle(usize, String),
+        Move(usize, u32, u32),
+        Share(bool, Vec<String>),
+        Refresh(Option<u32>),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            "[a-zA-Z ]{1,12}".prop_map(Edit::Rename),
+            proptest::option::of("[a-z~/ ]{0,8}").prop_map(Edit::Describe),
+            ("[a-z]{1,6}", 0u32..10).prop_map(|(t, x)| Edit::AddWidget(t, x)),
+            (0usize..8).prop_map(Edit::RemoveWidget),
+            (0usize..8, "[a-z/~]{1,6}").prop_map(|(i, t)| Edit::Retitle(i, t)),
+            (0usize..8, 0u32..10, 0u32..20).prop_map(|(i, x, y)| Edit::Move(i, x, y)),
+            (any::<bool>(), proptest::collection::vec("[a-z]{1,4}", 0..3))
+                .prop_map(|(p, v)| Edit::Share(p, v)),
+            proptest::option::of(10u32..600).prop_map(Edit::Refresh),
+        ]
+    }
+
+    fn apply(dashboard: &mut Dashboard, edit: &Edit) {
+        let now = Timestamp::now();
+        let n = dashboard.widgets.len();
+        match edit {
+            Edit::Rename(name) => dashboard.name = name.clone(),
+            Edit::Describe(text) => dashboard.description = text.clone(),
+            Edit::AddWidget(title, x) => {
+                let content = WidgetContent {
+                    widget_type: WidgetType::Text,
+                    title: title.clone(),
+                    query: None,
+                    position: WidgetPosition::new(*x, 0, 2, 2).expect("a position"),
+                    config: Default::default(),
+                };
+                dashboard
+                    .widgets
+                    .push(content.into_widget(WidgetId::new(), now, now));
+            }
+            Edit::RemoveWidget(i) if n > 0 => {
+                dashboard.widgets.remove(i % n);
+            }
+            Edit::Retitle(i, title) if n > 0 => dashboard.widgets[i % n].title = title.clone(),
+            Edit::Move(i, x, y) if n > 0 => {
+                let w: &mut Widget = &mut dashboard.widgets[i % n];
+                w.position = WidgetPosition::new(*x, *y, 2, 2).expect("a position");
+            }
+            Edit::Share(public, viewers) => {
+                dashboard.is_public = *public;
+                dashboard.allowed_viewers = viewers.clone();
+            }
+            Edit::Refresh(seconds) => dashboard.refresh_interval = *seconds,
+            _ => {}
+        }
+        dashboard.version += 1;
+        dashboard.updated_at = now;
+    }
+
+    fn base() -> Dashboard {
+        NewDashboard {
+            id: DashboardId::new(),
+            name: "Base".into(),
+            description: None,
+            layout: Default::default(),
+            filters: Vec::new(),
+            owner_id: Some("alice".into()),
+            is_public: false,
+            allowed_viewers: Vec::new(),
+            refresh_interval: None,
+            widgets: Vec::new(),
+        }
+        .into_dashboard(Timestamp::now())
+    }
+
+    proptest! {
+        /// The patch of (a, b), applied to a, gives b — for any sequences of edits before
+        /// and between them.
+        #[test]
+        fn the_diff_of_two_versions_turns_one_into_the_other(
+            before in proptest::collection::vec(edit(), 0..6),
+            between in proptest::collection::vec(edit(), 0..10),
+        ) {
+            let mut a = base();
+            for e in &before {
+                apply(&mut a, e);
+            }
+            let mut b = a.clone();
+            for e in &between {
+                apply(&mut b, e);
+            }
+            let diff = diff(a.version, &a, b.version, &b);
+            let mut doc = serde_json::to_value(&a).unwrap();
+            let patch: json_patch::Patch = serde_json::from_value(diff.patch).unwrap();
+            json_patch::patch(&mut doc, &patch).unwrap();
+            prop_assert_eq!(doc, serde_json::to_value(&b).unwrap());
+        }
+    }
 }

@@ -279,7 +279,7 @@ impl Engine {
             )
             .await
             .map_err(|err| self.store_error(err, "", || dashboard_not_found(dashboard_id)))?;
-        self.emit_dashboard(auth, EventKind::LayoutUpdated, dashboard_id, None)
+        self.emit_version(auth, EventKind::LayoutUpdated, &dashboard)
             .await;
         Ok(dashboard)
     }

@@ -172,6 +172,10 @@ pub struct Event {
     /// The host's payload (notifications only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<serde_json::Value>,
+    /// The dashboard's version after the change (`dashboard.created`, `dashboard.updated`,
+    /// `layout.updated`): a client holding that version has nothing to fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
     /// The user who made the change (`null` for anonymous callers, host notifications and
     /// events sent through a share link).
     pub actor: Option<String>,
@@ -195,6 +199,7 @@ impl Event {
             context: None,
             notification: None,
             payload: None,
+            version: None,
             actor: None,
             at: Timestamp::now(),
         }

@@ -286,6 +286,10 @@ pub async fn restore_expected_versions_and_retention<S: EngineStore>(store: S) {
         (now.version, now.name.as_str(), now.widgets.len()),
         (5, "Restore", 1)
     );
+    let mut watch = engine
+        .subscribe(&alice, crate::events::EventFilter::all())
+        .await
+        .expect("subscribe");
     let fresh = engine
         .at_version(5)
         .update_dashboard(
@@ -296,13 +300,23 @@ pub async fn restore_expected_versions_and_retention<S: EngineStore>(store: S) {
         .await
         .expect("expected version");
     assert_eq!(fresh.version, 6);
+    // The event of the change carries the new version.
+    use futures_util::FutureExt;
+    match watch.next_message().now_or_never() {
+        Some(Some(crate::events::Message::Event(event))) => {
+            assert_eq!(event.kind, crate::events::EventKind::DashboardUpdated);
+            assert_eq!(event.version, Some(6));
+        }
+        other => panic!("expected the update's event, got {other:?}"),
+    }
 
     // Two writers racing with the same expected version: exactly one wins.
     let (first, second) = (engine.at_version(6), engine.at_version(6));
-    let (a, b) = tokio::join!(
+    let (a, b) = futures_util::future::join(
         first.update_dashboard(&alice, board.id, DashboardUpdate::default().with_name("A")),
         second.update_dashboard(&alice, board.id, DashboardUpdate::default().with_name("B")),
-    );
+    )
+    .await;
     assert_eq!(
         [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(),
         1,
