@@ -8,6 +8,9 @@
 #   summaries GET /dashboards/summaries     the first page of 50 of a tenant with
 #                                           SUMMARY_DASHBOARDS dashboards (2 widgets each),
 #                                           the caller's default first
+#   conditional GET /dashboards/{id}        with If-None-Match of its current version: 304
+#   unversioned (database only)             the layout save's statements without recording a
+#                                           version, to measure what a version costs
 #
 # For each: `http-load` (tools/http-load) against the demo in release mode; then the exact
 # statements the store sends for that request (tools/store-sql/*.sql: BEGIN, the tenant setup
@@ -279,7 +282,35 @@ for op in $OPS; do
                 "tenant:text=$SUMMARY_TENANT" "admin:bool=false" "user:text=$USER_ID" \
                 "with_default:bool=true" "limit:int=51")
             ;;
-        *) die "unknown operation $op (OPS takes get, list, layout, summaries)" ;;
+        conditional)
+            # GET with the dashboard's current ETag: a 304 from the access statement alone.
+            version=$(curl -sf -H "X-Tenant-ID: $TENANT" -H "X-User-ID: $USER_ID" \
+                "$BASE/dashboards/$DASHBOARD" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+            settle
+            log "conditional: HTTP GET /dashboards/$DASHBOARD, If-None-Match \"$version\""
+            HTTP[conditional.$round]=$("$LOAD" -c "$CONNECTIONS" -d "$DURATION" --warmup "$WARMUP" \
+                -H "X-Tenant-ID: $TENANT" -H "X-User-ID: $USER_ID" \
+                -H "If-None-Match: \"$version\"" --expect 304 "$BASE/dashboards/$DASHBOARD")
+            DBONLY[conditional.$round]=$(pgbench_run conditional \
+                tools/store-sql/get_dashboard_not_modified.sql "tenant=$TENANT" "dashboard=$DASHBOARD")
+            SQLX[conditional.$round]=$(sqlx_run conditional \
+                tools/store-sql/get_dashboard_not_modified.sql \
+                "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD")
+            ;;
+        unversioned)
+            # The layout save's statements as they were before versions, on the database alone:
+            # beside `layout`'s pgbench figure, what recording a version costs there.
+            HTTP[unversioned.$round]="requests=0 rps=0 p50_ms=0 p99_ms=0"
+            DBONLY[unversioned.$round]=$(pgbench_run unversioned \
+                tools/store-sql/put_layout_without_versions.sql \
+                "tenant=$TENANT" "dashboard=$DASHBOARD" "ids=$ids_array" \
+                "positions=$positions_array")
+            SQLX[unversioned.$round]=$(sqlx_run unversioned \
+                tools/store-sql/put_layout_without_versions.sql \
+                "tenant:text=$TENANT" "dashboard:uuid=$DASHBOARD" "ids:uuid[]=$ids_list" \
+                "positions:jsonb[]=$positions_json")
+            ;;
+        *) die "unknown operation $op (OPS takes get, list, layout, summaries, conditional, unversioned)" ;;
     esac
 done
 done
@@ -302,6 +333,8 @@ for op in $OPS; do
         list) label="GET /dashboards (50 dashboards)" ;;
         layout) label="PUT /dashboards/{id}/layout (12 widgets)" ;;
         summaries) label="GET /dashboards/summaries (50 of $SUMMARY_DASHBOARDS)" ;;
+        conditional) label="GET /dashboards/{id}, If-None-Match: 304" ;;
+        unversioned) label="layout save without a version (database only)" ;;
     esac
     # The round whose HTTP/pgbench ratio is the median one stands for the operation.
     ratios=() rounds_text=""

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use crate::dashboards::{
-    LIST_DASHBOARD_DOCUMENTS, LIST_DASHBOARD_SUMMARIES, SELECT_DASHBOARD,
-    SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
+    BUMP_VERSION, LIST_DASHBOARD_DOCUMENTS, LIST_DASHBOARD_SUMMARIES, RECORD_VERSION,
+    SELECT_DASHBOARD, SELECT_DASHBOARD_ACCESS, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
 };
 use crate::store::BEGIN_SCOPE;
 
@@ -82,12 +82,40 @@ fn scripts() -> Vec<(&'static str, String)> {
         )],
         "ROLLBACK",
     );
+    // A save that expects no version (no `If-Match`), recorded with the default retention.
     let layout = transaction(
+        &[
+            with_variables(BUMP_VERSION, &["tenant", "dashboard", "expected"])
+                .replace(":expected", "null"),
+            with_variables(UPDATE_LAYOUT, &["tenant", "dashboard", "ids", "positions"]),
+            with_variables(
+                RECORD_VERSION,
+                &["tenant", "dashboard", "author", "kind", "keep", "max_age"],
+            )
+            .replace(":author", "'bench'")
+            .replace(":kind", "'layout_updated'")
+            .replace(":keep", "50")
+            .replace(":max_age", "7776000"),
+            with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"]),
+        ],
+        "COMMIT",
+    );
+    // The same save without a version: what the store sent before dashboards had versions,
+    // to measure what recording one costs.
+    let unversioned = transaction(
         &[
             with_variables(UPDATE_LAYOUT, &["tenant", "dashboard", "ids", "positions"]),
             with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"]),
         ],
         "COMMIT",
+    );
+    // A conditional GET: the access fields and the version, then nothing more.
+    let conditional = transaction(
+        &[with_variables(
+            SELECT_DASHBOARD_ACCESS,
+            &["tenant", "dashboard"],
+        )],
+        "ROLLBACK",
     );
     // The first page has no cursor: the store binds NULL for it, which a pgbench variable
     // cannot hold, so the script says `null` where the store has those three parameters.
@@ -139,7 +167,23 @@ fn scripts() -> Vec<(&'static str, String)> {
             script(
                 "PUT /dashboards/{id}/layout (the engine reads the dashboard to check the \
                  caller may edit it, then DashboardStore::update_layout)",
-                &[read_for_edit, layout],
+                &[read_for_edit.clone(), layout],
+            ),
+        ),
+        (
+            "put_layout_without_versions.sql",
+            script(
+                "PUT /dashboards/{id}/layout as the store sent it before versions \
+                 (for comparison)",
+                &[read_for_edit, unversioned],
+            ),
+        ),
+        (
+            "get_dashboard_not_modified.sql",
+            script(
+                "GET /dashboards/{id} with a matching If-None-Match \
+                 (DashboardStore::dashboard_access)",
+                &[conditional],
             ),
         ),
     ]

@@ -59,7 +59,7 @@ pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
 
 /// The statement of [`DashboardStore::dashboard_access`]: who may see the dashboard, and
 /// nothing else of it.
-const SELECT_DASHBOARD_ACCESS: &str = concat!(
+pub(crate) const SELECT_DASHBOARD_ACCESS: &str = concat!(
     "select d.owner_id, d.is_public, d.allowed_viewers, d.version",
     one_dashboard!()
 );
@@ -170,7 +170,7 @@ const DELETE_DASHBOARD: &str = "delete from prismiq.dashboards where tenant_id =
 
 /// Marks the dashboard changed, one version up, and locks it for the rest of the transaction —
 /// if it is at version `$3` (when given).
-const BUMP_VERSION: &str = "update prismiq.dashboards set version = version + 1, \
+pub(crate) const BUMP_VERSION: &str = "update prismiq.dashboards set version = version + 1, \
      updated_at = now() \
      where tenant_id = $1 and id = $2 and ($3::bigint is null or version = $3) \
      returning version";
@@ -182,7 +182,7 @@ const CURRENT_VERSION: &str =
 /// Records the dashboard as it now is as its current version (by `$3`, of kind `$4`), and
 /// deletes the versions the retention no longer keeps: beyond the newest `$5`, and older than
 /// `$6` seconds but the newest.
-const RECORD_VERSION: &str = concat!(
+pub(crate) const RECORD_VERSION: &str = concat!(
     "with recorded as ( \
          insert into prismiq.dashboard_versions \
              (tenant_id, dashboard_id, version, author, kind, created_at, document) \
