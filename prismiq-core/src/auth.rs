@@ -169,6 +169,13 @@ impl Scope {
         self.change.as_deref()
     }
 
+    /// The version the scope's change expects, as a database integer (`None`: no check).
+    pub fn expected_version(&self) -> Option<i64> {
+        self.change()
+            .and_then(|c| c.expected_version)
+            .map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+    }
+
     /// The scope of the caller's tenant.
     pub fn of(auth: &dyn AuthContext) -> Self {
         Self::new(auth.tenant_id())

@@ -281,10 +281,7 @@ async fn bump_version(
     id: DashboardId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let expected = scope
-        .change()
-        .and_then(|c| c.expected_version)
-        .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    let expected = scope.expected_version();
     let bumped: Option<i64> = sqlx::query_scalar(BUMP_VERSION)
         .bind(scope.tenant_id())
         .bind(id.to_string())
@@ -302,12 +299,7 @@ async fn bump_version(
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
-    Err(match current {
-        Some(current) => StoreError::Stale {
-            current: u64::try_from(current).unwrap_or_default(),
-        },
-        None => StoreError::NotFound,
-    })
+    Err(StoreError::not_at_version(current))
 }
 
 /// Records the dashboard as the transaction left it as its current version, with the scope's

@@ -38,6 +38,9 @@ pub mod guides {
     /// `docs/sharing.md`.
     #[doc = include_str!("../../docs/sharing.md")]
     pub struct Sharing;
+    /// `docs/versions.md`.
+    #[doc = include_str!("../../docs/versions.md")]
+    pub struct Versions;
     /// `docs/rendering.md`.
     #[doc = include_str!("../../docs/rendering.md")]
     pub struct Rendering;

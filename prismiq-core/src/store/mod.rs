@@ -71,6 +71,19 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// What a write that found no dashboard at the version its change expects fails with: the
+    /// dashboard's version now (`current`, as the database holds it), or not found without one.
+    pub fn not_at_version(current: Option<i64>) -> Self {
+        match current {
+            Some(current) => Self::Stale {
+                current: u64::try_from(current).unwrap_or_default(),
+            },
+            None => Self::NotFound,
+        }
+    }
+}
+
 /// Which uniqueness rule a [`StoreError::Conflict`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Conflict {
