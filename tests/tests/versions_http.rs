@@ -245,6 +245,34 @@ async fn history_etags_and_conditional_writes() {
         assert_eq!(restored["widgets"].as_array().unwrap().len(), 1);
         assert_eq!(restored["widgets"][0]["id"], first.as_str());
 
+        // An import and a user's default dashboard carry their ETag too.
+        let export = app
+            .get(&format!("/dashboards/{id}/export"))
+            .as_user("alice")
+            .send()
+            .await
+            .expect(200);
+        let (status, headers, _) = app
+            .post("/dashboards/import")
+            .as_user("alice")
+            .json(&json!({"export_data": export, "name_override": "Imported"}))
+            .send_raw()
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{store}");
+        assert_eq!(etag_of(&headers), "\"1\"");
+        app.put(&format!("/dashboards/{id}/default"))
+            .as_user("alice")
+            .send()
+            .await
+            .expect(200);
+        let (status, headers, _) = app
+            .get("/dashboards/default")
+            .as_user("alice")
+            .send_raw()
+            .await;
+        assert_eq!(status, StatusCode::OK, "{store}");
+        assert_eq!(etag_of(&headers), "\"5\"");
+
         // Deleting the dashboard leaves nothing readable.
         app.delete(&format!("/dashboards/{id}"))
             .as_user("alice")

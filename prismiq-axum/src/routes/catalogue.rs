@@ -95,8 +95,12 @@ enum DefaultScope {
 async fn default_dashboard<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
-) -> Result<Json<Dashboard>, ApiError> {
-    Ok(Json(state.engine().default_dashboard(&auth).await?))
+) -> Result<axum::response::Response, ApiError> {
+    let dashboard = state.engine().default_dashboard(&auth).await?;
+    Ok(super::versions::with_etag(
+        axum::http::StatusCode::OK,
+        dashboard,
+    ))
 }
 
 /// Makes a dashboard the caller may view their default, or (`?scope=tenant`, admins) the

@@ -256,7 +256,7 @@ async fn import<A: AuthContext>(
     State(state): State<PrismiqState>,
     auth: A,
     ApiJson(body): ApiJson<DashboardImport>,
-) -> Result<(StatusCode, Json<Dashboard>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let dashboard = state.engine().import_dashboard(&auth, body).await?;
-    Ok((StatusCode::CREATED, Json(dashboard)))
+    Ok(super::versions::with_etag(StatusCode::CREATED, dashboard))
 }
