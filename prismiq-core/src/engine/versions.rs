@@ -84,7 +84,8 @@ impl Engine {
         limit: u32,
         cursor: Option<u64>,
     ) -> Result<VersionsPage> {
-        self.get_dashboard(auth, id).await?;
+        // Who may view is read from the access fields alone: no document is built.
+        self.dashboard_version(auth, id).await?;
         let limit = limit.clamp(1, MAX_VERSIONS_PAGE);
         let mut versions = self
             .dashboards
@@ -112,7 +113,17 @@ impl Engine {
         id: DashboardId,
         version: u64,
     ) -> Result<DashboardVersion> {
-        self.get_dashboard(auth, id).await?;
+        self.dashboard_version(auth, id).await?;
+        self.stored_version(auth, id, version).await
+    }
+
+    /// Version `version` as the store keeps it, for a caller already allowed to see it.
+    async fn stored_version(
+        &self,
+        auth: &dyn AuthContext,
+        id: DashboardId,
+        version: u64,
+    ) -> Result<DashboardVersion> {
         self.dashboards
             .get_version(&Scope::of(auth), id, version)
             .await
@@ -128,8 +139,9 @@ impl Engine {
         from: u64,
         to: u64,
     ) -> Result<VersionDiff> {
-        let a = self.get_version(auth, id, from).await?.document;
-        let b = self.get_version(auth, id, to).await?.document;
+        self.dashboard_version(auth, id).await?;
+        let a = self.stored_version(auth, id, from).await?.document;
+        let b = self.stored_version(auth, id, to).await?.document;
         Ok(diff(from, &a, to, &b))
     }
 
@@ -143,15 +155,14 @@ impl Engine {
         id: DashboardId,
         version: u64,
     ) -> Result<Dashboard> {
-        let current = self.load_dashboard(auth, id).await?;
-        super::ensure(permissions::can_edit_dashboard(auth, &current))?;
-        let old = self
+        let access = self
             .dashboards
-            .get_version(&Scope::of(auth), id, version)
+            .dashboard_access(&Scope::of(auth), id)
             .await
             .map_err(EngineError::Store)?
-            .ok_or_else(|| version_not_found(id, version))?
-            .document;
+            .ok_or_else(|| dashboard_not_found(id))?;
+        super::ensure(permissions::Viewer::of(auth).can_edit_access(&access))?;
+        let old = self.stored_version(auth, id, version).await?.document;
         let update = DashboardUpdate {
             name: Some(old.name),
             description: match old.description {
