@@ -179,24 +179,49 @@ pub(crate) const BUMP_VERSION: &str = "update prismiq.dashboards set version = v
 const CURRENT_VERSION: &str =
     "select version from prismiq.dashboards where tenant_id = $1 and id = $2";
 
-/// Records the dashboard as it now is as its current version (by `$3`, of kind `$4`), and
-/// deletes the versions the retention no longer keeps: beyond the newest `$5`, and older than
-/// `$6` seconds but the newest.
+/// The two parts of recording a version, as common table expressions: `recorded` inserts the
+/// dashboard as it now is as its current version (by `$3`, of kind `$4`), and `pruned` deletes
+/// the versions the retention no longer keeps: beyond the newest `$5`, and older than `$6`
+/// seconds but the newest.
+macro_rules! record_version_ctes {
+    () => {
+        concat!(
+            "recorded as ( \
+                 insert into prismiq.dashboard_versions \
+                     (tenant_id, dashboard_id, version, author, kind, created_at, document) \
+                 select d.tenant_id, d.id, d.version, $3, $4, d.updated_at, ",
+            crate::rows::dashboard_document!(),
+            "::jsonb \
+                 from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
+                 returning version \
+             ), pruned as ( \
+                 delete from prismiq.dashboard_versions v using recorded \
+                 where v.tenant_id = $1 and v.dashboard_id = $2 \
+                   and v.version < recorded.version \
+                   and (v.version <= recorded.version - $5 \
+                        or ($6::double precision is not null \
+                            and v.created_at < now() - make_interval(secs => $6))) \
+             )"
+        )
+    };
+}
+
+/// Records the dashboard as it now is as its current version, and prunes (see
+/// [`record_version_ctes`]).
 pub(crate) const RECORD_VERSION: &str = concat!(
-    "with recorded as ( \
-         insert into prismiq.dashboard_versions \
-             (tenant_id, dashboard_id, version, author, kind, created_at, document) \
-         select d.tenant_id, d.id, d.version, $3, $4, d.updated_at, ",
-    crate::rows::dashboard_document!(),
-    "::jsonb \
-         from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
-         returning version \
-     ) \
-     delete from prismiq.dashboard_versions v using recorded \
-     where v.tenant_id = $1 and v.dashboard_id = $2 and v.version < recorded.version \
-       and (v.version <= recorded.version - $5 \
-            or ($6::double precision is not null \
-                and v.created_at < now() - make_interval(secs => $6)))"
+    "with ",
+    record_version_ctes!(),
+    " select version from recorded"
+);
+
+/// [`RECORD_VERSION`], and the dashboard as the transaction left it (as [`SELECT_DASHBOARD`])
+/// in the same statement: the end of every change that answers the dashboard.
+pub(crate) const RECORD_VERSION_AND_SELECT: &str = concat!(
+    "with ",
+    record_version_ctes!(),
+    " select ",
+    dashboard_columns!(),
+    one_dashboard!()
 );
 
 /// Versions of dashboard `$2`, newest first, below `$3` (when given), at most `$4`.
@@ -241,9 +266,12 @@ const DELETE_WIDGET: &str = "with d as (update prismiq.dashboards set updated_at
      delete from prismiq.widgets w using d \
      where w.tenant_id = $1 and w.dashboard_id = d.id and w.id = $3";
 
-/// Moves any number of widgets in one statement; the count says whether the dashboard exists.
-pub(crate) const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards set updated_at = now() \
-                where tenant_id = $1 and id = $2 returning id), \
+/// Moves any number of widgets in one statement, and raises the dashboard's version (locking
+/// it) if it is at version `$5` (when given); the count says whether it did.
+pub(crate) const UPDATE_LAYOUT: &str = "with d as (update prismiq.dashboards \
+                set version = version + 1, updated_at = now() \
+                where tenant_id = $1 and id = $2 and ($5::bigint is null or version = $5) \
+                returning id), \
      moved as ( \
          update prismiq.widgets w set position = i.position \
          from d, unnest($3::uuid[], $4::jsonb[]) as i(id, position) \
@@ -364,40 +392,55 @@ async fn fetch_dashboard(
     row.map(Dashboard::try_from).transpose().map_err(db)
 }
 
-/// Reads the dashboard as the transaction left it, then commits.
-async fn commit_and_return(
-    mut tx: Transaction<'static, Postgres>,
-    scope: &Scope,
-    id: DashboardId,
-) -> StoreResult<Dashboard> {
-    let dashboard = fetch_dashboard(&mut tx, scope, id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    tx.commit().await.map_err(db)?;
-    Ok(dashboard)
-}
-
 /// Raises the dashboard's version and locks it, if it is at the version the scope's change
 /// expects: `Stale` if it is not, `NotFound` if the tenant has no such dashboard.
 async fn bump_version(conn: &mut PgConnection, scope: &Scope, id: DashboardId) -> StoreResult<()> {
-    let expected = scope.expected_version();
     let bumped: Option<i64> = sqlx::query_scalar(BUMP_VERSION)
         .bind(scope.tenant_id())
         .bind(id.as_uuid())
-        .bind(expected)
+        .bind(scope.expected_version())
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
-    if bumped.is_some() {
-        return Ok(());
+    match bumped {
+        Some(_) => Ok(()),
+        None => Err(not_bumped(conn, scope, id).await),
     }
-    let current: Option<i64> = sqlx::query_scalar(CURRENT_VERSION)
+}
+
+/// Why a statement that raises the dashboard's version when it is at the expected version did
+/// not: `Stale` with the version it is at, or `NotFound`.
+async fn not_bumped(conn: &mut PgConnection, scope: &Scope, id: DashboardId) -> StoreError {
+    let current: Result<Option<i64>, _> = sqlx::query_scalar(CURRENT_VERSION)
         .bind(scope.tenant_id())
         .bind(id.as_uuid())
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
-    Err(StoreError::not_at_version(current))
+        .await;
+    match current {
+        Ok(current) => StoreError::not_at_version(current),
+        Err(e) => db(e),
+    }
+}
+
+/// `statement` ([`RECORD_VERSION`] or [`RECORD_VERSION_AND_SELECT`]) with the scope's change (or
+/// `kind`, by nobody) and retention bound.
+fn bind_record<'q, O>(
+    statement: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+    scope: &'q Scope,
+    id: DashboardId,
+    kind: ChangeKind,
+) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    let change = scope
+        .change()
+        .cloned()
+        .unwrap_or_else(|| Change::default_for(kind));
+    statement
+        .bind(scope.tenant_id())
+        .bind(id.as_uuid())
+        .bind(change.author)
+        .bind(change.kind.as_str())
+        .bind(i64::from(change.retention.keep.max(1)))
+        .bind(change.retention.max_age.map(|age| age.as_secs_f64()))
 }
 
 /// Records the dashboard as the transaction left it as its current version, with the scope's
@@ -408,21 +451,33 @@ async fn record_version(
     id: DashboardId,
     kind: ChangeKind,
 ) -> StoreResult<()> {
-    let change = scope
-        .change()
-        .cloned()
-        .unwrap_or_else(|| Change::default_for(kind));
-    sqlx::query(RECORD_VERSION)
-        .bind(scope.tenant_id())
-        .bind(id.as_uuid())
-        .bind(change.author.as_deref())
-        .bind(change.kind.as_str())
-        .bind(i64::from(change.retention.keep.max(1)))
-        .bind(change.retention.max_age.map(|age| age.as_secs_f64()))
-        .execute(conn)
+    let _: Option<(i64,)> = bind_record(sqlx::query_as(RECORD_VERSION), scope, id, kind)
+        .fetch_optional(conn)
         .await
         .map_err(db)?;
     Ok(())
+}
+
+/// [`record_version`], then reads the dashboard as the transaction left it — in one statement —
+/// and commits.
+async fn record_and_return(
+    mut tx: Transaction<'static, Postgres>,
+    scope: &Scope,
+    id: DashboardId,
+    kind: ChangeKind,
+) -> StoreResult<Dashboard> {
+    let row: Option<DashboardRow> =
+        bind_record(sqlx::query_as(RECORD_VERSION_AND_SELECT), scope, id, kind)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+    let dashboard = row
+        .map(Dashboard::try_from)
+        .transpose()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(db)?;
+    Ok(dashboard)
 }
 
 /// A version entry from its columns.
@@ -645,8 +700,7 @@ impl DashboardStore for PostgresStore {
         check_distinct(&new.widgets)?;
         let mut tx = self.begin(scope).await.map_err(db)?;
         insert_dashboard(&mut tx, scope, &new, max_per_owner).await?;
-        record_version(&mut tx, scope, new.id, ChangeKind::Created).await?;
-        commit_and_return(tx, scope, new.id).await
+        record_and_return(tx, scope, new.id, ChangeKind::Created).await
     }
 
     async fn update_dashboard(
@@ -701,8 +755,7 @@ impl DashboardStore for PostgresStore {
         } else {
             ChangeKind::Updated
         };
-        record_version(&mut tx, scope, id, kind).await?;
-        commit_and_return(tx, scope, id).await
+        record_and_return(tx, scope, id, kind).await
     }
 
     async fn delete_dashboard(&self, scope: &Scope, id: DashboardId) -> StoreResult<()> {
@@ -829,20 +882,19 @@ impl DashboardStore for PostgresStore {
             }
         }
         let mut tx = self.begin(scope).await.map_err(db)?;
-        bump_version(&mut tx, scope, dashboard_id).await?;
         let found: i64 = sqlx::query_scalar(UPDATE_LAYOUT)
             .bind(scope.tenant_id())
             .bind(dashboard_id.as_uuid())
             .bind(ids)
             .bind(moves)
+            .bind(scope.expected_version())
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
         if found == 0 {
-            return Err(StoreError::NotFound);
+            return Err(not_bumped(&mut tx, scope, dashboard_id).await);
         }
-        record_version(&mut tx, scope, dashboard_id, ChangeKind::LayoutUpdated).await?;
-        commit_and_return(tx, scope, dashboard_id).await
+        record_and_return(tx, scope, dashboard_id, ChangeKind::LayoutUpdated).await
     }
 
     async fn list_versions(
