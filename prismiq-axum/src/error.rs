@@ -70,7 +70,9 @@ impl ApiError {
                 | EngineError::ShareNotFound
                 | EngineError::PinNotFound { .. }
                 | EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
-                EngineError::PermissionDenied => StatusCode::FORBIDDEN,
+                EngineError::PermissionDenied | EngineError::ExportNotAllowed => {
+                    StatusCode::FORBIDDEN
+                }
                 EngineError::UserRequired => StatusCode::UNAUTHORIZED,
                 EngineError::Conflict { .. } => StatusCode::CONFLICT,
                 EngineError::Invalid(_)

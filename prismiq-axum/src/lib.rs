@@ -72,6 +72,7 @@ mod auth;
 mod error;
 #[cfg(feature = "openapi")]
 mod error_responses;
+pub mod export;
 mod extract;
 mod metrics;
 #[cfg(feature = "openapi")]

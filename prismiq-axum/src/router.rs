@@ -101,10 +101,15 @@ where
     let router = router.merge(routes::render::routes::<S, A>());
     #[cfg(feature = "openapi")]
     let router = router.merge(routes::openapi::routes(crate::openapi::document_json));
+    // Exports have the engine's export timeout instead of the request timeout: a large file
+    // takes longer than any other request.
+    let exports = routes::exports::routes::<S, A>()
+        .route_layer(axum::middleware::from_fn(crate::metrics::track));
     time_limited(
         router.route_layer(axum::middleware::from_fn(crate::metrics::track)),
         timeout,
     )
+    .merge(exports)
     .layer(DefaultBodyLimit::max(options.body_limit))
     .fallback(|| async { ApiError::RouteNotFound })
     .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -157,7 +162,7 @@ where
     S: Clone + Send + Sync + 'static,
     PrismiqState: FromRef<S>,
 {
-    let routes = routes::shares::public_routes::<S>();
+    let routes = routes::shares::public_routes::<S>().merge(routes::exports::public_routes::<S>());
     #[cfg(feature = "render")]
     let routes = routes.merge(routes::render::public_routes::<S>());
     routes

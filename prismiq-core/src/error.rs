@@ -35,6 +35,9 @@ pub enum EngineError {
         /// The dashboard's version now.
         current: u64,
     },
+    /// 403: the share link does not let its viewers download rows (its `allow_export` is off).
+    #[error("This share link does not allow exports")]
+    ExportNotAllowed,
     /// 410: the share link has expired.
     #[error("This share link has expired")]
     ShareExpired,
@@ -185,6 +188,8 @@ pub enum Limit {
     SqlBytes,
     /// `max_notification_bytes`.
     NotificationBytes,
+    /// `max_export_rows`: the rows of one export (or of a spreadsheet).
+    ExportRows,
 }
 
 impl Limit {
@@ -199,6 +204,7 @@ impl Limit {
             Self::DescriptionLength => "max_description_length",
             Self::SqlBytes => "max_sql_bytes",
             Self::NotificationBytes => "max_notification_bytes",
+            Self::ExportRows => "max_export_rows",
         }
     }
 }

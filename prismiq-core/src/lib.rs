@@ -51,6 +51,7 @@ mod dialect;
 mod engine;
 mod error;
 pub mod events;
+pub mod filter_params;
 mod ids;
 mod model;
 #[cfg(feature = "openapi")]
@@ -72,10 +73,10 @@ pub use auth::{AuthContext, Change, Retention, Scope, SimpleAuthContext};
 pub use catalogue::{WidgetCatalogue, WidgetDataProvider, WidgetTypeSpec};
 pub use dialect::Dialect;
 pub use engine::{
-    DashboardData, DiffSummary, Engine, ExecuteSqlRequest, Executed, HealthCheck, HealthReport,
-    HealthStatus, MAX_VERSIONS_PAGE, MetricTrendRequest, PinnedDashboards, ShareViewer,
-    SharedDashboard, StarterDashboard, SummariesPage, TemplateAccess, TimeSeriesRequest,
-    VersionDiff, VersionsPage, WidgetOutcome,
+    DashboardData, DiffSummary, Engine, ExecuteSqlRequest, Executed, Export, ExportChunk,
+    ExportLimits, HealthCheck, HealthReport, HealthStatus, MAX_VERSIONS_PAGE, MetricTrendRequest,
+    PinnedDashboards, ShareViewer, SharedDashboard, StarterDashboard, SummariesPage,
+    TemplateAccess, TimeSeriesRequest, VersionDiff, VersionsPage, WidgetOutcome,
 };
 pub use error::{EngineError, Limit, Missing, Unanswerable, Violation};
 pub use ids::{DashboardId, PinId, SavedQueryId, ShareId, TemplateId, WidgetId};
@@ -95,7 +96,9 @@ pub use schema::{
     EnhancedDatabaseSchema, EnhancedTableSchema, Relationship, SchemaConfig, TableConfig,
     TableSchema,
 };
-pub use source::{BoxError, CompiledQuery, DataSource, ExecutionContext, QueryResult, SourceError};
+pub use source::{
+    BoxError, CompiledQuery, DataSource, ExecutionContext, QueryResult, RowStream, SourceError,
+};
 #[cfg(feature = "memory-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory-store")))]
 pub use store::MemoryStore;

@@ -110,6 +110,46 @@ impl QueryResult {
     }
 }
 
+/// The rows of a statement as the database sends them, in batches: the columns are known
+/// before the first row, and the rows come as the consumer asks for them, so that a result of
+/// any size passes through in the memory of a few batches.
+///
+/// Dropping the stream before its end stops the statement on the database.
+pub struct RowStream {
+    /// Column names, as in [`QueryResult::columns`].
+    pub columns: Vec<String>,
+    /// Column types, as in [`QueryResult::column_types`].
+    pub column_types: Vec<String>,
+    /// The rows, a batch at a time, each cell as in [`QueryResult::rows`].
+    pub batches: futures_util::stream::BoxStream<'static, Result<Vec<Vec<Value>>, SourceError>>,
+}
+
+impl RowStream {
+    /// A stream of a result already held whole: one batch of its rows.
+    pub fn from_result(result: QueryResult) -> Self {
+        let rows = result.rows;
+        let batches: Vec<Result<Vec<Vec<Value>>, SourceError>> = if rows.is_empty() {
+            Vec::new()
+        } else {
+            vec![Ok(rows)]
+        };
+        Self {
+            columns: result.columns,
+            column_types: result.column_types,
+            batches: Box::pin(futures_util::stream::iter(batches)),
+        }
+    }
+}
+
+impl Debug for RowStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream")
+            .field("columns", &self.columns)
+            .field("column_types", &self.column_types)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a data source could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -148,6 +188,23 @@ pub trait DataSource: Debug + Send + Sync + 'static {
         context: &ExecutionContext,
         query: &CompiledQuery,
     ) -> Result<QueryResult, SourceError>;
+
+    /// Runs a read-only statement under `context` like [`execute`](Self::execute), but hands
+    /// the rows over as they come instead of collecting them: at most `context.max_rows + 1`
+    /// rows (the one more says more exist), within `context.timeout` for the whole stream.
+    /// Dropping the stream stops the statement on the database.
+    ///
+    /// The default collects the result with [`execute`](Self::execute) and hands it over
+    /// whole; a source that can stream (a server-side cursor, a stepped statement) should.
+    async fn stream(
+        &self,
+        context: &ExecutionContext,
+        query: &CompiledQuery,
+    ) -> Result<RowStream, SourceError> {
+        let mut context = context.clone();
+        context.max_rows = context.max_rows.saturating_add(1);
+        Ok(RowStream::from_result(self.execute(&context, query).await?))
+    }
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), SourceError>;

@@ -13,33 +13,12 @@
 
 use std::collections::BTreeMap;
 
-use prismiq_core::{DashboardFilter, FilterType, FilterValue};
-use serde_json::{Map, Value};
+pub use prismiq_core::filter_params::{FILTER_PREFIX, ParamError};
+use prismiq_core::filter_params::{as_filter_values, filter_values_from_params};
+use prismiq_core::{DashboardFilter, FilterValue};
+use serde_json::Value;
 
 use crate::Theme;
-use crate::limits;
-
-/// The prefix of a filter's parameters.
-pub const FILTER_PREFIX: &str = "var-";
-
-/// A query parameter that cannot be used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("query parameter `{parameter}`: {message}")]
-pub struct ParamError {
-    /// The parameter, as sent.
-    pub parameter: String,
-    /// What is wrong and what is accepted.
-    pub message: String,
-}
-
-impl ParamError {
-    fn new(parameter: &str, message: impl Into<String>) -> Self {
-        Self {
-            parameter: parameter.chars().take(100).collect(),
-            message: message.into(),
-        }
-    }
-}
 
 /// What a render request asks for.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,7 +45,6 @@ impl RenderParams {
         height: std::ops::RangeInclusive<u32>,
     ) -> Result<Self, ParamError> {
         let mut params = Self::default();
-        let mut ranges: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for (name, value) in pairs.iter().take(1_000) {
             match name.as_str() {
                 "width" => params.width = Some(dimension(name, value, &width)?),
@@ -78,124 +56,14 @@ impl RenderParams {
                 }
                 _ => {}
             }
-            let Some(rest) = name.strip_prefix(FILTER_PREFIX) else {
-                continue;
-            };
-            let (id, part) = match rest.rsplit_once('.') {
-                Some((id, part)) if ["start", "end", "min", "max"].contains(&part) => {
-                    (id, Some(part))
-                }
-                _ => (rest, None),
-            };
-            let filter = filters
-                .iter()
-                .find(|f| f.id == id)
-                .ok_or_else(|| ParamError::new(name, "the dashboard has no filter with this id"))?;
-            let value = value
-                .chars()
-                .take(limits::MAX_TEXT_CHARS / 20)
-                .collect::<String>();
-            match (filter.filter_type, part) {
-                (FilterType::Select | FilterType::Text, None) => {
-                    params.values.insert(filter.id.clone(), text(value));
-                }
-                (FilterType::MultiSelect, None) => {
-                    let entry = params
-                        .values
-                        .entry(filter.id.clone())
-                        .or_insert(Value::Null);
-                    if !value.is_empty() {
-                        match entry {
-                            Value::Array(items) => items.push(Value::String(value)),
-                            _ => *entry = Value::Array(vec![Value::String(value)]),
-                        }
-                    }
-                }
-                (FilterType::DateRange, None) => {
-                    params
-                        .values
-                        .entry(filter.id.clone())
-                        .or_insert(text(value));
-                }
-                (FilterType::DateRange, Some(part @ ("start" | "end"))) => {
-                    if !value.is_empty() {
-                        if chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() {
-                            return Err(ParamError::new(name, "must be a date, YYYY-MM-DD"));
-                        }
-                        ranges
-                            .entry(filter.id.clone())
-                            .or_default()
-                            .insert(part.to_owned(), Value::String(value));
-                    }
-                }
-                (FilterType::NumberRange, Some(part @ ("min" | "max"))) => {
-                    if !value.is_empty() {
-                        let n: f64 = value
-                            .trim()
-                            .parse()
-                            .ok()
-                            .filter(|n: &f64| n.is_finite())
-                            .ok_or_else(|| ParamError::new(name, "must be a number"))?;
-                        ranges
-                            .entry(filter.id.clone())
-                            .or_default()
-                            .insert(part.to_owned(), serde_json::json!(n));
-                    } else {
-                        ranges.entry(filter.id.clone()).or_default();
-                    }
-                }
-                (kind, _) => {
-                    return Err(ParamError::new(
-                        name,
-                        format!("a {} filter does not take this parameter", kind_name(kind)),
-                    ));
-                }
-            }
         }
-        for (id, range) in ranges {
-            let filter = filters
-                .iter()
-                .find(|f| f.id == id)
-                .expect("ranges hold known filters");
-            let value = if filter.filter_type == FilterType::DateRange {
-                match (range.get("start"), range.get("end")) {
-                    (Some(_), Some(_)) => Value::Object(range),
-                    (None, None) => continue,
-                    _ => {
-                        return Err(ParamError::new(
-                            &format!("{FILTER_PREFIX}{id}"),
-                            "a date range needs both .start and .end",
-                        ));
-                    }
-                }
-            } else if range.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(range)
-            };
-            // Dates given explicitly win over a preset sent alongside them.
-            params.values.insert(id, value);
-        }
+        params.values = filter_values_from_params(pairs, filters)?;
         Ok(params)
     }
 
     /// The values as the Engine takes them.
     pub fn filter_values(&self) -> Vec<FilterValue> {
-        self.values
-            .iter()
-            .map(|(id, value)| FilterValue {
-                filter_id: id.clone(),
-                value: value.clone(),
-            })
-            .collect()
-    }
-}
-
-fn text(value: String) -> Value {
-    if value.is_empty() {
-        Value::Null
-    } else {
-        Value::String(value)
+        as_filter_values(&self.values)
     }
 }
 
@@ -219,16 +87,6 @@ fn dimension(
                 ),
             )
         })
-}
-
-fn kind_name(kind: FilterType) -> &'static str {
-    match kind {
-        FilterType::DateRange => "date_range",
-        FilterType::Select => "select",
-        FilterType::MultiSelect => "multi_select",
-        FilterType::Text => "text",
-        FilterType::NumberRange => "number_range",
-    }
 }
 
 #[cfg(test)]

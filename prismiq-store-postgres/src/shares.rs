@@ -20,17 +20,17 @@ use crate::rows::{ShareRow, StoredShareRow};
 use crate::store::end_read;
 
 /// Saves share `$2` of tenant `$1` for dashboard `$3`, with token hash `$4`, label `$5`, locked
-/// filters `$6`, expiry `$7`, creator `$8` and schema `$9`. Inserts nothing when the tenant has
+/// filters `$6`, expiry `$7`, creator `$8`, schema `$9` and export permission `$10`. Inserts nothing when the tenant has
 /// no dashboard `$3`. Returns when the database saved it.
 const INSERT_SHARE: &str = "insert into prismiq.shares \
          (id, tenant_id, dashboard_id, token_hash, label, locked_filters, expires_at, \
-          created_by, schema_name) \
-     select $2, $1, $3, $4, $5, $6, $7, $8, $9 \
+          created_by, schema_name, allow_export) \
+     select $2, $1, $3, $4, $5, $6, $7, $8, $9, $10 \
      where exists (select 1 from prismiq.dashboards where tenant_id = $1 and id = $3) \
      returning created_at";
 
 /// The links of dashboard `$2` of tenant `$1`, oldest first.
-const LIST_SHARES: &str = "select id, dashboard_id, label, locked_filters, expires_at, \
+const LIST_SHARES: &str = "select id, dashboard_id, label, locked_filters, allow_export, expires_at, \
             created_by, created_at \
      from prismiq.shares where tenant_id = $1 and dashboard_id = $2 \
      order by created_at, id";
@@ -41,7 +41,7 @@ const DELETE_SHARE: &str =
 
 /// The link whose token hashes to `$1`, in whatever tenant. Run only in the lookup transaction,
 /// whose setting names the same hash: the `share_lookup` policy shows no other row.
-const FIND_SHARE: &str = "select id, dashboard_id, label, locked_filters, expires_at, \
+const FIND_SHARE: &str = "select id, dashboard_id, label, locked_filters, allow_export, expires_at, \
             created_by, created_at, tenant_id, schema_name, token_hash \
      from prismiq.shares where token_hash = $1";
 
@@ -59,6 +59,7 @@ impl ShareStore for PostgresStore {
             .bind(share.expires_at.map(|at| at.as_datetime()))
             .bind(share.created_by.as_deref())
             .bind(share.schema_name.as_deref())
+            .bind(share.allow_export)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| match &e {

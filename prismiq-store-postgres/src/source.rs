@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use prismiq_core::{
     ColumnSchema, CompiledQuery, DataSource, DatabaseSchema, ExecutionContext, QueryResult,
-    Relationship, SourceError, TableSchema,
+    Relationship, RowStream, SourceError, TableSchema,
 };
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Column, Executor, Row, SqlSafeStr, Statement};
@@ -236,6 +236,22 @@ impl DataSource for PgDataSource {
         result
     }
 
+    async fn stream(
+        &self,
+        context: &ExecutionContext,
+        query: &CompiledQuery,
+    ) -> Result<RowStream, SourceError> {
+        if RESERVED_SCHEMAS.contains(&context.schema.as_str()) {
+            return Err(SourceError::Rejected(format!(
+                "schema \"{}\" cannot be queried",
+                context.schema
+            )));
+        }
+        let result = stream(&self.pool, context, query).await;
+        record_pool_gauges(&self.pool);
+        result
+    }
+
     async fn ping(&self) -> Result<(), SourceError> {
         record_pool_gauges(&self.pool);
         sqlx::query("select 1")
@@ -246,11 +262,12 @@ impl DataSource for PgDataSource {
     }
 }
 
-async fn run(
+/// Opens the read-only transaction a statement runs in under `context` (timeout, schema,
+/// tenant), and returns it with its backend's pid.
+async fn begin_read(
     pool: &PgPool,
     context: &ExecutionContext,
-    query: &CompiledQuery,
-) -> Result<QueryResult, SourceError> {
+) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, i32), SourceError> {
     let mut tx = pool
         .begin_with("begin transaction read only")
         .await
@@ -266,6 +283,114 @@ async fn run(
     .fetch_one(&mut *tx)
     .await
     .map_err(source_error)?;
+    Ok((tx, pid))
+}
+
+/// Rows a streamed statement hands over at a time.
+const STREAM_BATCH: usize = 512;
+
+/// Batches a streamed statement may have ready before the consumer takes them: the rest wait
+/// in the database's send buffer, and the statement waits with them.
+const STREAM_AHEAD: usize = 2;
+
+type Batch = Result<Vec<Vec<serde_json::Value>>, SourceError>;
+
+/// Streams a statement: its columns from the prepared statement, then its rows from the
+/// portal, read by a task only as fast as the consumer takes them.
+async fn stream(
+    pool: &PgPool,
+    context: &ExecutionContext,
+    query: &CompiledQuery,
+) -> Result<RowStream, SourceError> {
+    let (mut tx, pid) = begin_read(pool, context).await?;
+    let statement = (&mut *tx)
+        .prepare(sqlx::AssertSqlSafe(query.sql.clone()).into_sql_str())
+        .await
+        .map_err(source_error)?;
+    let (columns, column_types) = describe(statement.columns());
+    let running = Running {
+        pool: pool.clone(),
+        pid,
+        tx: Some(tx),
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(STREAM_AHEAD);
+    tokio::spawn(send_rows(
+        running,
+        query.clone(),
+        columns.len(),
+        context.max_rows.saturating_add(1),
+        context.timeout,
+        sender,
+    ));
+    let batches = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|batch| (batch, receiver))
+    });
+    Ok(RowStream {
+        columns,
+        column_types,
+        batches: Box::pin(batches),
+    })
+}
+
+/// Reads the statement's rows into batches and sends them, at most `max_rows`, within
+/// `timeout`. When the consumer goes away, or the statement has more rows than asked for, or
+/// the time is up, `running` is dropped mid-statement and cancels it on the server.
+async fn send_rows(
+    mut running: Running,
+    query: CompiledQuery,
+    width: usize,
+    max_rows: usize,
+    timeout: Duration,
+    sender: tokio::sync::mpsc::Sender<Batch>,
+) {
+    let read = async {
+        let tx = running.tx.as_mut().expect("set by stream");
+        let mut rows = compiled(&query).fetch(&mut **tx);
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        let mut count = 0usize;
+        while let Some(row) = rows.try_next().await? {
+            batch.push((0..width).map(|i| decode::cell(&row, i)).collect());
+            count += 1;
+            if batch.len() == STREAM_BATCH || count >= max_rows {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                if sender.send(Ok(full)).await.is_err() || count >= max_rows {
+                    // Nobody reads on, or nobody wants more: stop the statement.
+                    return Ok(false);
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(Ok(batch)).await;
+        }
+        Ok::<_, sqlx::Error>(true)
+    };
+    let outcome = tokio::time::timeout(timeout + CANCEL_GRACE, read).await;
+    match outcome {
+        // The statement ran to its end.
+        Ok(Ok(true)) => running.finish(),
+        // Stopped early: dropping `running` cancels the rest.
+        Ok(Ok(false)) => {}
+        Ok(Err(err)) => {
+            running.finish();
+            let err = if is_timeout(&err) {
+                SourceError::Timeout(timeout)
+            } else {
+                source_error(err)
+            };
+            let _ = sender.send(Err(err)).await;
+        }
+        Err(_) => {
+            let _ = sender.send(Err(SourceError::Timeout(timeout))).await;
+        }
+    }
+}
+
+async fn run(
+    pool: &PgPool,
+    context: &ExecutionContext,
+    query: &CompiledQuery,
+) -> Result<QueryResult, SourceError> {
+    let (tx, pid) = begin_read(pool, context).await?;
 
     // From here the statement may run long: if the caller goes away (the request is dropped),
     // `running` cancels it on the server before the connection is reused.

@@ -144,6 +144,7 @@ fn new_share(dashboard_id: DashboardId, name: &str) -> NewShare {
         token_hash: share_hash(name),
         label: Some(name.to_owned()),
         locked_filters: Default::default(),
+        allow_export: false,
         expires_at: None,
         created_by: None,
         schema_name: None,

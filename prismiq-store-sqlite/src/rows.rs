@@ -172,7 +172,8 @@ pub(crate) fn template(row: &SqliteRow) -> StoreResult<DashboardTemplate> {
 /// The columns [`share`] reads.
 macro_rules! share_columns {
     () => {
-        "id, dashboard_id, label, locked_filters, expires_at, created_by, created_at"
+        "id, dashboard_id, label, locked_filters, allow_export, expires_at, created_by, \
+         created_at"
     };
 }
 pub(crate) use share_columns;
@@ -184,6 +185,7 @@ pub(crate) fn share(row: &SqliteRow) -> StoreResult<Share> {
         dashboard_id: parse_id(&text(row, "dashboard_id")?)?,
         label: optional_text(row, "label")?,
         locked_filters: from_json(&text(row, "locked_filters")?)?,
+        allow_export: row.try_get::<bool, _>("allow_export").map_err(db)?,
         expires_at: optional_text(row, "expires_at")?
             .map(|at| parse_time(&at))
             .transpose()?,

@@ -14,11 +14,12 @@ use crate::error::db;
 use crate::rows::{share, share_columns, stored_share, time_text, to_json};
 
 /// Saves share `?2` of tenant `?1` for dashboard `?3`, with token hash `?4`, label `?5`, locked
-/// filters `?6` (JSON text), expiry `?7`, creator `?8`, schema `?9` and creation time `?10`.
+/// filters `?6` (JSON text), expiry `?7`, creator `?8`, schema `?9`, creation time `?10` and
+/// export permission `?11`.
 /// Inserts nothing when the tenant has no dashboard `?3`.
 const INSERT_SHARE: &str = "insert into shares (tenant_id, id, dashboard_id, token_hash, \
-         label, locked_filters, expires_at, created_by, schema_name, created_at) \
-     select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+         label, locked_filters, expires_at, created_by, schema_name, created_at, allow_export) \
+     select ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
      where exists (select 1 from dashboards where tenant_id = ?1 and id = ?3)";
 
 /// The links of dashboard `?2` of tenant `?1`, oldest first.
@@ -54,6 +55,7 @@ impl ShareStore for SqliteStore {
             .bind(&new.created_by)
             .bind(&new.schema_name)
             .bind(time_text(now))
+            .bind(new.allow_export)
             .execute(self.pool())
             .await
             .map_err(db)?

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use prismiq_core::{
     ColumnSchema, CompiledQuery, DataSource, DatabaseSchema, Dialect, ExecutionContext,
-    QueryResult, Relationship, SourceError, TableSchema,
+    QueryResult, Relationship, RowStream, SourceError, TableSchema,
 };
 use sea_query::{OptionEnum, Value};
 use sqlx::pool::PoolConnection;
@@ -385,6 +385,19 @@ impl DataSource for SqliteDataSource {
         single_read_statement(&query.sql).map_err(SourceError::Rejected)?;
         let statement = compiled(query)?;
         run(&pool, context, statement, &query.sql).await
+    }
+
+    async fn stream(
+        &self,
+        context: &ExecutionContext,
+        query: &CompiledQuery,
+    ) -> Result<RowStream, SourceError> {
+        let Some(pool) = self.pool(&context.schema) else {
+            return Err(unknown_schema(&context.schema));
+        };
+        single_read_statement(&query.sql).map_err(SourceError::Rejected)?;
+        let statement = compiled(query)?;
+        stream(pool, context, statement, query.sql.clone()).await
     }
 
     async fn ping(&self) -> Result<(), SourceError> {
@@ -807,6 +820,175 @@ async fn run(
     ))
 }
 
+/// Rows a streamed statement hands over at a time.
+const STREAM_BATCH: usize = 512;
+
+/// Batches a streamed statement may have ready before the consumer takes them; the statement
+/// is not stepped further until it does.
+const STREAM_AHEAD: usize = 2;
+
+type Batch = Result<Vec<Vec<serde_json::Value>>, SourceError>;
+type Header = Result<(Vec<String>, Vec<String>), SourceError>;
+
+/// Streams a statement: a task steps it, a batch at a time, only as fast as the consumer takes
+/// the batches. The columns' types come from the first batch (SQLite types values, not
+/// columns), so it is read before the stream is handed over.
+async fn stream(
+    pool: SqlitePool,
+    context: &ExecutionContext,
+    statement: SqliteQuery,
+    sql: String,
+) -> Result<RowStream, SourceError> {
+    let conn = pool.acquire().await.map_err(source_error)?;
+    let deadline = Instant::now() + context.timeout;
+    let running = Running::start(conn, deadline).await.map_err(source_error)?;
+    let (header_sender, header) = tokio::sync::oneshot::channel::<Header>();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(STREAM_AHEAD);
+    let steps = Steps {
+        sql,
+        max_rows: context.max_rows.saturating_add(1),
+        timeout: context.timeout,
+        deadline,
+    };
+    tokio::spawn(steps.send_rows(running, statement, header_sender, sender));
+    let (columns, column_types) = header
+        .await
+        .map_err(|_| SourceError::Backend("the statement's task ended early".into()))??;
+    let batches = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|batch| (batch, receiver))
+    });
+    Ok(RowStream {
+        columns,
+        column_types,
+        batches: Box::pin(batches),
+    })
+}
+
+/// What the task of a streamed statement needs besides the statement.
+struct Steps {
+    sql: String,
+    max_rows: usize,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl Steps {
+    /// Sends the columns, then the rows in batches, at most `max_rows`. When the consumer goes
+    /// away or the statement has more rows than asked for, `running` is dropped mid-statement
+    /// and interrupts it.
+    async fn send_rows(
+        self,
+        mut running: Running,
+        statement: SqliteQuery,
+        header: tokio::sync::oneshot::Sender<Header>,
+        sender: tokio::sync::mpsc::Sender<Batch>,
+    ) {
+        let mut header = Some(header);
+        let read = async {
+            // The prepared statement names the columns and where they come from, so their
+            // declared types are looked up before the statement steps (it then keeps the
+            // connection busy); the prepared statement is cached for the fetch.
+            let prepared: Vec<SqliteColumn> = running
+                .connection()
+                .prepare(AssertSqlSafe(self.sql.clone()).into_sql_str())
+                .await?
+                .columns()
+                .to_vec();
+            let declared = declared_types(running.connection(), &prepared, None).await;
+            let first_size = STREAM_BATCH.min(self.max_rows);
+            let mut rows = statement.fetch(running.connection());
+            let mut first: Vec<SqliteRow> = Vec::with_capacity(first_size);
+            let mut end = false;
+            while first.len() < first_size {
+                match rows.try_next().await? {
+                    Some(row) => first.push(row),
+                    None => {
+                        end = true;
+                        break;
+                    }
+                }
+            }
+            let columns = first.first().map_or(&prepared[..], |row| row.columns());
+            let names: Vec<String> = columns.iter().map(|c| c.name().to_owned()).collect();
+            let types: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| decode::type_name(c.type_info(), &first, i))
+                .collect();
+            let decode_batch = |batch: &mut Vec<SqliteRow>| -> Vec<Vec<serde_json::Value>> {
+                batch
+                    .drain(..)
+                    .map(|row| {
+                        declared
+                            .iter()
+                            .enumerate()
+                            .map(|(i, declared)| decode::cell(&row, i, *declared))
+                            .collect()
+                    })
+                    .collect()
+            };
+            if let Some(header) = header.take()
+                && header.send(Ok((names, types))).is_err()
+            {
+                return Ok(false);
+            }
+            let mut count = first.len();
+            let mut batch = first;
+            loop {
+                let values = decode_batch(&mut batch);
+                if !values.is_empty() && sender.send(Ok(values)).await.is_err() {
+                    return Ok(false);
+                }
+                if end {
+                    return Ok(true);
+                }
+                if count >= self.max_rows {
+                    // Nobody wants more: the statement is interrupted.
+                    return Ok(false);
+                }
+                while batch.len() < STREAM_BATCH && count < self.max_rows {
+                    match rows.try_next().await? {
+                        Some(row) => {
+                            batch.push(row);
+                            count += 1;
+                        }
+                        None => {
+                            end = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        let outcome = tokio::time::timeout(self.timeout + CANCEL_GRACE, read).await;
+        let err = match outcome {
+            Ok(Ok(_)) => {
+                running.finish().await;
+                return;
+            }
+            Ok(Err(err)) => {
+                running.finish().await;
+                let interrupted =
+                    result_code(&err).is_some_and(|code| code & 0xff == SQLITE_INTERRUPT);
+                if interrupted && Instant::now() >= self.deadline {
+                    SourceError::Timeout(self.timeout)
+                } else {
+                    source_error(err)
+                }
+            }
+            Err(_) => SourceError::Timeout(self.timeout),
+        };
+        match header.take() {
+            Some(header) => {
+                let _ = header.send(Err(err));
+            }
+            None => {
+                let _ = sender.send(Err(err)).await;
+            }
+        }
+    }
+}
+
 /// A connection whose progress handler interrupts its statement at the deadline, or as soon as
 /// `stop` is set.
 ///
@@ -914,7 +1096,7 @@ async fn fetch(
             prepared.columns().to_vec()
         }
     };
-    let declared = declared_types(conn, &columns, &rows).await;
+    let declared = declared_types(conn, &columns, Some(&rows)).await;
     let names = columns.iter().map(|c| c.name().to_owned()).collect();
     let types = columns
         .iter()
@@ -940,10 +1122,12 @@ async fn fetch(
 /// declared types (`JSON` among them) it does not keep. For a column that holds text, comes
 /// straight from a table and has such a type, the table's declared types are looked up, once
 /// per table. A lookup that fails leaves the column's text as text.
+///
+/// With no `rows` (before any is read), every such column is looked up.
 async fn declared_types(
     conn: &mut SqliteConnection,
     columns: &[SqliteColumn],
-    rows: &[SqliteRow],
+    rows: Option<&[SqliteRow]>,
 ) -> Vec<Declared> {
     let mut declared: Vec<Declared> = columns
         .iter()
@@ -958,7 +1142,9 @@ async fn declared_types(
         let Some(origin) = origin.table_column() else {
             continue;
         };
-        if !rows.iter().any(|row| Storage::of(row, i) == Storage::Text) {
+        if let Some(rows) = rows
+            && !rows.iter().any(|row| Storage::of(row, i) == Storage::Text)
+        {
             continue;
         }
         if !tables.contains_key(&*origin.table) {

@@ -3,6 +3,7 @@
 pub(crate) mod catalogue;
 pub(crate) mod dashboards;
 pub(crate) mod events;
+pub(crate) mod exports;
 pub(crate) mod health;
 pub(crate) mod llm;
 #[cfg(feature = "openapi")]

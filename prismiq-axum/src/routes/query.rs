@@ -133,10 +133,10 @@ async fn sql<A: AuthContext>(
 
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-struct ExecuteRequest {
-    query: QueryDefinition,
+pub(crate) struct ExecuteRequest {
+    pub(crate) query: QueryDefinition,
     #[serde(default)]
-    bypass_cache: bool,
+    pub(crate) bypass_cache: bool,
 }
 
 /// A result with the cache facts of `/query/execute`.

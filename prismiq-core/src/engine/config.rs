@@ -124,6 +124,21 @@ impl Engine {
         self
     }
 
+    /// The limits of exports ([`Engine::export_query`] and the others): the most rows one may
+    /// have (default 1,048,576; `None` for no limit), and how long one may take from its start
+    /// to its last row (default ten minutes).
+    pub fn with_export_limits(
+        mut self,
+        max_rows: impl Into<Option<u64>>,
+        timeout: Duration,
+    ) -> Self {
+        self.limits.export = crate::ExportLimits {
+            max_rows: max_rows.into(),
+            timeout,
+        };
+        self
+    }
+
     /// How many widgets one dashboard may have (default 200; `None` for no limit).
     pub fn with_max_widgets_per_dashboard(mut self, max: impl Into<Option<u32>>) -> Self {
         self.limits.widgets_per_dashboard = max.into();

@@ -50,7 +50,7 @@ impl Engine {
     /// The policy custom SQL runs under for the caller: their schema, the tables they may see,
     /// the host's row filters on each, the row cap, the host's extra functions, the size limit
     /// and today's date.
-    async fn sql_policy(&self, auth: &dyn AuthContext) -> Result<(SqlPolicy, String)> {
+    pub(super) async fn sql_policy(&self, auth: &dyn AuthContext) -> Result<(SqlPolicy, String)> {
         let schema_name = self.schema_name_of(auth);
         let schema = self.visible_schema(auth).await?;
         let tables: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();

@@ -18,6 +18,7 @@ pub(super) struct Limits {
     pub(super) description_length: usize,
     pub(super) filters_per_dashboard: usize,
     pub(super) version_retention: crate::Retention,
+    pub(super) export: super::exports::ExportLimits,
 }
 
 impl Default for Limits {
@@ -30,6 +31,7 @@ impl Default for Limits {
             description_length: 10_000,
             filters_per_dashboard: 50,
             version_retention: crate::Retention::default(),
+            export: super::exports::ExportLimits::default(),
         }
     }
 }
@@ -194,6 +196,7 @@ mod tests {
             description_length: 6,
             filters_per_dashboard: 1,
             version_retention: crate::Retention::default(),
+            export: crate::ExportLimits::default(),
         }
     }
 

@@ -129,17 +129,21 @@ pub(super) enum Caching {
 }
 
 /// What a query needs to run for one caller: the schema it may use and how to compile for it.
-struct Prepared {
-    schema: Arc<DatabaseSchema>,
-    options: CompileOptions,
-    context: ExecutionContext,
+pub(super) struct Prepared {
+    pub(super) schema: Arc<DatabaseSchema>,
+    pub(super) options: CompileOptions,
+    pub(super) context: ExecutionContext,
 }
 
 /// Types a data source could not name (SQLite knows the type of an expression only from a
 /// value, so an empty result says `null`) filled in from the query: counts are integers, sums
 /// and averages reals, and a column's minimum, maximum or truncation has the column's type.
 /// The bucket column comes first in a time series.
-fn name_untyped_columns(def: &QueryDefinition, schema: &DatabaseSchema, result: &mut QueryResult) {
+pub(super) fn name_untyped_columns(
+    def: &QueryDefinition,
+    schema: &DatabaseSchema,
+    result: &mut QueryResult,
+) {
     let offset = usize::from(def.time_series.is_some());
     for (i, column) in def.columns.iter().enumerate() {
         let Some(column_type) = result.column_types.get_mut(i + offset) else {
@@ -173,7 +177,7 @@ impl Engine {
 
     /// The caller's visible schema and compile options: tenant schema, today, row cap, fiscal
     /// year, and the host's row filters for every table the query reads.
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         auth: &dyn AuthContext,
         def: &QueryDefinition,
@@ -285,7 +289,7 @@ impl Engine {
         self.run_cached(auth, def, None, caching).await
     }
 
-    async fn run_cached(
+    pub(super) async fn run_cached(
         &self,
         auth: &dyn AuthContext,
         def: &QueryDefinition,
@@ -293,12 +297,7 @@ impl Engine {
         caching: Caching,
     ) -> Result<Executed> {
         let prepared = self.prepare(auth, def, fiscal_year_start_month).await?;
-        let def = query::sanitize_filters(def, &prepared.schema);
-        query::validate(&def, &prepared.schema)
-            .into_result()
-            .map_err(EngineError::Query)?;
-        let compiled = query::compile(&def, &prepared.schema, &prepared.options)
-            .map_err(EngineError::Query)?;
+        let (def, compiled) = Self::checked(&prepared.schema, def, &prepared.options)?;
         let tables: Vec<String> = def.tables.iter().map(|t| t.name.clone()).collect();
         let fill = |mut result: QueryResult| {
             name_untyped_columns(&def, &prepared.schema, &mut result);
@@ -339,6 +338,21 @@ impl Engine {
             fill,
         )
         .await
+    }
+
+    /// The query as it runs against `schema`: filters on unknown columns dropped, validated,
+    /// compiled under `options`.
+    pub(super) fn checked(
+        schema: &DatabaseSchema,
+        def: &QueryDefinition,
+        options: &CompileOptions,
+    ) -> Result<(QueryDefinition, query::Compiled)> {
+        let def = query::sanitize_filters(def, schema);
+        query::validate(&def, schema)
+            .into_result()
+            .map_err(EngineError::Query)?;
+        let compiled = query::compile(&def, schema, options).map_err(EngineError::Query)?;
+        Ok((def, compiled))
     }
 
     /// Runs a compiled statement, through the result cache when `caching` says so. `extra`
@@ -687,7 +701,7 @@ pub(super) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn record_query(ok: bool, started: Instant) {
+pub(super) fn record_query(ok: bool, started: Instant) {
     let status = if ok { "success" } else { "error" };
     metrics::counter!("prismiq_queries_total", "status" => status).increment(1);
     metrics::histogram!("prismiq_query_duration_ms", "status" => status)

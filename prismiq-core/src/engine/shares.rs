@@ -176,6 +176,7 @@ impl Engine {
             token_hash: token_hash(&token),
             label: create.label,
             locked_filters: create.locked_filters,
+            allow_export: create.allow_export,
             expires_at: create.expires_at,
             created_by: permissions::user(auth).map(str::to_owned),
             schema_name: auth.schema_name().map(str::to_owned),
@@ -194,6 +195,7 @@ impl Engine {
             expires_at: share.expires_at,
             locked_filters: share.locked_filters,
             label: share.label,
+            allow_export: share.allow_export,
             created_at: share.created_at,
         })
     }

@@ -21,6 +21,9 @@ pub struct Share {
     pub label: Option<String>,
     /// Filter values the link always applies, whatever a viewer sends, by filter id.
     pub locked_filters: BTreeMap<String, Value>,
+    /// Whether viewers may download its widgets' rows (`…/export.csv` and the others).
+    #[serde(default)]
+    pub allow_export: bool,
     /// When the link stops working; `None` for never.
     pub expires_at: Option<Timestamp>,
     /// Who created it.
@@ -43,6 +46,9 @@ pub struct ShareCreate {
     /// A note.
     #[serde(default)]
     pub label: Option<String>,
+    /// Whether viewers may download its widgets' rows; no by default.
+    #[serde(default)]
+    pub allow_export: bool,
 }
 
 /// A new share link: the only time its token is shown.
@@ -61,6 +67,8 @@ pub struct CreatedShare {
     pub locked_filters: BTreeMap<String, Value>,
     /// The note.
     pub label: Option<String>,
+    /// Whether viewers may download its widgets' rows.
+    pub allow_export: bool,
     /// When it was created.
     pub created_at: Timestamp,
 }

@@ -631,6 +631,8 @@ pub struct NewShare {
     pub label: Option<String>,
     /// Filter values always applied.
     pub locked_filters: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Whether viewers may download its widgets' rows.
+    pub allow_export: bool,
     /// When it stops working.
     pub expires_at: Option<Timestamp>,
     /// Who created it.
@@ -647,6 +649,7 @@ impl NewShare {
             dashboard_id: self.dashboard_id,
             label: self.label,
             locked_filters: self.locked_filters,
+            allow_export: self.allow_export,
             expires_at: self.expires_at,
             created_by: self.created_by,
             created_at: now,

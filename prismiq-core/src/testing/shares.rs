@@ -18,6 +18,7 @@ fn new_share(dashboard_id: DashboardId, hash: &str) -> NewShare {
         token_hash: hash.to_owned(),
         label: Some("board pack".to_owned()),
         locked_filters: locked,
+        allow_export: true,
         expires_at: Some(Timestamp::from_datetime(
             chrono::Utc::now() + chrono::Duration::days(7),
         )),
@@ -44,6 +45,7 @@ pub async fn shares_round_trip<S: FullStore>(store: &S) {
         .expect("create a share");
     assert_eq!(created.id, new.id);
     assert_eq!(created.locked_filters, new.locked_filters);
+    assert!(created.allow_export, "allow_export is kept");
     assert_eq!(
         created.expires_at, new.expires_at,
         "expires_at to the microsecond"
@@ -123,6 +125,7 @@ fn bare_share(dashboard_id: DashboardId, name: &str) -> NewShare {
         token_hash: hash(name),
         label: None,
         locked_filters: BTreeMap::new(),
+        allow_export: false,
         expires_at: None,
         created_by: None,
         schema_name: None,
