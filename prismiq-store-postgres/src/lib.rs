@@ -144,6 +144,7 @@ mod dashboards;
 mod decode;
 mod error;
 mod events;
+pub mod migrate;
 mod pins;
 mod rows;
 mod saved_queries;
