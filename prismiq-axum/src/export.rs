@@ -1,7 +1,7 @@
 //! Files of exported rows: CSV (RFC 4180), NDJSON and XLSX, written from an [`Export`] as its
 //! rows arrive.
 //!
-//! - **CSV**: a header of the column names, then one record per row. `NULL` is an empty field,
+//! - **CSV**: a header of the column names, then one record per row, each ended by CRLF. `NULL` is an empty field,
 //!   dates and timestamps are ISO 8601 as the database gives them, numbers as written, JSON
 //!   values as JSON text. A text field that a spreadsheet would take for a formula (it starts
 //!   with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`, unless
@@ -137,6 +137,7 @@ fn csv_records<'a>(
 ) -> Result<Bytes, std::io::Error> {
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
+        .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::with_capacity(64 * 1024));
     for record in records {
         writer

@@ -149,8 +149,9 @@ where
 }
 
 /// The public routes of share links, with no host auth (the token is the credential):
-/// `GET /{token}`, `POST /{token}/widgets/{widget_id}/execute` and `GET /{token}/events` (live
-/// events of its dashboard), and with the `render` feature the page and pictures of its
+/// `GET /{token}`, `POST /{token}/widgets/{widget_id}/execute`, `GET /{token}/events` (live
+/// events of its dashboard), `GET /{token}/widgets/{widget_id}/export.{csv,ndjson,xlsx}` (when
+/// the link allows exports), and with the `render` feature the page and pictures of its
 /// dashboard (`GET /{token}/view`, `/{token}/render.*`, `/{token}/widgets/{widget_id}/render.*`;
 /// `GET /{token}` answers the page to browsers). Mount it wherever share
 /// links should point (the demo: `/api/prismiq/shared`) and tell the engine

@@ -364,7 +364,12 @@ async fn send_rows(
         }
         Ok::<_, sqlx::Error>(true)
     };
-    let outcome = tokio::time::timeout(timeout + CANCEL_GRACE, read).await;
+    // The consumer going away is noticed at once, also while the statement has no row ready
+    // (a long sort): the read is dropped, and `running` with it.
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(timeout + CANCEL_GRACE, read) => outcome,
+        () = sender.closed() => return,
+    };
     match outcome {
         // The statement ran to its end.
         Ok(Ok(true)) => running.finish(),

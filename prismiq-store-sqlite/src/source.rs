@@ -960,7 +960,12 @@ impl Steps {
                 }
             }
         };
-        let outcome = tokio::time::timeout(self.timeout + CANCEL_GRACE, read).await;
+        // The consumer going away is noticed at once, also while the statement has no row
+        // ready: the read is dropped, and `running` with it.
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(self.timeout + CANCEL_GRACE, read) => outcome,
+            () = sender.closed() => return,
+        };
         let err = match outcome {
             Ok(Ok(_)) => {
                 running.finish().await;

@@ -159,9 +159,11 @@ fn format_of(options: &Options) -> Result<ExportFormat, ApiError> {
     responses(
         (status = 200, description = "The rows as a file of the format asked for: text/csv, application/x-ndjson (both streamed) or an XLSX workbook", body = Vec<u8>),
         (status = 400, response = crate::error_responses::BadRequest),
+        (status = 403, response = crate::error_responses::Forbidden),
         (status = 404, response = crate::error_responses::NotFound),
         (status = 422, response = crate::error_responses::Unprocessable),
         (status = 429, response = crate::error_responses::TooManyRequests),
+        (status = 503, response = crate::error_responses::Unavailable),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -189,9 +191,11 @@ async fn export_query<A: AuthContext>(
     responses(
         (status = 200, description = "The rows as a file of the format asked for: text/csv, application/x-ndjson (both streamed) or an XLSX workbook", body = Vec<u8>),
         (status = 400, response = crate::error_responses::BadRequest),
+        (status = 403, response = crate::error_responses::Forbidden),
         (status = 404, response = crate::error_responses::NotFound),
         (status = 422, response = crate::error_responses::Unprocessable),
         (status = 429, response = crate::error_responses::TooManyRequests),
+        (status = 503, response = crate::error_responses::Unavailable),
     ),
     security(("tenant_header" = [])),
 ))]
@@ -311,6 +315,7 @@ macro_rules! widget_routes {
                 (status = 403, response = crate::error_responses::Forbidden),
                 (status = 404, response = crate::error_responses::NotFound),
                 (status = 410, response = crate::error_responses::Gone),
+                (status = 422, response = crate::error_responses::Unprocessable),
                 (status = 429, response = crate::error_responses::TooManyRequests),
             ),
         ))]
@@ -325,7 +330,7 @@ macro_rules! widget_routes {
 }
 
 widget_routes! {
-    widget_csv, shared_csv, ExportFormat::Csv, "csv", "text/csv";
+    widget_csv, shared_csv, ExportFormat::Csv, "csv", "text/csv; charset=utf-8";
     widget_ndjson, shared_ndjson, ExportFormat::Ndjson, "ndjson", "application/x-ndjson";
     widget_xlsx, shared_xlsx, ExportFormat::Xlsx, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 }
