@@ -183,6 +183,12 @@ const CURRENT_VERSION: &str =
 /// dashboard as it now is as its current version (by `$3`, of kind `$4`), and `pruned` deletes
 /// the versions the retention no longer keeps: beyond the newest `$5`, and older than `$6`
 /// seconds but the newest.
+///
+/// Both are prefixes of the versions (they are made in order), so the delete is one range of
+/// the primary key: up to the newest `$5`, or further up to the newest of the oldest 16 that is
+/// older than `$6` seconds. Every write prunes, so what ages out is normally one version at a
+/// time; after a long quiet spell (or a shorter `max_age`) each write deletes up to 16 more,
+/// without reading the versions it keeps.
 macro_rules! record_version_ctes {
     () => {
         concat!(
@@ -198,9 +204,14 @@ macro_rules! record_version_ctes {
                  delete from prismiq.dashboard_versions v using recorded \
                  where v.tenant_id = $1 and v.dashboard_id = $2 \
                    and v.version < recorded.version \
-                   and (v.version <= recorded.version - $5 \
-                        or ($6::double precision is not null \
-                            and v.created_at < now() - make_interval(secs => $6))) \
+                   and v.version <= greatest(recorded.version - $5, ( \
+                       select max(o.version) from ( \
+                           select version, created_at from prismiq.dashboard_versions \
+                           where tenant_id = $1 and dashboard_id = $2 \
+                           order by version limit 16 \
+                       ) o \
+                       where $6::double precision is not null \
+                         and o.created_at < now() - make_interval(secs => $6))) \
              )"
         )
     };
