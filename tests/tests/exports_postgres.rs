@@ -97,10 +97,7 @@ async fn a_client_that_goes_away_leaves_no_statement_running() {
         "{}",
         &text[..200.min(text.len())]
     );
-    assert!(
-        text.contains("\nn,t\r\n"),
-        "the CSV header, ended by CRLF"
-    );
+    assert!(text.contains("\nn,t\r\n"), "the CSV header, ended by CRLF");
     assert_eq!(
         wait_for_running(|n| n == 1, Duration::from_secs(5)).await,
         1,
