@@ -31,42 +31,13 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building the release demo"
     cargo build --release -p prismiq-demo
 fi
-DEMO=target/release/prismiq-demo
 
 # shellcheck source=scripts/pg-env.sh
 source scripts/pg-env.sh
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/prismiq-export.XXXXXX")
-DB="prismiq_export_$(date +%s)_$$"
-DEMO_PID=""
-cleanup() {
-    if [ -n "$DEMO_PID" ]; then
-        kill "$DEMO_PID" 2>/dev/null || true
-        wait "$DEMO_PID" 2>/dev/null || true
-    fi
-    psql "$DATABASE_URL" -Xq -c "drop database if exists \"$DB\" with (force)" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-    prismiq_pg_stop
-}
-trap cleanup EXIT
-
-base=${DATABASE_URL%%\?*}
-query=${DATABASE_URL#"$base"}
-BENCH_URL="${base%/*}/$DB$query"
-psql "$DATABASE_URL" -Xq -c "create database \"$DB\"" >/dev/null
-
-PORT=$((20000 + RANDOM % 30000))
-while (: <"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
-BASE="http://127.0.0.1:$PORT/api/prismiq"
-log "starting the demo (release) on port $PORT, database $DB"
-DATABASE_URL="$BENCH_URL" PORT="$PORT" RUST_LOG=warn "$DEMO" >"$WORK/demo.log" 2>&1 &
-DEMO_PID=$!
-for _ in $(seq 1 240); do
-    curl -sf "$BASE/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$DEMO_PID" 2>/dev/null || { cat "$WORK/demo.log" >&2; die "the demo exited"; }
-    sleep 0.25
-done
-curl -sf "$BASE/health/ready" >/dev/null || { cat "$WORK/demo.log" >&2; die "the demo is not ready"; }
+# shellcheck source=scripts/bench-pg-demo.sh
+source scripts/bench-pg-demo.sh
+prismiq_bench_pg_demo export
 
 sql() {
     echo "select g as id, md5(g::text) as name, (g % 1000) * 1.5 as amount, date '2020-01-01' + (g % 1000) as day from generate_series(1, $1) g"

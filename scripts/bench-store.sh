@@ -67,48 +67,15 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     log "building release binaries (prismiq-demo, http-load, sql-load)"
     cargo build --release -p prismiq-demo -p http-load -p sql-load
 fi
-DEMO=target/release/prismiq-demo
 LOAD=target/release/http-load
 SQL_LOAD=target/release/sql-load
 
 # shellcheck source=scripts/pg-env.sh
 source scripts/pg-env.sh
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/prismiq-bench.XXXXXX")
-DB="prismiq_bench_$(date +%s)_$$"
-DEMO_PID=""
-cleanup() {
-    if [ -n "$DEMO_PID" ]; then
-        kill "$DEMO_PID" 2>/dev/null || true
-        wait "$DEMO_PID" 2>/dev/null || true
-    fi
-    psql "$DATABASE_URL" -Xq -c "drop database if exists \"$DB\" with (force)" >/dev/null 2>&1 || true
-    rm -rf "$WORK"
-    prismiq_pg_stop
-}
-trap cleanup EXIT
-
-# The benchmark database's URL: DATABASE_URL with its database name replaced.
-base=${DATABASE_URL%%\?*}
-query=${DATABASE_URL#"$base"}
-BENCH_URL="${base%/*}/$DB$query"
-psql "$DATABASE_URL" -Xq -c "create database \"$DB\"" >/dev/null
-log "database $DB on ${base%/*}"
-
-port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=${PORT:-$((20000 + RANDOM % 30000))}
-while port_busy "$PORT"; do PORT=$((PORT + 1)); done
-BASE="http://127.0.0.1:$PORT/api/prismiq"
-
-log "starting the demo (release) on port $PORT"
-DATABASE_URL="$BENCH_URL" PORT="$PORT" RUST_LOG=warn "$DEMO" >"$WORK/demo.log" 2>&1 &
-DEMO_PID=$!
-for _ in $(seq 1 120); do
-    curl -sf "$BASE/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$DEMO_PID" 2>/dev/null || { cat "$WORK/demo.log" >&2; die "the demo exited"; }
-    sleep 0.25
-done
-curl -sf "$BASE/health/ready" >/dev/null || { cat "$WORK/demo.log" >&2; die "the demo is not ready"; }
+# shellcheck source=scripts/bench-pg-demo.sh
+source scripts/bench-pg-demo.sh
+prismiq_bench_pg_demo bench
 
 # --- seed ------------------------------------------------------------------------------------
 

@@ -87,6 +87,36 @@ impl Engine {
         Ok(custom_sql::validate_sql(sql, &policy))
     }
 
+    /// Caller-written SQL checked and rewritten for the caller (see [`custom_sql::prepare`]),
+    /// capped at `max_rows`, with the policy it was checked by and the schema it runs in. SQL longer than the size limit is
+    /// [`EngineError::LimitExceeded`] (naming `max_sql_bytes`); any other problem is
+    /// [`EngineError::BadRequest`] listing them all.
+    pub(super) async fn prepare_sql(
+        &self,
+        auth: &dyn AuthContext,
+        request: &ExecuteSqlRequest,
+        max_rows: usize,
+    ) -> Result<(custom_sql::PreparedSql, SqlPolicy, String)> {
+        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes).map_err(|message| {
+            EngineError::LimitExceeded {
+                limit: Limit::SqlBytes,
+                message,
+            }
+        })?;
+        let (policy, schema) = self.sql_policy(auth).await?;
+        let policy = policy.with_max_rows(max_rows);
+        let empty = Map::new();
+        let prepared = custom_sql::prepare(
+            &request.sql,
+            request.params.as_ref().unwrap_or(&empty),
+            request.dashboard_filters.as_deref().unwrap_or_default(),
+            request.filter_values.as_deref().unwrap_or_default(),
+            &policy,
+        )
+        .map_err(|err| EngineError::BadRequest(Unanswerable::InvalidSql(err)))?;
+        Ok((prepared, policy, schema))
+    }
+
     /// Runs caller-written SQL: validated, qualified with the caller's schema, every table
     /// restricted by the host's row filters, parameters and dashboard filters bound, capped,
     /// and executed read-only under the timeout, through the result cache.
@@ -98,22 +128,9 @@ impl Engine {
         auth: &dyn AuthContext,
         request: &ExecuteSqlRequest,
     ) -> Result<QueryResult> {
-        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes).map_err(|message| {
-            EngineError::LimitExceeded {
-                limit: Limit::SqlBytes,
-                message,
-            }
-        })?;
-        let (policy, schema) = self.sql_policy(auth).await?;
-        let empty = Map::new();
-        let prepared = custom_sql::prepare(
-            &request.sql,
-            request.params.as_ref().unwrap_or(&empty),
-            request.dashboard_filters.as_deref().unwrap_or_default(),
-            request.filter_values.as_deref().unwrap_or_default(),
-            &policy,
-        )
-        .map_err(|err| EngineError::BadRequest(Unanswerable::InvalidSql(err)))?;
+        let (prepared, policy, schema) = self
+            .prepare_sql(auth, request, self.analytics.max_rows)
+            .await?;
         let context = ExecutionContext {
             schema,
             tenant_id: auth.tenant_id().to_owned(),

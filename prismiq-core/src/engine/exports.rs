@@ -14,15 +14,14 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Engine;
 use super::ExecuteSqlRequest;
 use super::queries::Caching;
 use super::queries::today;
 use crate::auth::AuthContext;
-use crate::custom_sql;
-use crate::error::{EngineError, Limit, Unanswerable};
+use crate::error::{EngineError, Unanswerable};
 use crate::ids::{DashboardId, WidgetId};
 use crate::model::{Dashboard, FilterValue, Widget};
 use crate::query::{self, QueryDefinition};
@@ -231,23 +230,9 @@ impl Engine {
         auth: &dyn AuthContext,
         request: &ExecuteSqlRequest,
     ) -> Result<Export> {
-        custom_sql::check_size(&request.sql, self.analytics.max_sql_bytes).map_err(|message| {
-            EngineError::LimitExceeded {
-                limit: Limit::SqlBytes,
-                message,
-            }
-        })?;
-        let (policy, schema) = self.sql_policy(auth).await?;
-        let policy = policy.with_max_rows(self.export_statement_cap());
-        let empty = Map::new();
-        let prepared = custom_sql::prepare(
-            &request.sql,
-            request.params.as_ref().unwrap_or(&empty),
-            request.dashboard_filters.as_deref().unwrap_or_default(),
-            request.filter_values.as_deref().unwrap_or_default(),
-            &policy,
-        )
-        .map_err(|err| EngineError::BadRequest(Unanswerable::InvalidSql(err)))?;
+        let (prepared, _, schema) = self
+            .prepare_sql(auth, request, self.export_statement_cap())
+            .await?;
         let context = self.export_context(auth, schema);
         self.stream_statement(&context, &prepared.statement).await
     }
