@@ -9,7 +9,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prismiq_core::filter_params::{ParamError, as_filter_values, filter_values_from_params};
-use prismiq_core::{AuthContext, EngineError, ExecuteSqlRequest, Export, WidgetId};
+use prismiq_core::{
+    AuthContext, Dashboard, EngineError, ExecuteSqlRequest, Export, FilterValue, WidgetId,
+};
 use serde_json::Value;
 
 use super::dashboard_id;
@@ -235,15 +237,9 @@ async fn widget_export<A: AuthContext>(
     let dashboard = dashboard_id(&dashboard)?;
     let widget: WidgetId = parse_id(&widget, EngineError::WidgetNotFound)?;
     let options = options(query.as_deref())?;
-    let filters = state
-        .engine()
-        .get_dashboard(&auth, dashboard)
-        .await?
-        .filters;
-    let values = filter_values_from_params(&options.pairs, &filters).map_err(invalid)?;
     let export = state
         .engine()
-        .export_widget(&auth, dashboard, widget, &as_filter_values(&values))
+        .export_widget_with(&auth, dashboard, widget, |d| filter_values(&options, d))
         .await?;
     download(export, format, options.csv, "export").await
 }
@@ -256,17 +252,18 @@ async fn shared_export(
 ) -> Result<Response, ApiError> {
     let widget: WidgetId = parse_id(&widget, EngineError::WidgetNotFound)?;
     let options = options(query.as_deref())?;
-    let filters = state.engine().shared_dashboard(&token).await?.filters;
-    let values = filter_values_from_params(&options.pairs, &filters).map_err(invalid)?;
     let export = state
         .engine()
-        .export_shared_widget(&token, widget, &as_filter_values(&values))
+        .export_shared_widget_with(&token, widget, |d| filter_values(&options, d))
         .await?;
     download(export, format, options.csv, "export").await
 }
 
-fn invalid(error: ParamError) -> ApiError {
-    bad_parameter(&error.parameter, error.message)
+/// The filter values the request's `var-` parameters set for `dashboard`.
+fn filter_values(options: &Options, dashboard: &Dashboard) -> Result<Vec<FilterValue>, ApiError> {
+    filter_values_from_params(&options.pairs, &dashboard.filters)
+        .map(|values| as_filter_values(&values))
+        .map_err(|error| bad_parameter(&error.parameter, error.message))
 }
 
 /// Declares one widget export route per format, with its OpenAPI description.

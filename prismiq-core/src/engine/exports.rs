@@ -247,14 +247,30 @@ impl Engine {
         widget_id: WidgetId,
         values: &[FilterValue],
     ) -> Result<Export> {
+        self.export_widget_with(auth, dashboard_id, widget_id, |_| Ok(values.to_vec()))
+            .await
+    }
+
+    /// As [`export_widget`](Self::export_widget), with the filter values made from the
+    /// dashboard once it is read (from a request's parameters, say), whose error is returned
+    /// as it is.
+    pub async fn export_widget_with<E: From<EngineError>>(
+        &self,
+        auth: &dyn AuthContext,
+        dashboard_id: DashboardId,
+        widget_id: WidgetId,
+        values: impl FnOnce(&Dashboard) -> std::result::Result<Vec<FilterValue>, E>,
+    ) -> std::result::Result<Export, E> {
         let dashboard = self.get_dashboard(auth, dashboard_id).await?;
+        let values = values(&dashboard)?;
         let widget = dashboard
             .widgets
             .iter()
             .find(|w| w.id == widget_id)
             .ok_or_else(|| super::widget_not_found(widget_id))?;
-        self.export_widget_of(auth, &dashboard, widget, values)
-            .await
+        Ok(self
+            .export_widget_of(auth, &dashboard, widget, &values)
+            .await?)
     }
 
     /// Exports `widget` of `dashboard` (which the caller may read) with the dashboard's
@@ -315,25 +331,46 @@ impl Engine {
         widget_id: WidgetId,
         values: &[FilterValue],
     ) -> Result<Export> {
-        let outcome = async {
+        self.export_shared_widget_with(token, widget_id, |_| Ok(values.to_vec()))
+            .await
+    }
+
+    /// As [`export_shared_widget`](Self::export_shared_widget), with the filter values made
+    /// from the dashboard once it is read. Counts as one read of the link.
+    pub async fn export_shared_widget_with<E: From<EngineError>>(
+        &self,
+        token: &str,
+        widget_id: WidgetId,
+        values: impl FnOnce(&Dashboard) -> std::result::Result<Vec<FilterValue>, E>,
+    ) -> std::result::Result<Export, E> {
+        let opened = async {
             let (stored, viewer) = self.open_share(token).await?;
             if !stored.share.allow_export {
                 return Err(EngineError::ExportNotAllowed);
             }
             let dashboard = self.shared_dashboard_of(&stored).await?;
+            Ok((stored, viewer, dashboard))
+        }
+        .await;
+        if opened.is_err() {
+            super::shares::record_share("export", &opened);
+        }
+        let (stored, viewer, dashboard) = opened?;
+        let values = values(&dashboard)?;
+        let outcome = async {
             let widget = dashboard
                 .widgets
                 .iter()
                 .find(|w| w.id == widget_id)
                 .ok_or_else(|| super::widget_not_found(widget_id))?;
             let values =
-                super::shares::share_values(&dashboard, &stored.share.locked_filters, values);
+                super::shares::share_values(&dashboard, &stored.share.locked_filters, &values);
             self.export_widget_of(&viewer, &dashboard, widget, &values)
                 .await
         }
         .await;
         super::shares::record_share("export", &outcome);
-        outcome
+        Ok(outcome?)
     }
 
     /// Whether a widget's data comes from a host provider rather than a query.
