@@ -2,6 +2,7 @@
 //! in a schema of a throwaway database, with rows covering its quirks, migrated into a
 //! PostgreSQL store and into a SQLite store.
 
+use chrono::{DateTime, Utc};
 use prismiq_core::{
     DashboardStore, Engine, PinStore, SavedQueryStore, Scope, SimpleAuthContext,
     permissions::Viewer,
@@ -379,6 +380,27 @@ async fn seed(pool: &PgPool) {
         .await
         .unwrap();
     }
+    // Times from long before the migration, with microseconds, different for every row.
+    sqlx::raw_sql(
+        "update legacy.prismiq_dashboards set
+             created_at = timestamptz '2024-01-02 03:04:05.123456+00'
+                 + id * interval '1 day' + id * interval '11 microseconds',
+             updated_at = timestamptz '2024-06-07 08:09:10.654321+00'
+                 + id * interval '1 hour' + id * interval '13 microseconds';
+         update legacy.prismiq_widgets set
+             created_at = timestamptz '2024-02-03 04:05:06.234567+00'
+                 + id * interval '1 minute' + id * interval '17 microseconds',
+             updated_at = timestamptz '2024-07-08 09:10:11.765432+00'
+                 + id * interval '1 second' + id * interval '19 microseconds';
+         update legacy.prismiq_saved_queries set
+             created_at = timestamptz '2024-03-04 05:06:07.345678+00' + id * interval '1 day',
+             updated_at = timestamptz '2024-08-09 10:11:12.876543+00' + id * interval '1 day';
+         update legacy.prismiq_pinned_dashboards set
+             pinned_at = timestamptz '2024-04-05 06:07:08.456789+00' + id * interval '1 day';",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
 }
 
 async fn seeded() -> (TestDatabase, PgPool) {
@@ -449,23 +471,48 @@ async fn check_second_run(migrator: &Migrator, source: &PgPool) {
     assert_eq!(counts(&again, RecordKind::Pin), (0, 1, 3), "{again}");
 }
 
-/// What the original served for dashboard 1 (`GET /dashboards/1`), ids and times aside.
-fn original_sales_json() -> Value {
-    let mut widgets: Vec<Value> = sales_widgets()
-        .into_iter()
-        .map(|(_, widget_type, title, query, position, config)| {
-            let mut config = full_config(&config);
-            config.as_object_mut().unwrap().remove("legacyColor");
-            json!({
-                "type": widget_type,
-                "title": title,
-                "query": query,
-                "position": {"x": position["x"], "y": position["y"], "w": position["w"], "h": position["h"]},
-                "config": config,
-            })
-        })
-        .collect();
+/// A time in one form whatever the server's (`…T03:04:05.123456Z`), to compare instants.
+fn same_form(at: DateTime<Utc>) -> Value {
+    json!(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+}
+
+/// A time of the source: the first row of `select`, one timestamptz column.
+async fn source_time(source: &PgPool, select: &'static str) -> DateTime<Utc> {
+    sqlx::query_scalar(select).fetch_one(source).await.unwrap()
+}
+
+/// `(created_at, updated_at)` of a row of `table` in the source.
+async fn source_times(source: &PgPool, table: &str, id: i32) -> (Value, Value) {
+    let (created, updated): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(sqlx::AssertSqlSafe(
+        format!("select created_at, updated_at from legacy.{table} where id = $1"),
+    ))
+    .bind(id)
+    .fetch_one(source)
+    .await
+    .unwrap();
+    (same_form(created), same_form(updated))
+}
+
+/// What the original served for dashboard 1 (`GET /dashboards/1`), ids aside, its times read
+/// from `source`.
+async fn original_sales_json(source: &PgPool) -> Value {
+    let mut widgets = Vec::new();
+    for (id, widget_type, title, query, position, config) in sales_widgets() {
+        let mut config = full_config(&config);
+        config.as_object_mut().unwrap().remove("legacyColor");
+        let (created_at, updated_at) = source_times(source, "prismiq_widgets", id).await;
+        widgets.push(json!({
+            "type": widget_type,
+            "title": title,
+            "query": query,
+            "position": {"x": position["x"], "y": position["y"], "w": position["w"], "h": position["h"]},
+            "config": config,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        }));
+    }
     widgets.sort_by_key(|w| (w["position"]["y"].as_u64(), w["position"]["x"].as_u64()));
+    let (created_at, updated_at) = source_times(source, "prismiq_dashboards", 1).await;
     json!({
         "name": "Sales",
         "description": "Revenue by region",
@@ -475,26 +522,34 @@ fn original_sales_json() -> Value {
         "owner_id": "alice",
         "is_public": false,
         "allowed_viewers": ["bob"],
+        "created_at": created_at,
+        "updated_at": updated_at,
     })
 }
 
-/// `served` without ids and times, and without the fields the original did not have.
+/// `served` without ids and without the fields the original did not have, its times in
+/// [`same_form`].
 fn comparable(mut served: Value) -> Value {
+    fn same_time(object: &mut serde_json::Map<String, Value>, key: &str) {
+        let text = object[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {object:?}"));
+        let at = DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc);
+        object.insert(key.to_owned(), same_form(at));
+    }
     let object = served.as_object_mut().unwrap();
-    for key in [
-        "id",
-        "created_at",
-        "updated_at",
-        "refresh_interval",
-        "version",
-    ] {
+    for key in ["id", "refresh_interval", "version"] {
         assert!(object.remove(key).is_some(), "no {key} in {object:?}");
     }
+    same_time(object, "created_at");
+    same_time(object, "updated_at");
     for widget in object["widgets"].as_array_mut().unwrap() {
         let widget = widget.as_object_mut().unwrap();
-        for key in ["id", "created_at", "updated_at"] {
-            assert!(widget.remove(key).is_some(), "no {key} in a widget");
-        }
+        assert!(widget.remove("id").is_some(), "no id in a widget");
+        same_time(widget, "created_at");
+        same_time(widget, "updated_at");
     }
     served
 }
@@ -513,7 +568,7 @@ async fn new_id(
 }
 
 /// Everything a target must hold after the first run.
-async fn check_target<S>(store: S, ledger: &dyn MigrationLedger)
+async fn check_target<S>(store: S, ledger: &dyn MigrationLedger, source: &PgPool)
 where
     S: DashboardStore
         + SavedQueryStore
@@ -567,11 +622,21 @@ where
         "widgets in the original's order (row, column)"
     );
     let served = comparable(served);
-    let expected = original_sales_json();
+    let expected = original_sales_json(source).await;
     for key in expected.as_object().unwrap().keys() {
         assert_eq!(served[key], expected[key], "field {key}");
     }
     assert_eq!(served, expected);
+    // Its first version entry dates from its last change in the original.
+    let first = store
+        .get_version(&acme, sales.into(), 1)
+        .await
+        .unwrap()
+        .expect("version 1 of the migrated dashboard");
+    assert_eq!(
+        same_form(first.entry.created_at.as_datetime()),
+        expected["updated_at"]
+    );
 
     // The column default's layout is served as the original served it.
     let ops_dashboard = store
@@ -603,6 +668,15 @@ where
         .map(|(p, d)| (p.position, d.id.into()))
         .collect();
     assert_eq!(order, [(0, sales), (1, ops)]);
+    assert_eq!(
+        pins[0].0.pinned_at.as_datetime(),
+        source_time(
+            source,
+            "select pinned_at from legacy.prismiq_pinned_dashboards where id = 2"
+        )
+        .await,
+        "the pin's time is the original's"
+    );
     let globex_pins = store
         .list_pins(&Scope::new("globex"), "carol", "home")
         .await
@@ -619,6 +693,14 @@ where
     assert!(queries[0].is_shared);
     assert_eq!(queries[0].owner_id.as_deref(), Some("alice"));
     assert_eq!(queries[0].description.as_deref(), Some("Best first"));
+    assert_eq!(
+        (
+            same_form(queries[0].created_at.as_datetime()),
+            same_form(queries[0].updated_at.as_datetime())
+        ),
+        source_times(source, "prismiq_saved_queries", 1).await,
+        "the saved query's times are the original's"
+    );
     assert_eq!(
         serde_json::to_value(&queries[0].query).unwrap(),
         query("orders"),
@@ -640,7 +722,7 @@ async fn migrates_into_postgres_once() {
     let migrator = Migrator::new(store.clone(), ledger.clone());
     let report = migrator.migrate(&source, "legacy").await.unwrap();
     check_first_report(&report);
-    check_target(store.clone(), &ledger).await;
+    check_target(store.clone(), &ledger, &source).await;
     check_second_run(&migrator, &source).await;
     database.drop_database().await;
 }
@@ -653,7 +735,7 @@ async fn migrates_into_sqlite_once() {
     let migrator = Migrator::new(store.clone(), ledger.clone());
     let report = migrator.migrate(&source, "legacy").await.unwrap();
     check_first_report(&report);
-    check_target(store.clone(), &ledger).await;
+    check_target(store.clone(), &ledger, &source).await;
     check_second_run(&migrator, &source).await;
     database.drop_database().await;
 }
@@ -740,6 +822,19 @@ async fn a_later_run_adds_only_what_is_new() {
         .unwrap()
         .unwrap();
     assert_eq!(dashboard.widgets.len(), 4);
+    // Adding widget 8 changed nothing the original served: the dashboard keeps its times.
+    let (created_at, updated_at) = source_times(&source, "prismiq_dashboards", 1).await;
+    assert_eq!(same_form(dashboard.created_at.as_datetime()), created_at);
+    assert_eq!(same_form(dashboard.updated_at.as_datetime()), updated_at);
+    let later = new_id(&ledger, RecordKind::Widget, "acme", "8").await;
+    let later = dashboard
+        .widgets
+        .iter()
+        .find(|w| uuid::Uuid::from(w.id) == later)
+        .unwrap();
+    let (created_at, updated_at) = source_times(&source, "prismiq_widgets", 8).await;
+    assert_eq!(same_form(later.created_at.as_datetime()), created_at);
+    assert_eq!(same_form(later.updated_at.as_datetime()), updated_at);
     let pins = store
         .list_pins(&Scope::new("acme"), "alice", "home")
         .await

@@ -25,8 +25,11 @@
 //! The four tables of the original (`prismiq_dashboards`, `prismiq_widgets`,
 //! `prismiq_saved_queries`, `prismiq_pinned_dashboards`) in one schema (the original's
 //! default `public`). Each record gets a new id of ours; owners, tenants, viewers, public
-//! flags, names, descriptions, layouts and filters are kept. Creation and change times are
-//! not: the store traits set them when the records are written.
+//! flags, names, descriptions, layouts, filters and times are kept. The store traits set a
+//! record's times when they write it; the migration then sets them to the original's through
+//! the ledger ([`MigrationLedger::keep_times`]), which holds the target's connection. In
+//! PostgreSQL that needs the owner of prismiq's tables (or a superuser), since the trigger that
+//! sets `updated_at` on every update is disabled for that one transaction.
 //!
 //! Every dashboard and widget goes through the checks the [`Engine`]
 //! applies when a dashboard is created with its widgets (widget type, config, query shape,
@@ -59,7 +62,7 @@ mod sqlite;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use prismiq_core::catalogue::WidgetCatalogue;
 use prismiq_core::{
     AnyConfig, BoxError, Change, ChangeKind, Conflict, DashboardCreate, DashboardFilter,
@@ -72,7 +75,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use ledger::{MappedId, MigrationLedger, PgLedger};
+pub use ledger::{MappedId, MigrationLedger, OriginalTimes, PgLedger};
 pub use report::{Counts, MigrationReport, Problem, RecordKind};
 #[cfg(feature = "migrate-sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "migrate-sqlite")))]
@@ -161,6 +164,8 @@ struct DashboardDraft {
     is_public: bool,
     allowed_viewers: Vec<String>,
     widgets: Vec<WidgetDraft>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
 }
 
 /// A widget to write.
@@ -171,10 +176,54 @@ struct WidgetDraft {
     query: Option<Value>,
     position: Value,
     config: Option<Value>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
 }
 
-/// Where a dashboard's records went: ids to record in the ledger.
-type Written = Vec<(RecordKind, Option<String>, Uuid)>;
+/// What a step wrote: the ids to record in the ledger, and the original's times to set on
+/// the records.
+#[derive(Default)]
+struct Written {
+    ids: Vec<(RecordKind, Option<String>, Uuid)>,
+    times: Vec<OriginalTimes>,
+}
+
+impl Written {
+    /// One record written, with its times.
+    fn one(
+        kind: RecordKind,
+        old_id: String,
+        new_id: Uuid,
+        created_at: Option<DateTime<Utc>>,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            ids: vec![(kind, Some(old_id), new_id)],
+            times: vec![OriginalTimes {
+                kind,
+                new_id,
+                created_at,
+                updated_at,
+            }],
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: RecordKind,
+        old_id: Option<String>,
+        new_id: Uuid,
+        times: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    ) {
+        self.ids.push((kind, old_id, new_id));
+        self.times.push(OriginalTimes {
+            kind,
+            new_id,
+            created_at: times.0,
+            updated_at: times.1,
+        });
+    }
+}
 
 impl Migrator {
     /// A migrator writing into `target` and recording what it writes in `ledger`, checking
@@ -283,8 +332,12 @@ impl Migrator {
                         query: w.query,
                         position: w.position,
                         config: w.config,
+                        created_at: w.created_at,
+                        updated_at: w.updated_at,
                     })
                     .collect(),
+                created_at: dashboard.created_at,
+                updated_at: dashboard.updated_at,
             };
             let key = (RecordKind::Dashboard, draft.tenant_id.clone(), old_id);
             let written = match mapped.get(&key) {
@@ -309,8 +362,15 @@ impl Migrator {
                 report.saved_queries.already_migrated += 1;
                 continue;
             }
+            let (created_at, updated_at) = (query.created_at, query.updated_at);
             if let Some(new_id) = self.write_saved_query(query, &mut report).await? {
-                let written = vec![(RecordKind::SavedQuery, Some(old_id), new_id)];
+                let written = Written::one(
+                    RecordKind::SavedQuery,
+                    old_id,
+                    new_id,
+                    created_at,
+                    updated_at,
+                );
                 self.record(&key.1, written, &mut mapped).await?;
             }
         }
@@ -354,7 +414,7 @@ impl Migrator {
                 .write_pin(&pin, &old_id, dashboard.into(), position, &mut report)
                 .await?
             {
-                let written = vec![(RecordKind::Pin, Some(old_id), new_id)];
+                let written = Written::one(RecordKind::Pin, old_id, new_id, pin.pinned_at, None);
                 self.record(&key.1, written, &mut mapped).await?;
             }
         }
@@ -427,9 +487,14 @@ impl Migrator {
                         query: field("query"),
                         position: field("position").unwrap_or(Value::Null),
                         config: field("config"),
+                        created_at: None,
+                        updated_at: None,
                     }
                 })
                 .collect(),
+            // The export has no times: the import's are kept.
+            created_at: None,
+            updated_at: None,
         };
         let mut report = MigrationReport {
             dry_run: self.dry_run,
@@ -439,8 +504,8 @@ impl Migrator {
         Ok(report)
     }
 
-    /// Records what a step wrote (nothing in a dry run, where the ids are only remembered for
-    /// the rest of the run).
+    /// Records what a step wrote and sets the original's times on it (nothing in a dry run,
+    /// where the ids are only remembered for the rest of the run).
     async fn record(
         &self,
         tenant_id: &str,
@@ -449,6 +514,7 @@ impl Migrator {
     ) -> Result<(), MigrateError> {
         let now = Utc::now();
         let entries: Vec<MappedId> = written
+            .ids
             .into_iter()
             .filter_map(|(kind, old_id, new_id)| {
                 old_id.map(|old_id| MappedId {
@@ -464,8 +530,14 @@ impl Migrator {
             return Ok(());
         }
         if !self.dry_run {
+            // The mapping first: a record whose times could not be set is still known as
+            // migrated, never written twice.
             self.ledger
                 .record(&entries)
+                .await
+                .map_err(MigrateError::Ledger)?;
+            self.ledger
+                .keep_times(tenant_id, &written.times)
                 .await
                 .map_err(MigrateError::Ledger)?;
         }
@@ -517,7 +589,7 @@ impl Migrator {
                     .map(|w| (w.old_id.clone(), false))
                     .collect();
                 skip_all(report, &widgets, reason);
-                return Ok(Vec::new());
+                return Ok(Written::default());
             }
         };
         let filters: Result<Vec<DashboardFilter>, _> = match &draft.filters {
@@ -533,7 +605,7 @@ impl Migrator {
                     .map(|w| (w.old_id.clone(), false))
                     .collect();
                 skip_all(report, &widgets, format!("filters: {err}"));
-                return Ok(Vec::new());
+                return Ok(Written::default());
             }
         };
         let owner = draft.owner_id.as_deref();
@@ -546,7 +618,11 @@ impl Migrator {
             {
                 Ok(content) => {
                     outcomes.push((widget.old_id.clone(), false));
-                    contents.push((widget.old_id.clone(), content));
+                    contents.push((
+                        widget.old_id.clone(),
+                        (widget.created_at, widget.updated_at),
+                        content,
+                    ));
                 }
                 Err(reason) => {
                     report.skip(
@@ -570,7 +646,7 @@ impl Migrator {
                     outcomes.len()
                 ),
             );
-            return Ok(Vec::new());
+            return Ok(Written::default());
         }
         // The dashboard as a whole: name, description, filters, widget count.
         let mut create = DashboardCreate::named(draft.name.clone());
@@ -581,7 +657,7 @@ impl Migrator {
         create.allowed_viewers = draft.allowed_viewers.clone();
         create.widgets = contents
             .iter()
-            .map(|(_, c)| {
+            .map(|(_, _, c)| {
                 let w = WidgetCreate::new(c.widget_type.clone(), c.title.clone(), c.position)
                     .with_config(c.config.clone());
                 match &c.query {
@@ -591,14 +667,17 @@ impl Migrator {
             })
             .collect();
         if let Err(reason) = self.check_in_scratch(&tenant, owner, create).await {
-            let outcomes: Vec<_> = contents.iter().map(|(id, _)| (id.clone(), false)).collect();
+            let outcomes: Vec<_> = contents
+                .iter()
+                .map(|(id, _, _)| (id.clone(), false))
+                .collect();
             skip_all(report, &outcomes, reason);
-            return Ok(Vec::new());
+            return Ok(Written::default());
         }
         let id = DashboardId::new();
         let widgets: Vec<(Option<String>, WidgetId, WidgetContent)> = contents
-            .into_iter()
-            .map(|(old, content)| (old, WidgetId::new(), content))
+            .iter()
+            .map(|(old, _, content)| (old.clone(), WidgetId::new(), content.clone()))
             .collect();
         let new = NewDashboard {
             id,
@@ -628,7 +707,7 @@ impl Migrator {
                          written by a migration: rename one of them and run again"
                             .to_owned(),
                     );
-                    return Ok(Vec::new());
+                    return Ok(Written::default());
                 }
                 Err(StoreError::Rejected(message)) => {
                     let outcomes: Vec<_> = widgets
@@ -640,19 +719,23 @@ impl Migrator {
                         &outcomes,
                         format!("the target refused a value: {message}"),
                     );
-                    return Ok(Vec::new());
+                    return Ok(Written::default());
                 }
                 Err(err) => return Err(MigrateError::Target(err)),
             }
         }
         report.dashboards.migrated += 1;
         report.widgets.migrated += widgets.len() as u64;
-        let mut written = vec![(RecordKind::Dashboard, draft.old_id, id.into())];
-        written.extend(
-            widgets
-                .into_iter()
-                .map(|(old, id, _)| (RecordKind::Widget, old, id.into())),
+        let mut written = Written::default();
+        written.push(
+            RecordKind::Dashboard,
+            draft.old_id,
+            id.into(),
+            (draft.created_at, draft.updated_at),
         );
+        for ((old, id, _), (_, times, _)) in widgets.into_iter().zip(contents) {
+            written.push(RecordKind::Widget, old, id.into(), times);
+        }
         Ok(written)
     }
 
@@ -683,7 +766,7 @@ impl Migrator {
             })
             .collect();
         if fresh.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Written::default());
         }
         let target = self
             .dashboards
@@ -699,10 +782,10 @@ impl Migrator {
                     format!("its dashboard was migrated earlier (as {id}) and has since been deleted from the target"),
                 );
             }
-            return Ok(Vec::new());
+            return Ok(Written::default());
         };
         let owner = draft.owner_id.as_deref();
-        let mut written = Vec::new();
+        let mut written = Written::default();
         for widget in fresh {
             let content = match self
                 .check_widget(tenant, owner, &target.layout, widget, report)
@@ -745,7 +828,21 @@ impl Migrator {
                 }
             }
             report.widgets.migrated += 1;
-            written.push((RecordKind::Widget, widget.old_id.clone(), widget_id.into()));
+            written.push(
+                RecordKind::Widget,
+                widget.old_id.clone(),
+                widget_id.into(),
+                (widget.created_at, widget.updated_at),
+            );
+        }
+        if !written.ids.is_empty() {
+            // Adding the widgets changed the dashboard's `updated_at`: back to the original's.
+            written.times.push(OriginalTimes {
+                kind: RecordKind::Dashboard,
+                new_id: id.into(),
+                created_at: draft.created_at,
+                updated_at: draft.updated_at,
+            });
         }
         Ok(written)
     }

@@ -1,5 +1,6 @@
 //! Reading the original server's tables.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -18,6 +19,8 @@ pub(super) struct OldDashboard {
     pub(super) owner_id: Option<String>,
     pub(super) is_public: bool,
     pub(super) allowed_viewers: Vec<String>,
+    pub(super) created_at: Option<DateTime<Utc>>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
 }
 
 /// A row of `prismiq_widgets`.
@@ -30,6 +33,8 @@ pub(super) struct OldWidget {
     pub(super) query: Option<Value>,
     pub(super) position: Value,
     pub(super) config: Option<Value>,
+    pub(super) created_at: Option<DateTime<Utc>>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
 }
 
 /// A row of `prismiq_saved_queries`.
@@ -42,6 +47,8 @@ pub(super) struct OldSavedQuery {
     pub(super) query: Value,
     pub(super) owner_id: Option<String>,
     pub(super) is_shared: bool,
+    pub(super) created_at: Option<DateTime<Utc>>,
+    pub(super) updated_at: Option<DateTime<Utc>>,
 }
 
 /// A row of `prismiq_pinned_dashboards`.
@@ -52,6 +59,7 @@ pub(super) struct OldPin {
     pub(super) user_id: String,
     pub(super) dashboard_id: i64,
     pub(super) context: String,
+    pub(super) pinned_at: Option<DateTime<Utc>>,
 }
 
 /// Everything the original kept.
@@ -149,7 +157,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
         pool,
         schema,
         "id::int8 as id, tenant_id::text as tenant_id, name::text as name, description, layout::jsonb as layout, \
-         filters::jsonb as filters, owner_id::text as owner_id, is_public, allowed_viewers::text[] as allowed_viewers",
+         filters::jsonb as filters, owner_id::text as owner_id, is_public, allowed_viewers::text[] as allowed_viewers, \
+         created_at::timestamptz as created_at, updated_at::timestamptz as updated_at",
         t,
         "id",
     )
@@ -166,6 +175,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
             is_public: get::<Option<bool>>(&row, t, "is_public")?.unwrap_or(false),
             allowed_viewers: get::<Option<Vec<String>>>(&row, t, "allowed_viewers")?
                 .unwrap_or_default(),
+            created_at: get(&row, t, "created_at")?,
+            updated_at: get(&row, t, "updated_at")?,
         });
     }
     let t = "prismiq_widgets";
@@ -173,7 +184,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
         pool,
         schema,
         "id::int8 as id, dashboard_id::int8 as dashboard_id, type::text as type, title::text as title, \
-         query::jsonb as query, position::jsonb as position, config::jsonb as config",
+         query::jsonb as query, position::jsonb as position, config::jsonb as config, \
+         created_at::timestamptz as created_at, updated_at::timestamptz as updated_at",
         t,
         "dashboard_id, id",
     )
@@ -188,6 +200,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
             query: get::<Option<Value>>(&row, t, "query")?.filter(|q| !q.is_null()),
             position: get::<Option<Value>>(&row, t, "position")?.unwrap_or(Value::Null),
             config: get::<Option<Value>>(&row, t, "config")?.filter(|c| !c.is_null()),
+            created_at: get(&row, t, "created_at")?,
+            updated_at: get(&row, t, "updated_at")?,
         });
     }
     let t = "prismiq_saved_queries";
@@ -195,7 +209,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
         pool,
         schema,
         "id::int8 as id, tenant_id::text as tenant_id, name::text as name, description, query::jsonb as query, \
-         owner_id::text as owner_id, is_shared",
+         owner_id::text as owner_id, is_shared, \
+         created_at::timestamptz as created_at, updated_at::timestamptz as updated_at",
         t,
         "id",
     )
@@ -209,6 +224,8 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
             query: get::<Option<Value>>(&row, t, "query")?.unwrap_or(Value::Null),
             owner_id: get(&row, t, "owner_id")?,
             is_shared: get::<Option<bool>>(&row, t, "is_shared")?.unwrap_or(false),
+            created_at: get(&row, t, "created_at")?,
+            updated_at: get(&row, t, "updated_at")?,
         });
     }
     let t = "prismiq_pinned_dashboards";
@@ -216,7 +233,7 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
         pool,
         schema,
         "id::int8 as id, tenant_id::text as tenant_id, user_id::text as user_id, dashboard_id::int8 as dashboard_id, \
-         context::text as context",
+         context::text as context, pinned_at::timestamptz as pinned_at",
         t,
         // The original listed pins by position; equal positions (it allowed them) by age.
         "tenant_id, user_id, context, coalesce(position, 0), pinned_at, id",
@@ -229,6 +246,7 @@ pub(super) async fn read_original(pool: &PgPool, schema: &str) -> Result<Origina
             user_id: get(&row, t, "user_id")?,
             dashboard_id: get(&row, t, "dashboard_id")?,
             context: get(&row, t, "context")?,
+            pinned_at: get(&row, t, "pinned_at")?,
         });
     }
     Ok(original)

@@ -6,7 +6,7 @@ use prismiq_core::BoxError;
 use prismiq_store_sqlite::sqlx::{self, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{MappedId, MigrationLedger, RecordKind};
+use super::{MappedId, MigrationLedger, OriginalTimes, RecordKind};
 
 /// The mapping in SQLite, table `prismiq_migrated_ids` (primary key
 /// `(kind, tenant_id, old_id)`; ids and times as text), usually in the database of a
@@ -33,6 +33,31 @@ create table if not exists prismiq_migrated_ids (
     migrated_at text not null,
     primary key (kind, tenant_id, old_id)
 ) without rowid;";
+
+/// A time as the SQLite store writes it: UTC, six fractional digits.
+fn time_text(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Sets the times of a dashboard, widget or saved query: tenant, our id, created, updated
+/// (each `NULL` for "keep ours").
+const SQLITE_DASHBOARD_TIMES: &str = "update dashboards \
+     set created_at = coalesce(?3, created_at), updated_at = coalesce(?4, updated_at) \
+     where tenant_id = ?1 and id = ?2";
+const SQLITE_WIDGET_TIMES: &str = "update widgets \
+     set created_at = coalesce(?3, created_at), updated_at = coalesce(?4, updated_at) \
+     where tenant_id = ?1 and id = ?2";
+const SQLITE_SAVED_QUERY_TIMES: &str = "update saved_queries \
+     set created_at = coalesce(?3, created_at), updated_at = coalesce(?4, updated_at) \
+     where tenant_id = ?1 and id = ?2";
+/// Tenant, our id, pinned.
+const SQLITE_PIN_TIMES: &str = "update pins set pinned_at = coalesce(?3, pinned_at) \
+     where tenant_id = ?1 and id = ?2";
+/// The first version entry of a dashboard made when it was written: tenant, dashboard, its
+/// change time.
+const SQLITE_FIRST_VERSION_TIME: &str = "update dashboard_versions \
+     set created_at = coalesce(?3, created_at) \
+     where tenant_id = ?1 and dashboard_id = ?2 and version = 1";
 
 #[async_trait]
 impl MigrationLedger for SqliteLedger {
@@ -87,6 +112,40 @@ impl MigrationLedger for SqliteLedger {
             )
             .execute(&mut *tx)
             .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn keep_times(&self, tenant_id: &str, records: &[OriginalTimes]) -> Result<(), BoxError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            let update = match record.kind {
+                RecordKind::Dashboard => SQLITE_DASHBOARD_TIMES,
+                RecordKind::Widget => SQLITE_WIDGET_TIMES,
+                RecordKind::SavedQuery => SQLITE_SAVED_QUERY_TIMES,
+                RecordKind::Pin => SQLITE_PIN_TIMES,
+            };
+            let query = sqlx::query(update)
+                .bind(tenant_id)
+                .bind(record.new_id.to_string())
+                .bind(record.created_at.map(time_text));
+            let query = match record.kind {
+                RecordKind::Pin => query,
+                _ => query.bind(record.updated_at.map(time_text)),
+            };
+            query.execute(&mut *tx).await?;
+            if record.kind == RecordKind::Dashboard {
+                sqlx::query(SQLITE_FIRST_VERSION_TIME)
+                    .bind(tenant_id)
+                    .bind(record.new_id.to_string())
+                    .bind(record.updated_at.map(time_text))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
