@@ -614,3 +614,19 @@ async fn share_links_export_only_when_allowed_and_only_their_widgets() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_cap_of_zero_means_none() {
+    let app = TestApp::new(
+        engine()
+            .await
+            .with_export_limits(0, Duration::from_secs(60)),
+    );
+    let query = completed_orders();
+    let rows = execute(&app, &query).await["row_count"].as_u64().unwrap();
+    let (status, _, body) = export(&app, &query, "format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let records = csv_records(&body);
+    assert_eq!(records.len() as u64, rows + 1, "every row, no notice");
+    assert!(!records.last().unwrap()[0].starts_with("TRUNCATED"));
+}

@@ -260,11 +260,20 @@ async fn document_is_valid_openapi_3_1() {
                     "{what} {status}: description"
                 );
                 // JSON everywhere, but for the event stream (its events are JSON), the
-                // WebSocket upgrade (no body), and the pages and pictures of dashboards.
+                // WebSocket upgrade (no body), the pages and pictures of dashboards, and the
+                // files of exports.
                 let content = &response["content"];
-                let rendered = ["text/html", "image/svg+xml", "image/png", "application/pdf"]
-                    .iter()
-                    .any(|media| content[*media]["schema"].is_object());
+                let rendered = [
+                    "text/html",
+                    "image/svg+xml",
+                    "image/png",
+                    "application/pdf",
+                    "text/csv; charset=utf-8",
+                    "application/x-ndjson",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ]
+                .iter()
+                .any(|media| content[*media]["schema"].is_object());
                 assert!(
                     content["application/json"]["schema"].is_object()
                         || content["text/event-stream"]["schema"].is_object()

@@ -31,13 +31,21 @@ where
     PrismiqState: axum::extract::FromRef<S>,
     A: FromRequestParts<S> + AuthContext + Send + 'static,
 {
-    let widget = "/dashboards/{dashboard_id}/widgets/{widget_id}";
     Router::new()
         .route("/query/export", post(export_query::<A>))
         .route("/query/export-sql", post(export_sql::<A>))
-        .route(&format!("{widget}/export.csv"), get(widget_csv::<A>))
-        .route(&format!("{widget}/export.ndjson"), get(widget_ndjson::<A>))
-        .route(&format!("{widget}/export.xlsx"), get(widget_xlsx::<A>))
+        .route(
+            "/dashboards/{dashboard_id}/widgets/{widget_id}/export.csv",
+            get(widget_csv::<A>),
+        )
+        .route(
+            "/dashboards/{dashboard_id}/widgets/{widget_id}/export.ndjson",
+            get(widget_ndjson::<A>),
+        )
+        .route(
+            "/dashboards/{dashboard_id}/widgets/{widget_id}/export.xlsx",
+            get(widget_xlsx::<A>),
+        )
 }
 
 /// The exports of share links' widgets, for [`shared_router`](crate::shared_router).
@@ -46,11 +54,13 @@ where
     S: Clone + Send + Sync + 'static,
     PrismiqState: axum::extract::FromRef<S>,
 {
-    let shared = "/{token}/widgets/{widget_id}";
     Router::new()
-        .route(&format!("{shared}/export.csv"), get(shared_csv))
-        .route(&format!("{shared}/export.ndjson"), get(shared_ndjson))
-        .route(&format!("{shared}/export.xlsx"), get(shared_xlsx))
+        .route("/{token}/widgets/{widget_id}/export.csv", get(shared_csv))
+        .route(
+            "/{token}/widgets/{widget_id}/export.ndjson",
+            get(shared_ndjson),
+        )
+        .route("/{token}/widgets/{widget_id}/export.xlsx", get(shared_xlsx))
 }
 
 /// What an export request's query string asks for: the format (for the `/query` routes),
@@ -159,7 +169,11 @@ fn format_of(options: &Options) -> Result<ExportFormat, ApiError> {
     params(ExportParams),
     request_body = ExecuteRequest,
     responses(
-        (status = 200, description = "The rows as a file of the format asked for: text/csv, application/x-ndjson (both streamed) or an XLSX workbook", body = Vec<u8>),
+        (status = 200, description = "The rows as a file of the format asked for (CSV and NDJSON streamed)", content(
+            (Vec<u8> = "text/csv; charset=utf-8"),
+            (Vec<u8> = "application/x-ndjson"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, response = crate::error_responses::BadRequest),
         (status = 403, response = crate::error_responses::Forbidden),
         (status = 404, response = crate::error_responses::NotFound),
@@ -191,7 +205,11 @@ async fn export_query<A: AuthContext>(
     params(ExportParams),
     request_body = ExecuteSqlRequest,
     responses(
-        (status = 200, description = "The rows as a file of the format asked for: text/csv, application/x-ndjson (both streamed) or an XLSX workbook", body = Vec<u8>),
+        (status = 200, description = "The rows as a file of the format asked for (CSV and NDJSON streamed)", content(
+            (Vec<u8> = "text/csv; charset=utf-8"),
+            (Vec<u8> = "application/x-ndjson"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, response = crate::error_responses::BadRequest),
         (status = 403, response = crate::error_responses::Forbidden),
         (status = 404, response = crate::error_responses::NotFound),
@@ -275,6 +293,7 @@ macro_rules! widget_routes {
             path = concat!("/dashboards/{dashboard_id}/widgets/{widget_id}/export.", $ext),
             tag = "dashboards",
             operation_id = concat!("export_widget_", $ext),
+            summary = concat!("Exports a widget's rows as ", $ext),
             params(
                 ("dashboard_id" = String, Path, description = "The dashboard"),
                 ("widget_id" = String, Path, description = "A widget of the dashboard"),
@@ -303,6 +322,7 @@ macro_rules! widget_routes {
             path = concat!("/shared/{token}/widgets/{widget_id}/export.", $ext),
             tag = "shares",
             operation_id = concat!("export_shared_widget_", $ext),
+            summary = concat!("Exports a widget of a share link's dashboard as ", $ext),
             params(
                 ("token" = String, Path, description = "The link's token"),
                 ("widget_id" = String, Path, description = "A widget of the link's dashboard"),

@@ -125,15 +125,16 @@ impl Engine {
     }
 
     /// The limits of exports ([`Engine::export_query`] and the others): the most rows one may
-    /// have (default 1,048,576; `None` for no limit), and how long one may take from its start
-    /// to its last row (default ten minutes).
+    /// have (default 1,048,576; `None` or `0` for no limit — a spreadsheet still holds at most
+    /// 1,048,575 rows under its header), and how long one may take from its start to its last
+    /// row (default ten minutes).
     pub fn with_export_limits(
         mut self,
         max_rows: impl Into<Option<u64>>,
         timeout: Duration,
     ) -> Self {
         self.limits.export = crate::ExportLimits {
-            max_rows: max_rows.into(),
+            max_rows: max_rows.into().filter(|&max| max > 0),
             timeout,
         };
         self
