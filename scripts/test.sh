@@ -39,7 +39,8 @@ rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/prismiq-* \
     "$verification_target"/debug/deps/*prismiq_*
 CARGO_TARGET_DIR=$verification_target cargo package --workspace --allow-dirty \
     --exclude prismiq-demo --exclude prismiq-example-bearer-auth --exclude prismiq-sample \
-    --exclude prismiq-tests --exclude http-load --exclude load-tally --exclude sql-load --exclude event-load --exclude sse-baseline
+    --exclude prismiq-tests --exclude http-load --exclude load-tally --exclude sql-load --exclude event-load --exclude sse-baseline \
+    --exclude prismiq-migrate
 if [ -n "${PRISMIQ_DROP_VERIFICATION:-}" ]; then
     rm -rf "$verification_target"
 fi

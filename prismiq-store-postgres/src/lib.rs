@@ -135,6 +135,7 @@
 //! | Feature | Default | Enables |
 //! |---|---|---|
 //! | `test-utils` | no | `testing`: a fresh, migrated database per test, from `DATABASE_URL` (implies `prismiq-core/test-utils`) |
+//! | `migrate-sqlite` | no | `migrate::SqliteLedger`: the id mapping of a [migration](migrate) into a SQLite store (pulls in `prismiq-store-sqlite`) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
