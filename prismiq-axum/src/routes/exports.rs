@@ -12,7 +12,6 @@ use prismiq_core::filter_params::{ParamError, as_filter_values, filter_values_fr
 use prismiq_core::{
     AuthContext, Dashboard, EngineError, ExecuteSqlRequest, Export, FilterValue, WidgetId,
 };
-use serde_json::Value;
 
 use super::dashboard_id;
 use super::parse_id;
@@ -72,13 +71,7 @@ struct Options {
 }
 
 fn bad_parameter(parameter: &str, message: impl Into<String>) -> ApiError {
-    let error = ParamError::new(parameter, message);
-    ApiError::validation(
-        "value_error",
-        vec!["query".into(), Value::String(error.parameter)],
-        error.message,
-        Value::Null,
-    )
+    super::invalid_param(ParamError::new(parameter, message))
 }
 
 fn flag(name: &str, value: &str) -> Result<bool, ApiError> {
@@ -90,15 +83,7 @@ fn flag(name: &str, value: &str) -> Result<bool, ApiError> {
 }
 
 fn options(query: Option<&str>) -> Result<Options, ApiError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
-            ApiError::validation(
-                "url_parsing",
-                vec!["query".into()],
-                e.to_string(),
-                Value::Null,
-            )
-        })?;
+    let pairs = super::query_pairs(query)?;
     let mut options = Options {
         format: None,
         csv: CsvOptions::default(),
@@ -281,7 +266,7 @@ async fn shared_export(
 fn filter_values(options: &Options, dashboard: &Dashboard) -> Result<Vec<FilterValue>, ApiError> {
     filter_values_from_params(&options.pairs, &dashboard.filters)
         .map(|values| as_filter_values(&values))
-        .map_err(|error| bad_parameter(&error.parameter, error.message))
+        .map_err(super::invalid_param)
 }
 
 /// Declares one widget export route per format, with its OpenAPI description.

@@ -56,6 +56,28 @@ pub(crate) fn dashboard_id(raw: &str) -> Result<prismiq_core::DashboardId, ApiEr
     parse_id(raw, prismiq_core::EngineError::DashboardNotFound)
 }
 
+/// The pairs of a request's query string, as decoded; one that cannot be read is a 422.
+pub(crate) fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| {
+        ApiError::validation(
+            "url_parsing",
+            vec!["query".into()],
+            e.to_string(),
+            serde_json::Value::Null,
+        )
+    })
+}
+
+/// A query parameter that cannot be used, as a 422 naming it.
+pub(crate) fn invalid_param(error: prismiq_core::filter_params::ParamError) -> ApiError {
+    ApiError::validation(
+        "value_error",
+        vec!["query".into(), serde_json::Value::String(error.parameter)],
+        error.message,
+        serde_json::Value::Null,
+    )
+}
+
 /// A JSON body that is already serialized (e.g. built by the store), sent as it is.
 pub(crate) struct JsonText(pub(crate) String);
 

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prismiq_core::{AuthContext, Dashboard, DashboardData, EngineError, FilterValue, WidgetId};
 use prismiq_render::{
-    DashboardView, FilterState, Page, PageOptions, ParamError, RenderParams, WidgetData,
-    WidgetOptions, limits,
+    DashboardView, FilterState, Page, PageOptions, RenderParams, WidgetData, WidgetOptions, limits,
 };
 use serde_json::Value;
 
@@ -96,15 +95,7 @@ async fn load(
     subject: Subject,
     query: Option<String>,
 ) -> Result<(DashboardView, RenderParams, Vec<(String, String)>), ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|e| {
-        ApiError::validation(
-            "url_parsing",
-            vec!["query".into()],
-            e.to_string(),
-            Value::Null,
-        )
-    })?;
+    let pairs = super::query_pairs(query.as_deref())?;
     let mut params = RenderParams::default();
     let only = match subject {
         Subject::Widget(id) => Some(id),
@@ -112,7 +103,8 @@ async fn load(
     };
     let read = |dashboard: &Dashboard| -> Result<Vec<FilterValue>, ApiError> {
         let (width, height) = bounds(subject);
-        params = RenderParams::parse(&pairs, &dashboard.filters, width, height).map_err(invalid)?;
+        params = RenderParams::parse(&pairs, &dashboard.filters, width, height)
+            .map_err(super::invalid_param)?;
         Ok(params.filter_values())
     };
     let data = match source {
@@ -125,15 +117,6 @@ async fn load(
         }
     };
     Ok((view_of(data, &params), params, pairs))
-}
-
-fn invalid(error: ParamError) -> ApiError {
-    ApiError::validation(
-        "value_error",
-        vec!["query".into(), Value::String(error.parameter.clone())],
-        error.message,
-        Value::Null,
-    )
 }
 
 /// The drawable view of a dashboard's data.
