@@ -179,10 +179,11 @@ pub(crate) const BUMP_VERSION: &str = "update prismiq.dashboards set version = v
 const CURRENT_VERSION: &str =
     "select version from prismiq.dashboards where tenant_id = $1 and id = $2";
 
-/// The two parts of recording a version, as common table expressions: `recorded` inserts the
-/// dashboard as it now is as its current version (by `$3`, of kind `$4`), and `pruned` deletes
-/// the versions the retention no longer keeps: beyond the newest `$5`, and older than `$6`
-/// seconds but the newest.
+/// The three parts of recording a version, as common table expressions: `document` builds
+/// the dashboard as it now is, once, as the API writes it (kept as `json`: the text as built,
+/// with nothing to parse); `recorded` inserts it as the dashboard's current version (by `$3`,
+/// of kind `$4`); and `pruned` deletes the versions the retention no longer keeps: beyond the
+/// newest `$5`, and older than `$6` seconds but the newest.
 ///
 /// Both are prefixes of the versions (they are made in order), so the delete is one range of
 /// the primary key: up to the newest `$5`, or further up to the newest of the oldest 16 that is
@@ -192,13 +193,15 @@ const CURRENT_VERSION: &str =
 macro_rules! record_version_ctes {
     () => {
         concat!(
-            "recorded as ( \
+            "document as ( \
+                 select d.tenant_id, d.id, d.version, d.updated_at, ",
+            crate::rows::dashboard_document!(),
+            " as document \
+                 from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
+             ), recorded as ( \
                  insert into prismiq.dashboard_versions \
                      (tenant_id, dashboard_id, version, author, kind, created_at, document) \
-                 select d.tenant_id, d.id, d.version, $3, $4, d.updated_at, ",
-            crate::rows::dashboard_document!(),
-            "::jsonb \
-                 from prismiq.dashboards d where d.tenant_id = $1 and d.id = $2 \
+                 select tenant_id, id, version, $3, $4, updated_at, document from document \
                  returning version \
              ), pruned as ( \
                  delete from prismiq.dashboard_versions v using recorded \
@@ -225,14 +228,12 @@ pub(crate) const RECORD_VERSION: &str = concat!(
     " select version from recorded"
 );
 
-/// [`RECORD_VERSION`], and the dashboard as the transaction left it (as [`SELECT_DASHBOARD`])
-/// in the same statement: the end of every change that answers the dashboard.
+/// [`RECORD_VERSION`], answering the document it recorded: the end of every change that
+/// answers the dashboard, which is built once for both.
 pub(crate) const RECORD_VERSION_AND_SELECT: &str = concat!(
     "with ",
     record_version_ctes!(),
-    " select ",
-    dashboard_columns!(),
-    one_dashboard!()
+    " select document::text from document"
 );
 
 /// Versions of dashboard `$2`, newest first, below `$3` (when given), at most `$4`.
@@ -469,24 +470,21 @@ async fn record_version(
     Ok(())
 }
 
-/// [`record_version`], then reads the dashboard as the transaction left it — in one statement —
-/// and commits.
+/// [`record_version`], answering the dashboard as the transaction left it (the document it
+/// recorded) in the same statement, and commits.
 async fn record_and_return(
     mut tx: Transaction<'static, Postgres>,
     scope: &Scope,
     id: DashboardId,
     kind: ChangeKind,
 ) -> StoreResult<Dashboard> {
-    let row: Option<DashboardRow> =
+    let row: Option<(String,)> =
         bind_record(sqlx::query_as(RECORD_VERSION_AND_SELECT), scope, id, kind)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-    let dashboard = row
-        .map(Dashboard::try_from)
-        .transpose()
-        .map_err(db)?
-        .ok_or(StoreError::NotFound)?;
+    let (document,) = row.ok_or(StoreError::NotFound)?;
+    let dashboard = serde_json::from_str(&document).map_err(encode)?;
     tx.commit().await.map_err(db)?;
     Ok(dashboard)
 }
