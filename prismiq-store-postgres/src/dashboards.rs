@@ -58,11 +58,11 @@ pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
     concat!("select ", dashboard_document_columns!(), one_dashboard!());
 
 /// The statement of [`DashboardStore::dashboard_access`]: who may see the dashboard, and
-/// nothing else of it.
-pub(crate) const SELECT_DASHBOARD_ACCESS: &str = concat!(
-    "select d.owner_id, d.is_public, d.allowed_viewers, d.version",
-    one_dashboard!()
-);
+/// nothing else of it, in one statement run outside a transaction. The function (migration
+/// `0012`) sets the tenant and drops a bypassing role as
+/// [`BEGIN_SCOPE`](crate::store::BEGIN_SCOPE) does, then reads.
+pub(crate) const SELECT_DASHBOARD_ACCESS: &str = "select owner_id, is_public, allowed_viewers, \
+     version from prismiq.dashboard_access($1, $2)";
 
 /// The statement of [`DashboardStore::list_dashboards`].
 pub(crate) const LIST_DASHBOARDS: &str =
@@ -681,15 +681,14 @@ impl DashboardStore for PostgresStore {
         scope: &Scope,
         id: DashboardId,
     ) -> StoreResult<Option<DashboardAccess>> {
-        let mut tx = self.begin(scope).await.map_err(db)?;
+        // One round trip: the statement makes its own scope (see SELECT_DASHBOARD_ACCESS).
         let row: Option<(Option<String>, bool, Vec<String>, i64)> =
             sqlx::query_as(SELECT_DASHBOARD_ACCESS)
                 .bind(scope.tenant_id())
                 .bind(id.as_uuid())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(self.pool())
                 .await
                 .map_err(db)?;
-        end_read(tx);
         Ok(row.map(
             |(owner_id, is_public, allowed_viewers, version)| DashboardAccess {
                 owner_id,

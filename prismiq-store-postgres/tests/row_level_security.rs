@@ -531,3 +531,72 @@ async fn every_prismiq_table_forces_row_level_security() {
     }
     database.drop_database().await;
 }
+
+/// The conditional GET's read of who may view a dashboard is one statement outside any
+/// transaction: it still runs under the policies (as `prismiq_app` when connected as a
+/// superuser), and leaves neither the tenant nor the role on its connection.
+#[tokio::test]
+async fn the_access_statement_runs_under_the_policies_and_leaves_nothing_behind() {
+    let database = fresh_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(database.connect_options().clone())
+        .await
+        .unwrap();
+    let store = PostgresStore::new(pool);
+    let a = Scope::new("a");
+    let dashboard = store
+        .create_dashboard(&a, new_dashboard("a1", Some("alice"), vec![]), None)
+        .await
+        .unwrap();
+    let access = store
+        .dashboard_access(&a, dashboard.id)
+        .await
+        .unwrap()
+        .expect("a sees its dashboard");
+    assert_eq!(access.version, dashboard.version);
+    assert_eq!(access.owner_id.as_deref(), Some("alice"));
+    assert!(
+        store
+            .dashboard_access(&Scope::new("b"), dashboard.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "b does not see a's dashboard"
+    );
+
+    let (user, tenant): (String, Option<String>) =
+        sqlx::query_as("select current_user::text, current_setting('prismiq.tenant_id', true)")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_ne!(
+        user, "prismiq_app",
+        "the role switch ended with the statement"
+    );
+    assert_eq!(
+        tenant.unwrap_or_default(),
+        "",
+        "the tenant ended with the statement"
+    );
+
+    // With a policy that lets nothing through, the read finds nothing: it ran under row-level
+    // security, even on a superuser's connection.
+    sqlx::raw_sql(
+        "drop policy tenant_isolation on prismiq.dashboards; \
+         create policy nothing on prismiq.dashboards using (false)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        store
+            .dashboard_access(&a, dashboard.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the policies apply to the access statement"
+    );
+    store.pool().close().await;
+    database.drop_database().await;
+}
