@@ -104,8 +104,12 @@
 //! Every statement filters by tenant. As a second line of defence, each transaction sets the
 //! tenant with `set_config('prismiq.tenant_id', …, true)` and every table of the store has
 //! forced row-level security with the policy `tenant_id = current_setting('prismiq.tenant_id')`,
-//! so a statement that forgot its filter would see only the current tenant's rows. The live
-//! events' tables are the exception: the event bus serves every tenant at once, outside the
+//! so a statement that forgot its filter would see only the current tenant's rows. The one
+//! read that runs outside a transaction,
+//! [`dashboard_access`](prismiq_core::DashboardStore::dashboard_access) for conditional `GET`s,
+//! calls the function `prismiq.dashboard_access`, which makes the same settings and then reads
+//! under the policies, in one statement. The live events' tables are the exception: the event
+//! bus serves every tenant at once, outside the
 //! store's transactions (see [`PgEventBus`]).
 //!
 //! The one exception is [`ShareStore::find_share`](prismiq_core::ShareStore::find_share): a
