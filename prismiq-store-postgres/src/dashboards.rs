@@ -179,7 +179,7 @@ pub(crate) const BUMP_VERSION: &str = "update prismiq.dashboards set version = v
 const CURRENT_VERSION: &str =
     "select version from prismiq.dashboards where tenant_id = $1 and id = $2";
 
-/// The three parts of recording a version, as common table expressions: `document` builds
+/// The three parts of recording a version, as common table expressions: `built` builds
 /// the dashboard as it now is, once, as the API writes it (kept as `json`: the text as built,
 /// with nothing to parse); `recorded` inserts it as the dashboard's current version (by `$3`,
 /// of kind `$4`); and `pruned` deletes the versions the retention no longer keeps: beyond the
@@ -193,7 +193,7 @@ const CURRENT_VERSION: &str =
 macro_rules! record_version_ctes {
     () => {
         concat!(
-            "document as ( \
+            "built as ( \
                  select d.tenant_id, d.id, d.version, d.updated_at, ",
             crate::rows::dashboard_document!(),
             " as document \
@@ -201,7 +201,7 @@ macro_rules! record_version_ctes {
              ), recorded as ( \
                  insert into prismiq.dashboard_versions \
                      (tenant_id, dashboard_id, version, author, kind, created_at, document) \
-                 select tenant_id, id, version, $3, $4, updated_at, document from document \
+                 select tenant_id, id, version, $3, $4, updated_at, document from built \
                  returning version \
              ), pruned as ( \
                  delete from prismiq.dashboard_versions v using recorded \
@@ -233,7 +233,7 @@ pub(crate) const RECORD_VERSION: &str = concat!(
 pub(crate) const RECORD_VERSION_AND_SELECT: &str = concat!(
     "with ",
     record_version_ctes!(),
-    " select document::text from document"
+    " select document::text from built"
 );
 
 /// Versions of dashboard `$2`, newest first, below `$3` (when given), at most `$4`.

@@ -451,17 +451,22 @@ async fn row_level_security_binds_a_non_superuser_owner_too() {
     admin_db.drop_database().await;
 }
 
+/// A store on a pool of one connection, so that its operations all use the same one.
+async fn one_connection_store(options: &PgConnectOptions) -> PostgresStore {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .unwrap();
+    PostgresStore::new(pool)
+}
+
 /// Once a connection has run a share lookup, `prismiq.share_token_hash` reads as '' (no longer
 /// null) in its later transactions: a share whose hash were '' must still be invisible to them.
 #[tokio::test]
 async fn a_connection_that_looked_up_a_share_shows_no_share_to_other_tenants_later() {
     let database = fresh_database().await;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(database.connect_options().clone())
-        .await
-        .unwrap();
-    let store = PostgresStore::new(pool);
+    let store = one_connection_store(database.connect_options()).await;
     let a = Scope::new("a");
     let dashboard = store
         .create_dashboard(&a, new_dashboard("a1", None, vec![]), None)
@@ -538,12 +543,7 @@ async fn every_prismiq_table_forces_row_level_security() {
 #[tokio::test]
 async fn the_access_statement_runs_under_the_policies_and_leaves_nothing_behind() {
     let database = fresh_database().await;
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(database.connect_options().clone())
-        .await
-        .unwrap();
-    let store = PostgresStore::new(pool);
+    let store = one_connection_store(database.connect_options()).await;
     let a = Scope::new("a");
     let dashboard = store
         .create_dashboard(&a, new_dashboard("a1", Some("alice"), vec![]), None)
