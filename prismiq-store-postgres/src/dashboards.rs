@@ -233,7 +233,7 @@ pub(crate) const RECORD_VERSION: &str = concat!(
 pub(crate) const RECORD_VERSION_AND_SELECT: &str = concat!(
     "with ",
     record_version_ctes!(),
-    " select document::text from built"
+    " select document::text as document from built"
 );
 
 /// Versions of dashboard `$2`, newest first, below `$3` (when given), at most `$4`.
@@ -478,13 +478,16 @@ async fn record_and_return(
     id: DashboardId,
     kind: ChangeKind,
 ) -> StoreResult<Dashboard> {
-    let row: Option<(String,)> =
+    let row: Option<DashboardRow> =
         bind_record(sqlx::query_as(RECORD_VERSION_AND_SELECT), scope, id, kind)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-    let (document,) = row.ok_or(StoreError::NotFound)?;
-    let dashboard = serde_json::from_str(&document).map_err(encode)?;
+    let dashboard = row
+        .map(Dashboard::try_from)
+        .transpose()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(db)?;
     Ok(dashboard)
 }

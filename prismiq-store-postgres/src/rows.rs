@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use prismiq_core::permissions::Viewer;
 use prismiq_core::{
-    Dashboard, DashboardFilter, DashboardId, DashboardJson, DashboardLayout, DashboardSummary,
-    DashboardTemplate, NewTemplate, PinId, PinnedDashboard, QueryDefinition, SavedQuery,
-    SavedQueryId, Share, ShareId, StoredShare, TemplateContent, TemplateId, Timestamp, Widget,
-    WidgetContent, WidgetId,
+    Dashboard, DashboardId, DashboardJson, DashboardSummary, DashboardTemplate, NewTemplate, PinId,
+    PinnedDashboard, QueryDefinition, SavedQuery, SavedQueryId, Share, ShareId, StoredShare,
+    TemplateContent, TemplateId, Timestamp, WidgetContent, WidgetId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -36,19 +35,12 @@ macro_rules! widgets_of_dashboard {
     };
 }
 
-/// The columns of a [`DashboardRow`] for a dashboard of alias `d`: its widgets come along as
-/// one JSON array, in display order (row, column, creation, id), so a dashboard or a whole list
-/// of them is one query.
+/// The column of a [`DashboardRow`] for a dashboard of alias `d`: the whole dashboard with
+/// its widgets as the API writes it ([`dashboard_document!`]), one text, so a dashboard or a
+/// whole list of them is one query and the row is one parse.
 macro_rules! dashboard_columns {
     () => {
-        concat!(
-            "d.id, d.name, d.description, d.layout, d.filters, d.owner_id, d.is_public, \
-             d.allowed_viewers, d.created_at, d.updated_at, d.refresh_interval, d.version, \
-             coalesce((select jsonb_agg(",
-            $crate::rows::widget_json!(),
-            $crate::rows::widgets_of_dashboard!(),
-            ", '[]'::jsonb) as widgets"
-        )
+        concat!($crate::rows::dashboard_document!(), "::text as document")
     };
 }
 pub(crate) use dashboard_columns;
@@ -144,47 +136,16 @@ pub(crate) fn viewer_params(viewer: &Viewer) -> (bool, Option<&str>) {
 /// A dashboard with its widgets, as [`dashboard_columns!`] selects it.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DashboardRow {
-    id: Uuid,
-    name: String,
-    description: Option<String>,
-    layout: Json<DashboardLayout>,
-    filters: Json<Vec<DashboardFilter>>,
-    owner_id: Option<String>,
-    is_public: bool,
-    allowed_viewers: Vec<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    refresh_interval: Option<i64>,
-    version: i64,
-    widgets: Json<Vec<Widget>>,
+    document: String,
 }
 
 impl TryFrom<DashboardRow> for Dashboard {
     type Error = sqlx::Error;
 
     fn try_from(row: DashboardRow) -> Result<Self, Self::Error> {
-        let refresh_interval = row
-            .refresh_interval
-            .map(u32::try_from)
-            .transpose()
-            .map_err(|e| sqlx::Error::ColumnDecode {
-                index: "refresh_interval".to_owned(),
-                source: Box::new(e),
-            })?;
-        Ok(Self {
-            id: DashboardId::from_uuid(row.id),
-            name: row.name,
-            description: row.description,
-            layout: row.layout.0,
-            widgets: row.widgets.0,
-            filters: row.filters.0,
-            owner_id: row.owner_id,
-            created_at: row.created_at.into(),
-            updated_at: row.updated_at.into(),
-            is_public: row.is_public,
-            allowed_viewers: row.allowed_viewers,
-            refresh_interval,
-            version: u64::try_from(row.version).unwrap_or_default(),
+        serde_json::from_str(&row.document).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "document".to_owned(),
+            source: Box::new(e),
         })
     }
 }
