@@ -4,8 +4,9 @@
 alter table prismiq.dashboard_versions alter column document type json using document::json;
 
 -- And compressed with LZ4 where the server has it (PostgreSQL 14 or later, built with lz4):
--- several times cheaper than the default pglz on every change, and a 12-widget document still
--- fits in its row. Elsewhere the default compression stays.
+-- cheaper than the default pglz on every change (the statement recording a 12-widget document
+-- took 0.50 ms with it against 0.64 ms), and such a document still fits in its row. Elsewhere
+-- the default compression stays.
 do $$
 begin
     execute 'alter table prismiq.dashboard_versions alter column document set compression lz4';
