@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::dashboards::{
     LIST_DASHBOARD_DOCUMENTS, LIST_DASHBOARD_SUMMARIES, RECORD_VERSION_AND_SELECT,
-    SELECT_DASHBOARD, SELECT_DASHBOARD_ACCESS, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
+    SELECT_DASHBOARD_ACCESS, SELECT_DASHBOARD_DOCUMENT, UPDATE_LAYOUT,
 };
 use crate::store::BEGIN_SCOPE;
 
@@ -83,7 +83,10 @@ fn scripts() -> Vec<(&'static str, String)> {
         "ROLLBACK",
     );
     let read_for_edit = transaction(
-        &[with_variables(SELECT_DASHBOARD, &["tenant", "dashboard"])],
+        &[with_variables(
+            SELECT_DASHBOARD_DOCUMENT,
+            &["tenant", "dashboard"],
+        )],
         "ROLLBACK",
     );
     let list = transaction(

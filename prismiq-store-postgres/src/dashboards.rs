@@ -17,7 +17,7 @@ use crate::PostgresStore;
 use crate::error::{db, encode};
 use crate::pins::LOCK_PINS;
 use crate::rows::{
-    DashboardDocumentRow, DashboardRow, SummaryRow, WidgetArrays, WidgetColumns, dashboard_columns,
+    DashboardDocumentRow, DashboardRow, SummaryRow, WidgetArrays, WidgetColumns,
     dashboard_document_columns, viewer_params, widget_json,
 };
 use crate::store::end_read;
@@ -49,11 +49,8 @@ macro_rules! visible_dashboards {
     };
 }
 
-/// The statement of [`DashboardStore::get_dashboard`].
-pub(crate) const SELECT_DASHBOARD: &str =
-    concat!("select ", dashboard_columns!(), one_dashboard!());
-
-/// The statement of [`DashboardStore::get_dashboard_json`].
+/// The statement of [`DashboardStore::get_dashboard_json`] and, parsed, of
+/// [`DashboardStore::get_dashboard`].
 pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
     concat!("select ", dashboard_document_columns!(), one_dashboard!());
 
@@ -64,11 +61,8 @@ pub(crate) const SELECT_DASHBOARD_DOCUMENT: &str =
 pub(crate) const SELECT_DASHBOARD_ACCESS: &str = "select owner_id, is_public, allowed_viewers, \
      version from prismiq.dashboard_access($1, $2)";
 
-/// The statement of [`DashboardStore::list_dashboards`].
-pub(crate) const LIST_DASHBOARDS: &str =
-    concat!("select ", dashboard_columns!(), visible_dashboards!());
-
-/// The statement of [`DashboardStore::list_dashboards_json`].
+/// The statement of [`DashboardStore::list_dashboards_json`] and, parsed, of
+/// [`DashboardStore::list_dashboards`].
 pub(crate) const LIST_DASHBOARD_DOCUMENTS: &str = concat!(
     "select ",
     dashboard_document_columns!(),
@@ -395,7 +389,7 @@ async fn fetch_dashboard(
     scope: &Scope,
     id: DashboardId,
 ) -> StoreResult<Option<Dashboard>> {
-    let row: Option<DashboardRow> = sqlx::query_as(SELECT_DASHBOARD)
+    let row: Option<DashboardRow> = sqlx::query_as(SELECT_DASHBOARD_DOCUMENT)
         .bind(scope.tenant_id())
         .bind(id.as_uuid())
         .fetch_optional(conn)
@@ -635,7 +629,9 @@ impl PostgresStore {
 #[async_trait]
 impl DashboardStore for PostgresStore {
     async fn list_dashboards(&self, scope: &Scope, viewer: &Viewer) -> StoreResult<Vec<Dashboard>> {
-        let rows: Vec<DashboardRow> = self.list_rows(LIST_DASHBOARDS, scope, viewer).await?;
+        let rows: Vec<DashboardRow> = self
+            .list_rows(LIST_DASHBOARD_DOCUMENTS, scope, viewer)
+            .await?;
         rows.into_iter()
             .map(|row| Dashboard::try_from(row).map_err(db))
             .collect()

@@ -11,7 +11,7 @@ use prismiq_core::{
 
 use crate::PostgresStore;
 use crate::error::db;
-use crate::rows::{PinRow, PinnedRow, dashboard_columns};
+use crate::rows::{PinRow, PinnedRow, dashboard_document_columns};
 use crate::store::end_read;
 
 /// Serialises pin changes per tenant.
@@ -50,7 +50,7 @@ const UNPIN: &str = "with removed as ( \
 const LIST_PINS: &str = concat!(
     "select p.id as pin_id, p.dashboard_id, p.context as pin_context, \
             p.position as pin_position, p.pinned_at, ",
-    dashboard_columns!(),
+    dashboard_document_columns!(),
     " from prismiq.pins p \
       join prismiq.dashboards d on d.tenant_id = p.tenant_id and d.id = p.dashboard_id \
       where p.tenant_id = $1 and p.user_id = $2 and p.context = $3 \

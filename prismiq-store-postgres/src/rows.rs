@@ -35,16 +35,6 @@ macro_rules! widgets_of_dashboard {
     };
 }
 
-/// The column of a [`DashboardRow`] for a dashboard of alias `d`: the whole dashboard with
-/// its widgets as the API writes it ([`dashboard_document!`]), one text, so a dashboard or a
-/// whole list of them is one query and the row is one parse.
-macro_rules! dashboard_columns {
-    () => {
-        concat!($crate::rows::dashboard_document!(), "::text as document")
-    };
-}
-pub(crate) use dashboard_columns;
-
 /// A `timestamptz` expression as [`prismiq_core::Timestamp`] writes it:
 /// `2026-11-21T21:35:40.181441Z`, or `2026-11-21T21:35:40Z` when the microseconds are zero.
 /// (The colons are quoted literals so that no `:name` appears in the statement, which pgbench
@@ -133,7 +123,8 @@ pub(crate) fn viewer_params(viewer: &Viewer) -> (bool, Option<&str>) {
     }
 }
 
-/// A dashboard with its widgets, as [`dashboard_columns!`] selects it.
+/// A dashboard with its widgets, parsed from the `document` of
+/// [`dashboard_document_columns!`] (the access columns beside it are not read).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DashboardRow {
     document: String,
